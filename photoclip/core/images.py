@@ -1,0 +1,377 @@
+"""Open a photo safely and fast: EXIF orientation, JPEG draft decoding, HEIC, size limits.
+
+Everything here reads files read-only and never writes next to them. Every way a file can
+fail to be a usable photo ends in :class:`ImageError` with a reason a user can read.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import re
+import stat
+import struct
+import threading
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError, features
+
+from .errors import ImageError
+
+log = logging.getLogger("photoclip.images")
+
+#: Decompression-bomb limit: Pillow's hard limit (twice its default warning limit).
+#: Checked against the size in the file's header before any pixel is decoded.
+MAX_PIXELS: int = 178_956_970
+
+_HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
+
+
+def _supported_extensions() -> frozenset[str]:
+    exts = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+    exts |= _HEIF_EXTENSIONS
+    try:
+        if features.check("avif"):
+            exts.add(".avif")
+    except Exception:  # an odd Pillow build: just leave AVIF out
+        pass
+    return frozenset(exts)
+
+
+#: Lower-case extensions, with the dot, of the files photoclip treats as photos.
+IMAGE_EXTENSIONS: frozenset[str] = _supported_extensions()
+
+# EXIF tags
+_TAG_ORIENTATION = 0x0112
+_TAG_DATETIME = 306
+_TAG_DATETIME_ORIGINAL = 36867
+_IFD_EXIF = 0x8769
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+# Exceptions Pillow raises for files whose data is damaged (or that a plugin cannot parse).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error, zlib.error)
+
+_heif_lock = threading.Lock()
+_heif_available: bool | None = None
+
+
+@dataclass
+class LoadedImage:
+    """A decoded photo ready for the model."""
+
+    image: Image.Image
+    """RGB, oriented upright (possibly draft-reduced, see :func:`open_image`)."""
+    width: int
+    """Full-resolution width after orientation (not the draft's)."""
+    height: int
+    """Full-resolution height after orientation (not the draft's)."""
+    taken_at: str | None
+    """EXIF DateTimeOriginal (else DateTime) as ``YYYY-MM-DDTHH:MM:SS``, else None."""
+
+
+def is_image_path(path: str) -> bool:
+    """Whether ``path`` has one of :data:`IMAGE_EXTENSIONS` (case-insensitive)."""
+    return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _ensure_heif() -> bool:
+    """Registers pillow_heif's opener once; False if pillow_heif is not installed."""
+    global _heif_available
+    if _heif_available is None:
+        with _heif_lock:
+            if _heif_available is None:
+                try:
+                    import pillow_heif
+
+                    pillow_heif.register_heif_opener()
+                    _heif_available = True
+                except ImportError:
+                    log.info("pillow_heif is not installed: HEIC/HEIF photos cannot be read")
+                    _heif_available = False
+                except Exception:  # a broken install must not stop other formats
+                    log.warning("pillow_heif could not be registered", exc_info=True)
+                    _heif_available = False
+    return _heif_available
+
+
+def open_image(path: str, min_size: int | None = None) -> LoadedImage:
+    """Opens the photo at ``path`` read-only, as an upright RGB image.
+
+    ``min_size``: for JPEGs, decode at a reduced scale (libjpeg's DCT scaling) while keeping
+    the shorter side >= ``min_size``; other formats are decoded at full size.
+    Raises :class:`ImageError` when the file cannot be used.
+    """
+    draft = (min_size, min_size) if min_size else None
+    with _open_file(path) as f:
+        im = _identify(f, path)
+        try:
+            width, height = im.size
+            _check_pixels(width, height)
+            if draft:
+                _draft(im, draft)
+            _load(im)
+            orientation = _orientation(im)
+            taken_at = _taken_at(im)
+            rgb = _orient(_to_rgb(im), orientation)
+            if rgb is im:  # an upright RGB file: detach the pixels from the file
+                rgb = im.copy()
+        finally:
+            im.close()
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return LoadedImage(image=rgb, width=width, height=height, taken_at=taken_at)
+
+
+def make_thumbnail(path: str, size: int) -> Image.Image:
+    """An upright RGB thumbnail whose longest side is <= ``size``; JPEGs are draft-decoded.
+
+    Raises :class:`ImageError` like :func:`open_image`.
+    """
+    if size < 1:
+        raise ValueError(f"thumbnail size must be positive, not {size}")
+    with _open_file(path) as f:
+        im = _identify(f, path)
+        try:
+            _check_pixels(*im.size)
+            # Like Image.thumbnail(): reduce in the decoder to about twice the target,
+            # then resample the rest of the way (reducing_gap=2.0).
+            _draft(im, (size * 2, size * 2))
+            _load(im)
+            orientation = _orientation(im)
+            thumb = _fit(_to_rgb(im), size)
+            if thumb is im:
+                thumb = im.copy()
+        finally:
+            im.close()
+    return _orient(thumb, orientation)
+
+
+# --- steps ---------------------------------------------------------------------------
+
+
+def _open_file(path: str) -> BinaryIO:
+    """The file opened "rb", or ImageError for a missing / unreadable / empty / special file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ImageError("file not found") from None
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except OSError as e:
+        raise ImageError(f"cannot read file: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageError("not a file (a folder)")
+    if not stat.S_ISREG(st.st_mode):
+        # FIFOs, devices, sockets: opening one could block forever.
+        raise ImageError("not a regular file")
+    if st.st_size == 0:
+        raise ImageError("empty file (0 bytes)")
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except FileNotFoundError:
+        raise ImageError("file not found") from None
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except OSError as e:
+        raise ImageError(f"cannot read file: {e.strerror or e}") from None
+
+
+def _identify(f: BinaryIO, path: str) -> ImageFile.ImageFile:
+    """Reads the header; no pixels are decoded yet."""
+    _ensure_heif()
+    try:
+        return Image.open(f)
+    except UnidentifiedImageError:
+        ext = os.path.splitext(path)[1].lower()
+        if ext in _HEIF_EXTENSIONS and not _ensure_heif():
+            raise ImageError("HEIC/HEIF photos need the pillow-heif package, which is not installed") from None
+        raise ImageError("not an image (or an unsupported format)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        # Pillow's own limit (a global others may lower, or a warning turned into an error)
+        # refused it in open(); MAX_PIXELS decides, so identify it without that check.
+        im = _open_without_bomb_check(f)
+        if im is None:
+            raise ImageError(f"image too large ({e})") from None
+        return im
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except _DECODE_ERRORS as e:
+        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+
+
+def _open_without_bomb_check(f: BinaryIO) -> ImageFile.ImageFile | None:
+    """Image.open() minus Pillow's decompression-bomb check (the caller checks MAX_PIXELS)."""
+    try:
+        f.seek(0)
+        prefix = f.read(16)
+        for fmt in list(Image.ID):
+            factory, accept = Image.OPEN[fmt]
+            accepted = accept(prefix) if accept else True
+            if isinstance(accepted, str) or not accepted:
+                continue
+            f.seek(0)
+            try:
+                return factory(f, "")
+            except (SyntaxError, IndexError, TypeError, struct.error):
+                continue
+    except Exception:  # fall back to Pillow's refusal
+        log.debug("could not identify an oversized image", exc_info=True)
+    return None
+
+
+def _check_pixels(width: int, height: int) -> None:
+    pixels = width * height
+    if pixels > MAX_PIXELS:
+        raise ImageError(
+            f"image too large: {width} × {height} pixels ({pixels / 1e6:.0f} MP); "
+            f"the limit is {MAX_PIXELS / 1e6:.0f} MP"
+        )
+    if width < 1 or height < 1:
+        raise ImageError(f"truncated or corrupt image: it claims to be {width} × {height} pixels")
+
+
+def _draft(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
+    """JPEG only (a no-op otherwise): decode at 1/2, 1/4 or 1/8 scale, each side staying >= size.
+
+    The bound holds for both sides, so it also holds after a 90° EXIF rotation.
+    """
+    try:
+        im.draft("RGB", size)
+    except _DECODE_ERRORS as e:
+        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+
+
+def _load(im: ImageFile.ImageFile) -> None:
+    """Decodes every pixel of the first frame, so truncation is noticed here and not later."""
+    try:
+        im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"image too large ({e})") from None
+    except MemoryError:
+        raise ImageError("image too large: not enough memory to decode it") from None
+    except _DECODE_ERRORS as e:
+        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+
+
+def _fit(im: Image.Image, size: int) -> Image.Image:
+    """Scaled down (never up) so the longest side is ``size``, keeping the aspect ratio."""
+    w, h = im.size
+    if w <= size and h <= size:
+        return im
+    if w >= h:
+        target = (size, max(1, round(h * size / w)))
+    else:
+        target = (max(1, round(w * size / h)), size)
+    return im.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e).strip()
+    return text or type(e).__name__
+
+
+def _exif(im: Image.Image) -> Image.Exif | None:
+    try:
+        return im.getexif()
+    except Exception:  # damaged EXIF must not cost the photo
+        log.debug("unreadable EXIF", exc_info=True)
+        return None
+
+
+def _orientation(im: Image.Image) -> int:
+    exif = _exif(im)
+    if exif is None:
+        return 1
+    value = exif.get(_TAG_ORIENTATION, 1)
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return value if value in _TRANSPOSE else 1
+
+
+def _orient(im: Image.Image, orientation: int) -> Image.Image:
+    method = _TRANSPOSE.get(orientation)
+    return im.transpose(method) if method is not None else im
+
+
+_EXIF_DATE = re.compile(r"^\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+
+
+def parse_exif_datetime(value: object) -> str | None:
+    """``"YYYY:MM:DD HH:MM:SS"`` -> ``"YYYY-MM-DDTHH:MM:SS"``; anything unusable -> None."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return None
+    m = _EXIF_DATE.match(value.replace("\x00", ""))
+    if not m:
+        return None
+    try:
+        when = _dt.datetime(*(int(g) for g in m.groups()))
+    except ValueError:  # "0000:00:00 00:00:00", month 13, ...
+        return None
+    return when.isoformat(timespec="seconds")
+
+
+def _taken_at(im: Image.Image) -> str | None:
+    exif = _exif(im)
+    if exif is None:
+        return None
+    try:
+        original = exif.get_ifd(_IFD_EXIF).get(_TAG_DATETIME_ORIGINAL)
+    except Exception:
+        log.debug("unreadable EXIF sub-IFD", exc_info=True)
+        original = None
+    return parse_exif_datetime(original) or parse_exif_datetime(exif.get(_TAG_DATETIME))
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """8-bit RGB (``im`` itself if it already is); high-bit-depth greys are scaled, not clipped."""
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        return Image.fromarray(_scale_to_uint8(np.asarray(im), mode), "L").convert("RGB")
+    # CMYK, P, L, LA, PA, RGBA, 1, YCbCr, ...: exactly what open_clip's reference pipeline does.
+    return im.convert("RGB")
+
+
+def _scale_to_uint8(a: np.ndarray, mode: str) -> np.ndarray:
+    if a.size == 0:
+        return a.astype(np.uint8)
+    if mode.startswith("I;16"):
+        lo, hi = 0.0, 65535.0
+    elif mode == "F":
+        finite = a[np.isfinite(a)]
+        amin = float(finite.min()) if finite.size else 0.0
+        amax = float(finite.max()) if finite.size else 1.0
+        if amin >= 0.0 and amax <= 1.0:
+            lo, hi = 0.0, 1.0
+        else:
+            lo, hi = amin, amax
+    else:  # "I": 32-bit signed; usually 16-bit data (older Pillow's 16-bit PNGs) or 8-bit data
+        amin, amax = int(a.min()), int(a.max())
+        if amin >= 0 and amax <= 255:
+            lo, hi = 0.0, 255.0
+        elif amin >= 0 and amax <= 65535:
+            lo, hi = 0.0, 65535.0
+        else:
+            lo, hi = float(amin), float(amax)
+    if hi <= lo:
+        return np.zeros(a.shape, np.uint8)
+    out = (np.nan_to_num(a.astype(np.float32), nan=lo) - lo) * (255.0 / (hi - lo))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
