@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import struct
+import subprocess
 import sys
 import time
 import warnings
@@ -380,12 +382,43 @@ def test_heic_without_pillow_heif_says_so(tmp_path, monkeypatch):
     assert "pillow-heif" in reason(path)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads anything")
+_PERMISSION_SCRIPT = """
+import sys
+from photoclip.core.images import make_thumbnail, open_image
+from photoclip.core.errors import ImageError
+for call in (lambda: open_image(sys.argv[1]), lambda: make_thumbnail(sys.argv[1], 8)):
+    try:
+        call()
+        print("opened")
+    except ImageError as e:
+        print(e)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
 def test_permission_denied(tmp_path):
     path = save(halves(), tmp_path / "private.jpg")
     os.chmod(path, 0)
     try:
-        assert reason(path) == "permission denied"
+        if os.geteuid() != 0:
+            assert reason(path) == "permission denied"
+            return
+        # Root reads anything; a child without the capabilities that bypass permissions cannot.
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root and setpriv is not available")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(images.__file__)))
+        done = subprocess.run(
+            [setpriv, "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-c", _PERMISSION_SCRIPT, path],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.path.dirname(root)},
+            timeout=60,
+        )
+        if done.returncode != 0 and "setpriv" in done.stderr:
+            pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == ["permission denied", "permission denied"]
     finally:
         os.chmod(path, 0o644)
 
