@@ -1,0 +1,350 @@
+"""photoclip's command line: thin subcommands over photoclip.core.library.Library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from typing import Optional, Sequence
+
+from . import __version__
+from .core.errors import Cancelled, PhotoclipError
+from .core.jobs import JobControl, Progress
+from .core.paths import display_path
+
+log = logging.getLogger("photoclip.cli")
+
+EPILOG = """examples:
+  photoclip index ~/Pictures ~/Phone-backup
+  photoclip search "two dogs playing in the snow" --limit 20
+  photoclip search --image ~/Pictures/beach.jpg
+  photoclip search "beach" --image ref.jpg --weight 0.5
+  photoclip search "portrait -sunglasses"
+  photoclip tagsets add scenes beach mountains city forest snow "night sky" --mode single
+  photoclip tag
+  photoclip export-tags tags.csv
+  photoclip status
+With no command, photoclip opens the desktop app."""
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    g = parser.add_argument_group("library and model")
+    g.add_argument("--library", metavar="DIR", default=default,
+                   help="library folder (default: $PHOTOCLIP_HOME or your user data folder)")
+    g.add_argument("--model", default=default,
+                   help="open_clip model name or path of a model-config JSON (default: the library's model, "
+                        "initially ViT-B-32-256)")
+    g.add_argument("--pretrained", default=default,
+                   help="pretrained tag (downloaded on first use), a local weights file (.safetensors/.pt/.bin), "
+                        "or 'random' (tests and benchmarks only)")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=default,
+                   help="where the model runs (default: auto = cuda, then mps, then cpu)")
+    g.add_argument("--threads", type=int, default=default, help="CPU threads for the model (default: all cores)")
+    g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS if suppress else 0,
+                   help="more log output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="photoclip", description="Find your photos by what is in them.",
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"photoclip {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="index and search a generated image with a tiny model, then exit")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add photoclip to your desktop's application menu (Linux)")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def cmd(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        _global_options(p, suppress=True)
+        return p
+
+    p = cmd("index", "add folders to the library and index new or changed photos")
+    p.add_argument("folders", nargs="*", help="folders to add (default: every library folder)")
+    p.add_argument("--no-tag", action="store_true", help="do not auto-tag the new photos")
+
+    p = cmd("search", "find photos by a description, a photo, or both")
+    p.add_argument("query", nargs="?", default="", help='what to look for; "-word" pushes a concept away')
+    p.add_argument("--image", help="find photos similar to this image")
+    p.add_argument("--weight", type=float, default=0.5, help="share of the image when combined with text (0..1)")
+    p.add_argument("--limit", "-n", type=int, default=20, help="how many results (default 20)")
+    p.add_argument("--folder", help="only photos in this library folder")
+    p.add_argument("--tag", metavar="SET:LABEL", help="only photos with this tag, e.g. scenes:beach")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {path, score}")
+
+    p = cmd("tagsets", "list, add, remove, import or export tag sets")
+    tsub = p.add_subparsers(dest="action", metavar="ACTION")
+    tsub.add_parser("list", help="list tag sets")
+    a = tsub.add_parser("add", help="create or replace a tag set")
+    a.add_argument("name")
+    a.add_argument("labels", nargs="+")
+    a.add_argument("--mode", choices=["single", "multi"], default="single",
+                   help="single: best label per photo; multi: every label over the threshold")
+    a.add_argument("--threshold", type=float, default=0.3, help="multi mode: minimum score (0..1)")
+    a.add_argument("--template", action="append", dest="templates",
+                   help='prompt template containing {} (repeatable), default: an ensemble like "a photo of a {}."')
+    a.add_argument("--disabled", action="store_true", help="keep the set but do not tag with it")
+    r = tsub.add_parser("remove", help="delete a tag set and its tags")
+    r.add_argument("name")
+    i = tsub.add_parser("import", help="import tag sets from a TOML file")
+    i.add_argument("file")
+    e = tsub.add_parser("export", help="write tag sets to a TOML file")
+    e.add_argument("file")
+
+    p = cmd("tag", "auto-tag photos with every enabled tag set")
+    p.add_argument("--set", action="append", dest="sets", help="only this tag set (repeatable)")
+    p.add_argument("--retag", action="store_true", help="recompute existing tags too")
+
+    p = cmd("export-tags", "export every photo's tags as CSV")
+    p.add_argument("file")
+
+    p = cmd("status", "folders, photo counts, model, device, problems")
+    p.add_argument("--json", action="store_true")
+
+    p = cmd("folders", "list library folders, or remove one (files are never touched)")
+    p.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
+    p.add_argument("path", nargs="?")
+
+    p = cmd("download-model", "download the model's weights now (with progress)")
+
+    p = cmd("watch", "keep indexing library folders as photos arrive, until Ctrl+C")
+    p.add_argument("folders", nargs="*", help="folders to add and watch (default: every library folder)")
+    return parser
+
+
+class TerminalProgress:
+    """tqdm on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._bar = None
+        self._phase = None
+        self._last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        if self.tty:
+            self._tqdm(p)
+            return
+        now = time.monotonic()
+        if p.phase != self._phase or now - self._last > 2.0 or (p.total and p.done >= p.total):
+            self._phase = p.phase
+            self._last = now
+            print(p.message, file=self.stream, flush=True)
+
+    def _tqdm(self, p: Progress) -> None:
+        from tqdm import tqdm
+
+        if p.phase != self._phase:
+            self.close()
+            self._phase = p.phase
+            unit = "B" if p.phase == "downloading" else ("file" if p.phase in ("scanning", "fingerprinting") else "photo")
+            self._bar = tqdm(total=p.total or None, desc=p.phase.capitalize(), unit=unit, file=self.stream,
+                             unit_scale=p.phase == "downloading", dynamic_ncols=True, leave=True)
+        if self._bar is not None:
+            if p.total and self._bar.total != p.total:
+                self._bar.total = p.total
+            self._bar.n = p.done
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _open_library(args, remember_model: bool = False):
+    from .core.library import Library
+
+    return Library(args.library, model=args.model, pretrained=args.pretrained, device=args.device,
+                   threads=args.threads, remember_model=remember_model)
+
+
+def _parse_tag(value: Optional[str]) -> Optional[tuple[str, str]]:
+    if not value:
+        return None
+    if ":" not in value:
+        raise PhotoclipError("--tag takes SET:LABEL, e.g. scenes:beach")
+    s, _, label = value.partition(":")
+    return s, label
+
+
+def run(args: argparse.Namespace) -> int:
+    progress = TerminalProgress()
+    if args.command in ("index", "watch", "download-model", "tag"):
+        if args.pretrained == "random":
+            print("photoclip: WARNING: random model weights: results are meaningless "
+                  "(for tests and benchmarks only)", file=sys.stderr)
+    lib = _open_library(args, remember_model=args.command in ("index", "download-model", "watch"))
+    try:
+        control = JobControl()
+        if args.command == "index":
+            if not args.folders and not lib.folders():
+                raise PhotoclipError("The library has no folders yet: photoclip index FOLDER [FOLDER...]")
+            report = lib.index(args.folders or None, progress=progress, control=control, tag=not args.no_tag)
+            progress.close()
+            print(f"Indexed: {report.summary()}")
+            if report.problems:
+                print(f"{report.problems} file(s) could not be read: see 'photoclip status'.")
+        elif args.command == "search":
+            if not args.query and not args.image:
+                raise PhotoclipError("Give a description to search for, or --image PHOTO.")
+            results = lib.search(args.query, args.image, weight=args.weight, limit=args.limit,
+                                 tag=_parse_tag(args.tag), folder=args.folder)
+            if args.json:
+                print(json.dumps([{"path": r.path, "score": round(r.score, 6)} for r in results], indent=1))
+            elif not results:
+                print("No photos found." if lib.catalog.photo_count() else
+                      "The library is empty: add photos with 'photoclip index FOLDER'.")
+            else:
+                for r in results:
+                    print(f"{r.score:6.3f}  {display_path(r.path)}")
+        elif args.command == "tagsets":
+            return _tagsets(lib, args)
+        elif args.command == "tag":
+            n = lib.tag(args.sets, retag=args.retag, progress=progress, control=control)
+            progress.close()
+            print(f"Tagged {n:,} photo(s)." if n else "Every photo is already tagged.")
+        elif args.command == "export-tags":
+            n = lib.export_tags(args.file)
+            print(f"Wrote {n:,} tag rows to {args.file}")
+        elif args.command == "status":
+            _status(lib, args.json)
+        elif args.command == "folders":
+            if args.action == "remove":
+                if not args.path:
+                    raise PhotoclipError("photoclip folders remove PATH")
+                lib.remove_folder(os.path.abspath(args.path))
+                print(f"Removed {args.path} from the library (no file was touched).")
+            else:
+                for f in lib.folders():
+                    print(f"{f.photo_count:8,}  {display_path(f.path)}{'' if f.online else '  (offline)'}")
+        elif args.command == "download-model":
+            lib.embedder(progress, control)
+            progress.close()
+            print(f"Model ready: {lib.spec.label}")
+        elif args.command == "watch":
+            from .core.watcher import watch_forever
+
+            if args.folders:
+                lib.add_folders(args.folders)
+            return watch_forever(lib, progress=progress, out=sys.stdout)
+        return 0
+    finally:
+        progress.close()
+        lib.close()
+
+
+def _tagsets(lib, args) -> int:
+    from .core.tagging import TagSet, dump_tagsets_toml
+
+    action = args.action or "list"
+    if action == "list":
+        sets = lib.tag_sets()
+        if not sets:
+            print("No tag sets. Create one: photoclip tagsets add NAME LABEL [LABEL...]")
+        counts = lib.tag_counts()
+        for ts in sets:
+            extra = f", threshold {ts.threshold:g}" if ts.mode == "multi" else ""
+            state = "" if ts.enabled else " [disabled]"
+            print(f"{ts.name} ({ts.mode}{extra}){state}: {', '.join(ts.labels)}")
+            for label, n in counts.get(ts.name, {}).items():
+                print(f"    {n:8,}  {label}")
+    elif action == "add":
+        ts = lib.save_tag_set(TagSet(args.name, args.labels, args.mode, args.threshold, args.templates,
+                                     not args.disabled))
+        print(f"Saved tag set '{ts.name}' ({len(ts.labels)} labels). Run 'photoclip tag' to tag your photos.")
+    elif action == "remove":
+        lib.delete_tag_set(args.name)
+        print(f"Deleted tag set '{args.name}'.")
+    elif action == "import":
+        sets = lib.import_tag_sets(args.file)
+        print(f"Imported {len(sets)} tag set(s): {', '.join(t.name for t in sets)}")
+    elif action == "export":
+        from pathlib import Path
+
+        Path(args.file).write_text(dump_tagsets_toml(lib.tag_sets()), "utf-8")
+        print(f"Wrote {args.file}")
+    return 0
+
+
+def _status(lib, as_json: bool) -> None:
+    st = lib.status()
+    if as_json:
+        print(json.dumps(st, indent=1))
+        return
+    print(f"Library:  {st['library']}")
+    print(f"Model:    {st['model']}{'' if st['model_ready'] else ' (weights not downloaded yet)'}")
+    print(f"Device:   {st['device']}")
+    print(f"Photos:   {st['photos']:,} ({st['embedded']:,} of {st['distinct_photos']:,} distinct images indexed)")
+    print("Folders:" + ("" if st["folders"] else "  none (photoclip index FOLDER)"))
+    for f in st["folders"]:
+        print(f"  {f['photos']:8,}  {f['path']}{'' if f['online'] else '  (offline)'}")
+    print(f"Tag sets: {', '.join(t['name'] + ('' if t['enabled'] else ' (disabled)') for t in st['tag_sets']) or 'none'}")
+    print(f"Problems: {st['problems']:,}")
+    for p in st["problem_files"][:20]:
+        print(f"  {p['path']}: {p['reason']}")
+
+
+def self_test() -> int:
+    """Index and search a generated image with a tiny random model in a temporary library."""
+    import tempfile
+
+    from PIL import Image, ImageDraw
+
+    from .core.library import Library
+
+    with tempfile.TemporaryDirectory(prefix="photoclip-selftest-") as tmp:
+        photos = os.path.join(tmp, "photos")
+        os.makedirs(photos)
+        img = Image.new("RGB", (96, 64), (30, 90, 200))
+        ImageDraw.Draw(img).ellipse((20, 10, 60, 50), fill=(230, 40, 40))
+        img.save(os.path.join(photos, "test.jpg"))
+        config = os.path.join(tmp, "tiny.json")
+        with open(config, "w") as f:
+            json.dump({"embed_dim": 32, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
+                       "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2,
+                                    "layers": 1}}, f)
+        os.environ.setdefault("PHOTOCLIP_MODELS", os.path.join(tmp, "models"))
+        lib = Library(os.path.join(tmp, "library"), model=config, pretrained="random", device="cpu")
+        try:
+            report = lib.index([photos], tag=False)
+            results = lib.search("a red circle", limit=1)
+        finally:
+            lib.close()
+        ok = report.added == 1 and len(results) == 1 and results[0].path.endswith("test.jpg")
+        print(f"self-test: indexed {report.added} image(s), search returned {len(results)}: {'OK' if ok else 'FAILED'}")
+        return 0 if ok else 1
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose or 0, 2),
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.self_test:
+            return self_test()
+        if args.install_desktop_entry:
+            from .desktop import install_desktop_entry
+
+            for path in install_desktop_entry():
+                print(f"wrote {path}")
+            return 0
+        if not args.command:
+            parser.print_help()
+            return 2
+        if args.command == "tagsets" and not getattr(args, "action", None):
+            args.action = "list"
+        return run(args)
+    except (Cancelled, KeyboardInterrupt):
+        print("\nInterrupted; everything indexed so far is kept.", file=sys.stderr)
+        return 130
+    except PhotoclipError as exc:
+        print(f"photoclip: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,669 @@
+"""The catalog: one SQLite database that is the source of truth for a library.
+
+Folders, photos (path, size, mtime, content fingerprint, dimensions, date), the vectors of each
+model keyed by content fingerprint (so duplicates share one and moves keep theirs), tag sets,
+tags with their scores, and the files that could not be read.
+
+Paths are stored as the bytes the OS gives (``os.fsencode``), so names that are not valid UTF-8
+survive. Each thread gets its own connection; SQLite's WAL mode lets several threads and
+processes read while one writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from .errors import LibraryVersionError, StorageError
+
+log = logging.getLogger("photoclip.catalog")
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE folders(
+        id INTEGER PRIMARY KEY,
+        path BLOB UNIQUE NOT NULL,
+        added_at REAL NOT NULL,
+        online INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE photos(
+        id INTEGER PRIMARY KEY,
+        path BLOB UNIQUE NOT NULL,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        taken_at TEXT,
+        offline INTEGER NOT NULL DEFAULT 0,
+        added_at REAL NOT NULL
+    );
+    CREATE INDEX photos_fingerprint ON photos(fingerprint);
+    CREATE INDEX photos_folder ON photos(folder_id);
+    CREATE TABLE problems(
+        path BLOB PRIMARY KEY,
+        folder_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE models(
+        id INTEGER PRIMARY KEY,
+        name TEXT UNIQUE NOT NULL,
+        dim INTEGER NOT NULL
+    );
+    CREATE TABLE vectors(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE(model_id, fingerprint)
+    );
+    CREATE TABLE tag_sets(
+        id INTEGER PRIMARY KEY,
+        name TEXT UNIQUE NOT NULL,
+        mode TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        labels TEXT NOT NULL,
+        templates TEXT,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE tagged(
+        vector_id INTEGER NOT NULL REFERENCES vectors(id) ON DELETE CASCADE,
+        tag_set_id INTEGER NOT NULL REFERENCES tag_sets(id) ON DELETE CASCADE,
+        PRIMARY KEY(vector_id, tag_set_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE tags(
+        vector_id INTEGER NOT NULL REFERENCES vectors(id) ON DELETE CASCADE,
+        tag_set_id INTEGER NOT NULL REFERENCES tag_sets(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        score REAL NOT NULL,
+        PRIMARY KEY(vector_id, tag_set_id, label)
+    ) WITHOUT ROWID;
+    CREATE INDEX tags_label ON tags(tag_set_id, label);
+    INSERT INTO meta(key, value) VALUES ('vectors_deleted', '0');
+    """,
+}
+
+
+def enc(path: str) -> bytes:
+    return os.fsencode(path)
+
+
+def dec(blob: bytes) -> str:
+    return os.fsdecode(bytes(blob))
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: str
+    photo_count: int
+    online: bool
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    id: int
+    path: str
+    folder: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    width: Optional[int]
+    height: Optional[int]
+    taken_at: Optional[str]
+    offline: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    reason: str
+    when: float
+
+
+@dataclass(frozen=True)
+class Tag:
+    tag_set: str
+    label: str
+    score: float
+    model: str
+
+
+@dataclass(frozen=True)
+class NewPhoto:
+    """What the indexer stores for one file."""
+    path: str
+    folder_id: int
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    width: Optional[int] = None
+    height: Optional[int] = None
+    taken_at: Optional[str] = None
+
+
+_PHOTO_COLUMNS = (
+    "p.id, p.path, f.path, p.size, p.mtime_ns, p.fingerprint, p.width, p.height, p.taken_at, p.offline"
+)
+
+
+def _photo(row) -> PhotoRecord:
+    return PhotoRecord(row[0], dec(row[1]), dec(row[2]), row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]))
+
+
+def vector_to_blob(vec: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vec, dtype=np.float32).tobytes()
+
+
+def blob_to_vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
+class Catalog:
+    """The library's SQLite database. Safe to use from several threads (one connection each)."""
+
+    FILENAME = "catalog.sqlite3"
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"Cannot create the library folder {self.root}: {exc.strerror or exc}") from exc
+        self.path = self.root / self.FILENAME
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrate(self.conn)
+
+    # -- connections -------------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA busy_timeout=30000")
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(f"Cannot open the library catalog {self.path}: {exc}") from exc
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; a full disk becomes a StorageError and nothing is half-written."""
+        conn = self.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"The library is busy or cannot be written: {exc}") from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "disk" in str(exc)):
+                raise StorageError(
+                    f"The disk holding the library is full ({self.root}); nothing was lost, free some space and retry."
+                ) from exc
+            raise
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise LibraryVersionError(
+                f"This library ({self.root}) was written by a newer version of photoclip "
+                f"(catalog version {version}; this version understands up to {SCHEMA_VERSION}). "
+                "Update photoclip to open it."
+            )
+        while version < SCHEMA_VERSION:
+            version += 1
+            log.info("migrating catalog %s to version %d", self.path, version)
+            with self.transaction() as c:
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute(f"PRAGMA user_version={version}")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (thread or process) commits."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    # -- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- folders -----------------------------------------------------------------------------
+    def add_folder(self, path: str) -> int:
+        """Add a folder (absolute, normalised). A folder inside an existing one is already covered;
+        a folder that contains existing ones absorbs them (their photos move over)."""
+        path = os.path.abspath(path)
+        for folder in self.folders():
+            if _is_within(path, folder.path):
+                return folder.id
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO folders(path, added_at) VALUES (?, ?)", (enc(path), time.time()))
+            new_id = cur.lastrowid
+            for fid, fpath in c.execute("SELECT id, path FROM folders WHERE id != ?", (new_id,)).fetchall():
+                if _is_within(dec(fpath), path):
+                    c.execute("UPDATE photos SET folder_id=? WHERE folder_id=?", (new_id, fid))
+                    c.execute("UPDATE problems SET folder_id=? WHERE folder_id=?", (new_id, fid))
+                    c.execute("DELETE FROM folders WHERE id=?", (fid,))
+        return new_id
+
+    def remove_folder(self, path: str) -> bool:
+        """Forget a folder and its photos (never touches the files)."""
+        row = self.conn.execute("SELECT id FROM folders WHERE path=?", (enc(os.path.abspath(path)),)).fetchone()
+        if not row:
+            return False
+        with self.transaction() as c:
+            c.execute("DELETE FROM photos WHERE folder_id=?", (row[0],))
+            c.execute("DELETE FROM problems WHERE folder_id=?", (row[0],))
+            c.execute("DELETE FROM folders WHERE id=?", (row[0],))
+        return True
+
+    def folders(self) -> list[Folder]:
+        rows = self.conn.execute(
+            "SELECT f.id, f.path, f.online, (SELECT count(*) FROM photos p WHERE p.folder_id=f.id) "
+            "FROM folders f ORDER BY f.path"
+        ).fetchall()
+        return [Folder(r[0], dec(r[1]), r[3], bool(r[2])) for r in rows]
+
+    def folder_by_path(self, path: str) -> Optional[Folder]:
+        for folder in self.folders():
+            if folder.path == os.path.abspath(path):
+                return folder
+        return None
+
+    def folder_for(self, path: str) -> Optional[Folder]:
+        """The library folder a file lies in, if any."""
+        for folder in self.folders():
+            if _is_within(path, folder.path):
+                return folder
+        return None
+
+    def set_folder_online(self, folder_id: int, online: bool) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE folders SET online=? WHERE id=?", (int(online), folder_id))
+            c.execute("UPDATE photos SET offline=? WHERE folder_id=?", (int(not online), folder_id))
+
+    # -- photos ------------------------------------------------------------------------------
+    def file_states(self, folder_id: int) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime_ns) for every photo and problem file known under a folder."""
+        c = self.conn
+        states = {dec(p): (s, m) for p, s, m in c.execute(
+            "SELECT path, size, mtime_ns FROM photos WHERE folder_id=?", (folder_id,))}
+        for p, s, m in c.execute("SELECT path, size, mtime_ns FROM problems WHERE folder_id=? AND size >= 0",
+                                 (folder_id,)):
+            states.setdefault(dec(p), (s, m))
+        return states
+
+    def photo_by_path(self, path: str) -> Optional[PhotoRecord]:
+        row = self.conn.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id WHERE p.path=?",
+            (enc(path),)).fetchone()
+        return _photo(row) if row else None
+
+    def photo(self, photo_id: int) -> Optional[PhotoRecord]:
+        row = self.conn.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id WHERE p.id=?",
+            (photo_id,)).fetchone()
+        return _photo(row) if row else None
+
+    def photos(self, *, folder_id: Optional[int] = None, tag: Optional[tuple[str, str]] = None,
+               model_id: Optional[int] = None, include_offline: bool = True,
+               offset: int = 0, limit: Optional[int] = None) -> list[PhotoRecord]:
+        """Browse: newest first (date taken, else file time). A tag filter orders by the tag's score."""
+        where, args = [], []
+        join = ""
+        order = "COALESCE(p.taken_at, '') DESC, p.mtime_ns DESC, p.id DESC"
+        if folder_id is not None:
+            where.append("p.folder_id=?")
+            args.append(folder_id)
+        if not include_offline:
+            where.append("p.offline=0")
+        if tag is not None:
+            join = ("JOIN vectors v ON v.fingerprint=p.fingerprint AND v.model_id=? "
+                    "JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id")
+            args.insert(0, model_id if model_id is not None else -1)
+            where.append("s.name=? AND t.label=?")
+            args.extend(tag)
+            order = "t.score DESC, p.id"
+        sql = f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id {join}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args.extend([limit, offset])
+        return [_photo(r) for r in self.conn.execute(sql, args)]
+
+    def photo_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM photos").fetchone()[0]
+
+    def photos_by_fingerprints(self, fingerprints: Sequence[str], include_offline: bool = False) -> dict[str, list[PhotoRecord]]:
+        out: dict[str, list[PhotoRecord]] = {}
+        fps = list(fingerprints)
+        for i in range(0, len(fps), 500):
+            chunk = fps[i:i + 500]
+            sql = (f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id "
+                   f"WHERE p.fingerprint IN ({','.join('?' * len(chunk))})")
+            if not include_offline:
+                sql += " AND p.offline=0"
+            for row in self.conn.execute(sql + " ORDER BY p.path", chunk):
+                rec = _photo(row)
+                out.setdefault(rec.fingerprint, []).append(rec)
+        return out
+
+    def store_photos(self, photos: Sequence[NewPhoto], model_id: Optional[int] = None,
+                     vectors: Optional[np.ndarray] = None) -> list[int]:
+        """Insert or update photos (and, with model_id, their vectors) in ONE transaction.
+        Returns the vector ids (or [] without vectors). A problem recorded for the path is cleared."""
+        now = time.time()
+        vector_ids: list[int] = []
+        with self.transaction() as c:
+            for i, p in enumerate(photos):
+                c.execute(
+                    "INSERT INTO photos(path, folder_id, size, mtime_ns, fingerprint, width, height, taken_at, added_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET folder_id=excluded.folder_id, "
+                    "size=excluded.size, mtime_ns=excluded.mtime_ns, fingerprint=excluded.fingerprint, "
+                    "width=excluded.width, height=excluded.height, taken_at=excluded.taken_at, offline=0",
+                    (enc(p.path), p.folder_id, p.size, p.mtime_ns, p.fingerprint, p.width, p.height, p.taken_at, now))
+                c.execute("DELETE FROM problems WHERE path=?", (enc(p.path),))
+                if vectors is not None and model_id is not None:
+                    c.execute("INSERT OR IGNORE INTO vectors(model_id, fingerprint, vector, created_at) VALUES (?,?,?,?)",
+                              (model_id, p.fingerprint, vector_to_blob(vectors[i]), now))
+                    vector_ids.append(c.execute("SELECT id FROM vectors WHERE model_id=? AND fingerprint=?",
+                                                (model_id, p.fingerprint)).fetchone()[0])
+        return vector_ids
+
+    def relink(self, old_path: str, new_path: str, folder_id: int, size: int, mtime_ns: int) -> bool:
+        """A file moved: keep its record (and so its vector and tags), change only where it lives."""
+        with self.transaction() as c:
+            cur = c.execute("UPDATE photos SET path=?, folder_id=?, size=?, mtime_ns=?, offline=0 WHERE path=?",
+                            (enc(new_path), folder_id, size, mtime_ns, enc(old_path)))
+            c.execute("DELETE FROM problems WHERE path=?", (enc(new_path),))
+            return cur.rowcount > 0
+
+    def remove_paths(self, paths: Iterable[str]) -> int:
+        n = 0
+        with self.transaction() as c:
+            for path in paths:
+                n += c.execute("DELETE FROM photos WHERE path=?", (enc(path),)).rowcount
+                c.execute("DELETE FROM problems WHERE path=?", (enc(path),))
+        return n
+
+    # -- problems ----------------------------------------------------------------------------
+    def record_problem(self, path: str, folder_id: Optional[int], size: int, mtime_ns: int, reason: str) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM photos WHERE path=?", (enc(path),))
+            c.execute("INSERT OR REPLACE INTO problems(path, folder_id, size, mtime_ns, reason, at) VALUES (?,?,?,?,?,?)",
+                      (enc(path), folder_id, size, mtime_ns, reason, time.time()))
+
+    def clear_folder_problems(self, folder_id: int) -> None:
+        """Forget folder-level problems (size -1) before a rescan records them again."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM problems WHERE folder_id=? AND size < 0", (folder_id,))
+
+    def problems(self) -> list[Problem]:
+        return [Problem(dec(p), r, a) for p, r, a in
+                self.conn.execute("SELECT path, reason, at FROM problems ORDER BY at DESC, path")]
+
+    # -- models and vectors ------------------------------------------------------------------
+    def model_id(self, name: str, dim: int) -> int:
+        row = self.conn.execute("SELECT id, dim FROM models WHERE name=?", (name,)).fetchone()
+        if row:
+            if row[1] != dim:
+                raise StorageError(f"Model {name} changed its embedding size ({row[1]} -> {dim}); "
+                                   "re-index with a new model name.")
+            return row[0]
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO models(name, dim) VALUES (?, ?)", (name, dim))
+        return self.conn.execute("SELECT id FROM models WHERE name=?", (name,)).fetchone()[0]
+
+    def find_model(self, name: str) -> Optional[tuple[int, int]]:
+        row = self.conn.execute("SELECT id, dim FROM models WHERE name=?", (name,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def models(self) -> list[tuple[int, str, int, int]]:
+        """(id, name, dim, vector count) for every model with vectors."""
+        return self.conn.execute(
+            "SELECT m.id, m.name, m.dim, count(v.id) FROM models m LEFT JOIN vectors v ON v.model_id=m.id "
+            "GROUP BY m.id ORDER BY m.id").fetchall()
+
+    def has_vectors(self, model_id: int, fingerprints: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        fps = list(fingerprints)
+        for i in range(0, len(fps), 500):
+            chunk = fps[i:i + 500]
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT fingerprint FROM vectors WHERE model_id=? AND fingerprint IN ({','.join('?' * len(chunk))})",
+                [model_id, *chunk]))
+        return found
+
+    def missing_vectors(self, model_id: int) -> list[PhotoRecord]:
+        """Online photos whose content has no vector for this model yet (after a model change)."""
+        rows = self.conn.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id "
+            "WHERE p.offline=0 AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.model_id=? AND v.fingerprint=p.fingerprint) "
+            "GROUP BY p.fingerprint", (model_id,)).fetchall()
+        return [_photo(r) for r in rows]
+
+    def vector_count(self, model_id: int) -> int:
+        return self.conn.execute("SELECT count(*) FROM vectors WHERE model_id=?", (model_id,)).fetchone()[0]
+
+    def coverage(self, model_id: int) -> tuple[int, int]:
+        """(distinct photo contents with a vector of this model, distinct photo contents)."""
+        total = self.conn.execute("SELECT count(DISTINCT fingerprint) FROM photos").fetchone()[0]
+        have = self.conn.execute(
+            "SELECT count(DISTINCT p.fingerprint) FROM photos p JOIN vectors v "
+            "ON v.fingerprint=p.fingerprint AND v.model_id=?", (model_id,)).fetchone()[0]
+        return have, total
+
+    def iter_vectors(self, model_id: int, after_id: int = 0, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, matrix) chunks of a model's vectors with id > after_id, in id order."""
+        last = after_id
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, vector FROM vectors WHERE model_id=? AND id>? ORDER BY id LIMIT ?",
+                (model_id, last, batch)).fetchall()
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            yield ids, mat
+            last = int(ids[-1])
+
+    def vector_ids(self, model_id: int) -> np.ndarray:
+        return np.fromiter((r[0] for r in self.conn.execute("SELECT id FROM vectors WHERE model_id=?", (model_id,))),
+                           dtype=np.int64)
+
+    def max_vector_id(self, model_id: int) -> int:
+        return self.conn.execute("SELECT COALESCE(max(id), 0) FROM vectors WHERE model_id=?", (model_id,)).fetchone()[0]
+
+    def vectors_deleted(self) -> int:
+        return int(self.get_meta("vectors_deleted", "0"))
+
+    def vectors_for_ids(self, ids: Sequence[int]) -> dict[int, tuple[str, np.ndarray]]:
+        out = {}
+        ids = [int(i) for i in ids]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for vid, fp, blob in self.conn.execute(
+                    f"SELECT id, fingerprint, vector FROM vectors WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                out[vid] = (fp, blob_to_vector(blob))
+        return out
+
+    def vector_for_fingerprint(self, model_id: int, fingerprint: str) -> Optional[tuple[int, np.ndarray]]:
+        row = self.conn.execute("SELECT id, vector FROM vectors WHERE model_id=? AND fingerprint=?",
+                                (model_id, fingerprint)).fetchone()
+        return (row[0], blob_to_vector(row[1])) if row else None
+
+    def vectors_for_fingerprints(self, model_id: int, fingerprints: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        fps = list(dict.fromkeys(fingerprints))
+        for i in range(0, len(fps), 500):
+            chunk = fps[i:i + 500]
+            for fp, blob in self.conn.execute(
+                    f"SELECT fingerprint, vector FROM vectors WHERE model_id=? AND fingerprint IN "
+                    f"({','.join('?' * len(chunk))})", [model_id, *chunk]):
+                out[fp] = blob_to_vector(blob)
+        return out
+
+    def collect_garbage(self) -> list[int]:
+        """Delete vectors (and their tags) whose content no photo has any more. Returns their ids."""
+        with self.transaction() as c:
+            ids = [r[0] for r in c.execute(
+                "SELECT v.id FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.fingerprint=v.fingerprint)")]
+            if ids:
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i:i + 500]
+                    c.execute(f"DELETE FROM vectors WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                c.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='vectors_deleted'")
+        return ids
+
+    # -- tag sets and tags -------------------------------------------------------------------
+    def tag_set_rows(self) -> list[tuple]:
+        return self.conn.execute(
+            "SELECT id, name, mode, threshold, labels, templates, enabled FROM tag_sets ORDER BY name").fetchall()
+
+    def save_tag_set(self, name: str, mode: str, threshold: float, labels: list[str],
+                     templates: Optional[list[str]], enabled: bool, old_name: Optional[str] = None) -> tuple[int, bool]:
+        """Create or replace a tag set. Returns (id, changed); a change of labels, mode, threshold
+        or templates drops the set's tags so they are recomputed."""
+        key = old_name or name
+        payload = (name, mode, float(threshold), json.dumps(labels), json.dumps(templates) if templates else None,
+                   int(enabled))
+        with self.transaction() as c:
+            row = c.execute("SELECT id, name, mode, threshold, labels, templates, enabled FROM tag_sets WHERE name=?",
+                            (key,)).fetchone()
+            if row is None:
+                cur = c.execute("INSERT INTO tag_sets(name, mode, threshold, labels, templates, enabled, updated_at) "
+                                "VALUES (?,?,?,?,?,?,?)", (*payload, time.time()))
+                return cur.lastrowid, True
+            changed = tuple(row[2:6]) != payload[1:5]
+            c.execute("UPDATE tag_sets SET name=?, mode=?, threshold=?, labels=?, templates=?, enabled=?, updated_at=? "
+                      "WHERE id=?", (*payload, time.time(), row[0]))
+            if changed:
+                c.execute("DELETE FROM tags WHERE tag_set_id=?", (row[0],))
+                c.execute("DELETE FROM tagged WHERE tag_set_id=?", (row[0],))
+            return row[0], changed
+
+    def clear_tags(self, tag_set_id: int) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM tags WHERE tag_set_id=?", (tag_set_id,))
+            c.execute("DELETE FROM tagged WHERE tag_set_id=?", (tag_set_id,))
+
+    def delete_tag_set(self, name: str) -> bool:
+        with self.transaction() as c:
+            return c.execute("DELETE FROM tag_sets WHERE name=?", (name,)).rowcount > 0
+
+    def untagged_vectors(self, model_id: int, tag_set_id: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Chunks of (vector ids, matrix) of photos present in the library not yet tagged by this set."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT v.id, v.vector FROM vectors v WHERE v.model_id=? AND v.id>? "
+                "AND EXISTS (SELECT 1 FROM photos p WHERE p.fingerprint=v.fingerprint) "
+                "AND NOT EXISTS (SELECT 1 FROM tagged t WHERE t.vector_id=v.id AND t.tag_set_id=?) "
+                "ORDER BY v.id LIMIT ?", (model_id, last, tag_set_id, batch)).fetchall()
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            yield ids, mat
+            last = int(ids[-1])
+
+    def count_untagged(self, model_id: int, tag_set_id: int) -> int:
+        return self.conn.execute(
+            "SELECT count(*) FROM vectors v WHERE v.model_id=? "
+            "AND EXISTS (SELECT 1 FROM photos p WHERE p.fingerprint=v.fingerprint) "
+            "AND NOT EXISTS (SELECT 1 FROM tagged t WHERE t.vector_id=v.id AND t.tag_set_id=?)",
+            (model_id, tag_set_id)).fetchone()[0]
+
+    def store_tags(self, tag_set_id: int, vector_ids: Sequence[int], tags: Sequence[Sequence[tuple[str, float]]]) -> None:
+        with self.transaction() as c:
+            for vid, labels in zip(vector_ids, tags):
+                c.execute("DELETE FROM tags WHERE vector_id=? AND tag_set_id=?", (int(vid), tag_set_id))
+                c.executemany("INSERT INTO tags(vector_id, tag_set_id, label, score) VALUES (?,?,?,?)",
+                              [(int(vid), tag_set_id, label, float(score)) for label, score in labels])
+                c.execute("INSERT OR IGNORE INTO tagged(vector_id, tag_set_id) VALUES (?,?)", (int(vid), tag_set_id))
+
+    def photo_tags(self, photo_id: int, model_id: Optional[int] = None) -> list[Tag]:
+        sql = ("SELECT s.name, t.label, t.score, m.name FROM photos p JOIN vectors v ON v.fingerprint=p.fingerprint "
+               "JOIN models m ON m.id=v.model_id JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "
+               "WHERE p.id=?")
+        args: list = [photo_id]
+        if model_id is not None:
+            sql += " AND v.model_id=?"
+            args.append(model_id)
+        return [Tag(*r) for r in self.conn.execute(sql + " ORDER BY s.name, t.score DESC", args)]
+
+    def tag_counts(self, model_id: int) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for name, label, n in self.conn.execute(
+                "SELECT s.name, t.label, count(p.id) FROM tags t JOIN tag_sets s ON s.id=t.tag_set_id "
+                "JOIN vectors v ON v.id=t.vector_id JOIN photos p ON p.fingerprint=v.fingerprint "
+                "WHERE v.model_id=? GROUP BY s.name, t.label ORDER BY s.name, count(p.id) DESC", (model_id,)):
+            out.setdefault(name, {})[label] = n
+        return out
+
+    def iter_export_rows(self, model_id: Optional[int] = None) -> Iterator[tuple[str, str, str, str, float, str]]:
+        """(path, folder, tag_set, tag, score, model) for every tag of every photo."""
+        sql = ("SELECT p.path, f.path, s.name, t.label, t.score, m.name FROM photos p "
+               "JOIN folders f ON f.id=p.folder_id JOIN vectors v ON v.fingerprint=p.fingerprint "
+               "JOIN models m ON m.id=v.model_id JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id")
+        args: list = []
+        if model_id is not None:
+            sql += " WHERE v.model_id=?"
+            args.append(model_id)
+        for p, f, s, label, score, m in self.conn.execute(sql + " ORDER BY p.path, s.name, t.score DESC", args):
+            yield dec(p), dec(f), s, label, score, m
+
+
+def _is_within(path: str, folder: str) -> bool:
+    path = os.path.abspath(path)
+    folder = os.path.abspath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -1,0 +1,393 @@
+"""The open_clip model: which one, where its weights come from, on which device, batched encoding.
+
+torch and open_clip are imported only when a model is actually loaded, so the CLI's quick commands
+and the app's window never wait for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import paths
+from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED
+from .errors import Cancelled, ModelUnavailableError
+from .jobs import JobControl, Progress, ProgressCallback, RateMeter, format_duration
+
+log = logging.getLogger("photoclip.embedder")
+
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+RANDOM = "random"
+RANDOM_SEED = 0
+
+
+def _file_digest(path: Path) -> str:
+    """A cheap identity for a local weights file: size + hash of its first and last MiB."""
+    st = path.stat()
+    h = hashlib.blake2b(digest_size=8)
+    h.update(st.st_size.to_bytes(8, "little"))
+    with open(path, "rb") as f:
+        h.update(f.read(1 << 20))
+        if st.st_size > 2 << 20:
+            f.seek(st.st_size - (1 << 20))
+            h.update(f.read())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model: an open_clip name or a config JSON path, and a tag, a weights file or 'random'."""
+    model: str = DEFAULT_MODEL
+    pretrained: str = DEFAULT_PRETRAINED
+
+    @property
+    def is_config_file(self) -> bool:
+        return self.model.endswith(".json") or os.sep in self.model
+
+    @property
+    def is_weights_file(self) -> bool:
+        return self.pretrained != RANDOM and (
+            self.pretrained.lower().endswith(WEIGHT_SUFFIXES) or os.sep in self.pretrained)
+
+    @property
+    def is_random(self) -> bool:
+        return self.pretrained == RANDOM
+
+    def config(self) -> dict:
+        try:
+            return json.loads(Path(self.model).read_text("utf-8"))
+        except FileNotFoundError as exc:
+            raise ModelUnavailableError(f"Model config file not found: {self.model}") from exc
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(f"Model config file {self.model} cannot be read: {exc}") from exc
+
+    @property
+    def arch_name(self) -> str:
+        """The open_clip name (custom configs get a content-addressed name)."""
+        if not self.is_config_file:
+            return self.model
+        raw = json.dumps(self.config(), sort_keys=True).encode()
+        return f"custom-{Path(self.model).stem}-{hashlib.sha256(raw).hexdigest()[:10]}"
+
+    @property
+    def identity(self) -> str:
+        """Stored with every vector: vectors of two identities never share an index."""
+        if self.is_weights_file:
+            path = Path(self.pretrained)
+            try:
+                weights = f"file:{path.name}:{_file_digest(path)}"
+            except OSError as exc:
+                raise ModelUnavailableError(f"Weights file not found or unreadable: {self.pretrained}") from exc
+        else:
+            weights = self.pretrained
+        return f"{self.arch_name}/{weights}"
+
+    @property
+    def label(self) -> str:
+        model = Path(self.model).name if self.is_config_file else self.model
+        pre = Path(self.pretrained).name if self.is_weights_file else self.pretrained
+        return f"{model} ({pre})"
+
+    def cached_weights(self) -> Optional[Path]:
+        """The downloaded weights file for a pretrained tag, if present."""
+        if self.is_weights_file or self.is_random:
+            return None
+        for suffix in (".safetensors", ".bin"):
+            candidate = paths.models_dir() / f"{self.model}--{self.pretrained}{suffix}"
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def ready(self) -> bool:
+        """True when loading needs no download."""
+        if self.is_random:
+            return True
+        if self.is_weights_file:
+            return Path(self.pretrained).is_file()
+        return self.cached_weights() is not None
+
+
+def pick_device(requested: str = "auto") -> str:
+    import torch
+
+    requested = (requested or "auto").lower()
+    if requested == "gpu":
+        requested = "auto"
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return "mps"
+        return "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ModelUnavailableError("CUDA was requested but no CUDA GPU is available; use --device cpu or auto.")
+    if requested == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ModelUnavailableError("Apple MPS was requested but is not available; use --device cpu or auto.")
+    if requested not in ("cpu", "cuda", "mps"):
+        raise ModelUnavailableError(f"Unknown device {requested!r}: use auto, cpu, cuda or mps.")
+    return requested
+
+
+# -- downloading -------------------------------------------------------------------------------
+
+def weight_urls(spec: ModelSpec) -> list[str]:
+    """Where the weights of a pretrained tag can be downloaded, best first."""
+    import open_clip
+
+    if not open_clip.is_pretrained_cfg(spec.model, spec.pretrained):
+        tags = open_clip.list_pretrained_tags_by_model(spec.model)
+        hint = f" Known tags for {spec.model}: {', '.join(tags)}." if tags else ""
+        raise ModelUnavailableError(
+            f"'{spec.pretrained}' is not a known pretrained tag for {spec.model}.{hint} "
+            "You can also pass the path of a local weights file (.safetensors, .pt, .bin).")
+    cfg = open_clip.get_pretrained_cfg(spec.model, spec.pretrained)
+    urls = []
+    hub = cfg.get("hf_hub", "")
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    if hub:
+        repo, filename = os.path.split(hub.rstrip("/") if hub.endswith("/") else hub)
+        if hub.endswith("/"):
+            repo = hub.rstrip("/")
+            names = ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+        else:
+            names = ([filename[:-4] + ".safetensors"] if filename.endswith((".bin", ".pth")) else []) + [filename]
+        urls += [f"{endpoint}/{repo}/resolve/main/{name}" for name in names]
+    if cfg.get("url"):
+        urls.append(cfg["url"])
+    return urls
+
+
+def download(url: str, dest: Path, progress: Optional[ProgressCallback] = None,
+             control: Optional[JobControl] = None, what: str = "model") -> Path:
+    """Stream url to dest atomically (a .part file renamed at the end), reporting progress."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    request = urllib.request.Request(url, headers={"User-Agent": "photoclip"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        meter = RateMeter(total or 0)
+        done = 0
+        last_report = 0.0
+        try:
+            with open(part, "wb") as out:
+                while True:
+                    if control is not None:
+                        control.checkpoint()
+                    chunk = response.read(1 << 20)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    done += len(chunk)
+                    now = time.monotonic()
+                    if progress and (now - last_report > 0.2):
+                        last_report = now
+                        rate, eta = meter.update(done)
+                        progress(Progress("downloading", done, total or 0, rate, eta,
+                                          _download_message(what, done, total, rate, eta)))
+                out.flush()
+                os.fsync(out.fileno())
+            if total is not None and done != total:
+                raise ModelUnavailableError(f"The download of {what} was cut short ({done} of {total} bytes).")
+            os.replace(part, dest)
+        except BaseException:
+            try:
+                part.unlink()
+            except OSError:
+                pass
+            raise
+    if progress:
+        progress(Progress("downloading", done, total or done, None, 0, f"Downloaded {what} ({done / 1e6:,.0f} MB)"))
+    return dest
+
+
+def _download_message(what: str, done: int, total: Optional[int], rate, eta) -> str:
+    text = f"Downloading {what} — {done / 1e6:,.0f}"
+    text += f" / {total / 1e6:,.0f} MB" if total else " MB"
+    if rate:
+        text += f" · {rate / 1e6:.1f} MB/s"
+    if eta is not None:
+        text += f" · {format_duration(eta)} left"
+    return text
+
+
+def offline_help(spec: ModelSpec) -> str:
+    return (f"To use photoclip offline, download the weights file on a machine with internet access "
+            f"(open_clip model {spec.model}, pretrained '{spec.pretrained}', a .safetensors or .bin file from "
+            f"huggingface.co) and point photoclip at it: photoclip --model {spec.model} --pretrained "
+            f"/path/to/weights.safetensors index ... — or in the app choose 'Use a local weights file…'. "
+            f"Downloaded weights are kept in {paths.models_dir()}.")
+
+
+def ensure_weights(spec: ModelSpec, progress: Optional[ProgressCallback] = None,
+                   control: Optional[JobControl] = None) -> Optional[Path]:
+    """The local weights file for spec, downloading a pretrained tag on first use. None for 'random'."""
+    if spec.is_random:
+        return None
+    if spec.is_weights_file:
+        path = Path(spec.pretrained).expanduser()
+        if not path.is_file():
+            raise ModelUnavailableError(f"Weights file not found: {spec.pretrained}")
+        return path
+    cached = spec.cached_weights()
+    if cached:
+        return cached
+    errors = []
+    for url in weight_urls(spec):
+        suffix = ".safetensors" if url.endswith(".safetensors") else ".bin"
+        dest = paths.models_dir() / f"{spec.model}--{spec.pretrained}{suffix}"
+        try:
+            log.info("downloading %s from %s", spec.label, url)
+            return download(url, dest, progress, control, what=spec.label)
+        except Cancelled:
+            raise
+        except urllib.error.HTTPError as exc:
+            errors.append(f"{url}: HTTP {exc.code}")
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            errors.append(f"{url}: {reason}")
+            if isinstance(exc, urllib.error.URLError):
+                break  # no network: the other mirrors will not answer either
+        except ModelUnavailableError as exc:
+            errors.append(str(exc))
+    raise ModelUnavailableError(
+        f"Could not download the weights of {spec.label} ({'; '.join(errors) or 'no download address'}). "
+        + offline_help(spec))
+
+
+# -- the model ---------------------------------------------------------------------------------
+
+class Embedder:
+    """A loaded open_clip model: encode batches of preprocessed images and texts into unit vectors."""
+
+    def __init__(self, spec: ModelSpec, device: str = "auto", threads: int = 0,
+                 progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> None:
+        self.spec = spec
+        self.identity = spec.identity
+        weights = ensure_weights(spec, progress, control)
+        import torch
+        import open_clip
+
+        if threads and threads > 0:
+            torch.set_num_threads(threads)
+        self.device = pick_device(device)
+        self._torch = torch
+        name = self._register(open_clip)
+        kwargs = {}
+        if not spec.is_weights_file and not spec.is_random and open_clip.is_pretrained_cfg(spec.model, spec.pretrained):
+            pcfg = open_clip.get_pretrained_cfg(spec.model, spec.pretrained)
+            kwargs = {k: pcfg[src] for k, src in (("image_mean", "mean"), ("image_std", "std"),
+                                                 ("image_interpolation", "interpolation"),
+                                                 ("image_resize_mode", "resize_mode")) if pcfg.get(src)}
+        if spec.is_config_file:
+            pre = spec.config().get("preprocess_cfg", {})
+            kwargs.update({f"image_{k}": v for k, v in pre.items()
+                           if k in ("mean", "std", "interpolation", "resize_mode")})
+        if spec.is_random:
+            log.warning("RANDOM WEIGHTS (seed %d): %s gives meaningless results; for tests and benchmarks only",
+                        RANDOM_SEED, spec.model)
+            torch.manual_seed(RANDOM_SEED)
+        precision = "fp16" if self.device == "cuda" else "fp32"
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                name, pretrained=str(weights) if weights else None, precision=precision, device=self.device,
+                pretrained_text=False, **kwargs)
+        except ModelUnavailableError:
+            raise
+        except (RuntimeError, ValueError, KeyError, OSError) as exc:
+            raise ModelUnavailableError(f"Could not load {spec.label}: {exc}") from exc
+        model.eval()
+        self.model = model
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(name)
+        self.dtype = torch.float16 if precision == "fp16" else torch.float32
+        size = getattr(model.visual, "image_size", 224)
+        self.image_size = int(max(size) if isinstance(size, (tuple, list)) else size)
+        self.logit_scale = float(model.logit_scale.exp().item()) if hasattr(model, "logit_scale") else 100.0
+        with torch.inference_mode():
+            probe = self.tokenizer(["a photo"]).to(self.device)
+            self.dim = int(model.encode_text(probe).shape[-1])
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._text_lock = threading.Lock()
+        self._model_lock = threading.Lock()
+        log.info("loaded %s on %s (%d-d vectors, %d px input)", spec.label, self.device, self.dim, self.image_size)
+
+    def _register(self, open_clip) -> str:
+        if not self.spec.is_config_file:
+            if self.spec.model not in open_clip.list_models():
+                raise ModelUnavailableError(
+                    f"Unknown open_clip model '{self.spec.model}'. Pass a name from open_clip.list_models() "
+                    "or the path of an open_clip model-config JSON.")
+            return self.spec.model
+        cfg = self.spec.config()
+        cfg = cfg.get("model_cfg", cfg)
+        if not all(k in cfg for k in ("embed_dim", "vision_cfg", "text_cfg")):
+            raise ModelUnavailableError(f"{self.spec.model} is not an open_clip model config "
+                                        "(it needs embed_dim, vision_cfg and text_cfg).")
+        name = self.spec.arch_name
+        target = paths.models_dir() / "configs" / f"{name}.json"
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}")
+            tmp.write_text(json.dumps(cfg), "utf-8")
+            os.replace(tmp, target)
+        open_clip.add_model_config(target)
+        return name
+
+    @property
+    def default_batch_size(self) -> int:
+        return 64 if self.device == "cuda" else 16
+
+    def encode_images(self, batch) -> np.ndarray:
+        """A (n, 3, H, W) float tensor (already preprocessed) -> (n, dim) float32 unit vectors."""
+        torch = self._torch
+        with self._model_lock, torch.inference_mode():
+            x = batch.to(self.device, dtype=self.dtype, non_blocking=True)
+            feats = self.model.encode_image(x).float()
+            feats = torch.nn.functional.normalize(feats, dim=-1)
+            return feats.cpu().numpy().astype(np.float32, copy=False)
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts -> (n, dim) unit vectors; an LRU cache serves repeated texts."""
+        out: list[Optional[np.ndarray]] = []
+        missing = []
+        with self._text_lock:
+            for text in texts:
+                vec = self._text_cache.get(text)
+                if vec is not None:
+                    self._text_cache.move_to_end(text)
+                else:
+                    missing.append(text)
+                out.append(vec)
+        if missing:
+            unique = list(dict.fromkeys(missing))
+            torch = self._torch
+            with self._model_lock, torch.inference_mode():
+                tokens = self.tokenizer(unique).to(self.device)
+                feats = torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
+                feats = feats.cpu().numpy().astype(np.float32)
+            with self._text_lock:
+                for text, vec in zip(unique, feats):
+                    self._text_cache[text] = vec
+                    while len(self._text_cache) > 4096:
+                        self._text_cache.popitem(last=False)
+            lookup = dict(zip(unique, feats))
+            out = [lookup[t] if v is None else v for t, v in zip(texts, out)]
+        return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
+
+    def encode_text(self, text: str) -> np.ndarray:
+        return self.encode_texts([text])[0]

@@ -1,0 +1,334 @@
+"""The indexing pipeline: scan -> fingerprint -> decode (threads) -> embed (batches) -> store.
+
+Unchanged files cost one stat each and never load the model. Moved or renamed files are
+recognised by their content fingerprint and keep their vector and tags; duplicates share one
+vector. Every batch is committed in one transaction together with its photos, so a crash at any
+moment loses at most the batch in flight, and the next run simply picks up what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+from .catalog import Catalog, Folder, NewPhoto, PhotoRecord
+from .errors import Cancelled, ImageError
+from .images import is_image_path, open_image
+from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
+from .scanner import FileState, ScanResult, diff, fingerprint, walk_images
+from .store import IndexStore
+
+log = logging.getLogger("photoclip.indexer")
+
+
+@dataclass
+class IndexReport:
+    added: int = 0          # new photos stored
+    updated: int = 0        # changed files re-embedded
+    removed: int = 0        # files gone from disk
+    relinked: int = 0       # moved/renamed files that kept their vector
+    unchanged: int = 0
+    problems: int = 0       # files that could not be read this run
+    embedded: int = 0       # images that went through the model
+    offline: list[str] = field(default_factory=list)   # library folders not reachable (unplugged drive)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [f"{self.added:,} new", f"{self.updated:,} changed", f"{self.removed:,} removed",
+                 f"{self.relinked:,} moved", f"{self.unchanged:,} unchanged"]
+        if self.problems:
+            parts.append(f"{self.problems:,} could not be read")
+        text = ", ".join(parts) + f" ({self.seconds:.1f} s)"
+        if self.offline:
+            text += "; offline: " + ", ".join(self.offline)
+        return text
+
+
+@dataclass
+class _Pending:
+    state: FileState
+    folder_id: int
+    fingerprint: str
+    changed: bool
+
+
+def default_workers() -> tuple[int, int]:
+    """(decode threads, torch threads) that do not oversubscribe the cores."""
+    cores = os.cpu_count() or 2
+    return max(1, min(4, cores // 2 or 1)), max(1, cores)
+
+
+class Indexer:
+    def __init__(self, catalog: Catalog, store: IndexStore, get_embedder: Callable[[], object],
+                 model_name: str, *, batch_size: int = 0, decode_workers: int = 0) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.get_embedder = get_embedder
+        self.model_name = model_name
+        self.batch_size = batch_size
+        self.decode_workers = decode_workers or default_workers()[0]
+
+    # -- public ------------------------------------------------------------------------------
+    def run(self, folders: Optional[Sequence[Folder]] = None, progress: Optional[ProgressCallback] = None,
+            control: Optional[JobControl] = None) -> IndexReport:
+        started = time.monotonic()
+        control = control or JobControl()
+        report = IndexReport()
+        folders = list(folders) if folders is not None else self.catalog.folders()
+        to_check: list[_Pending] = []
+        gone: dict[str, PhotoRecord] = {}
+        for folder in folders:
+            control.checkpoint()
+            if not os.path.isdir(folder.path):
+                log.warning("library folder %s is not reachable; its photos are kept as offline", folder.path)
+                self.catalog.set_folder_online(folder.id, False)
+                report.offline.append(folder.path)
+                continue
+            if not folder.online:
+                self.catalog.set_folder_online(folder.id, True)
+            scan = self._scan(folder, progress, control)
+            report.unchanged += scan.unchanged
+            to_check += [_Pending(state, folder.id, "", False) for state in scan.new]
+            to_check += [_Pending(state, folder.id, "", True) for state in scan.changed]
+            for path in scan.gone:
+                rec = self.catalog.photo_by_path(path)
+                if rec is not None:
+                    gone[path] = rec
+                else:
+                    self.catalog.remove_paths([path])  # a problem file that is gone
+        self._process(to_check, gone, report, progress, control)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def run_paths(self, paths: Iterable[str], progress: Optional[ProgressCallback] = None,
+                  control: Optional[JobControl] = None) -> IndexReport:
+        """Index specific files (from the watcher): new/changed are checked, vanished ones removed."""
+        started = time.monotonic()
+        control = control or JobControl()
+        report = IndexReport()
+        to_check: list[_Pending] = []
+        gone: dict[str, PhotoRecord] = {}
+        for path in dict.fromkeys(os.path.abspath(p) for p in paths):
+            folder = self.catalog.folder_for(path)
+            if folder is None or not is_image_path(path):
+                continue
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                rec = self.catalog.photo_by_path(path)
+                if rec is not None:
+                    gone[path] = rec
+                else:
+                    self.catalog.remove_paths([path])
+                continue
+            except OSError as exc:
+                self.catalog.record_problem(path, folder.id, -1, 0, f"cannot be read ({exc.strerror or exc})")
+                report.problems += 1
+                continue
+            state = FileState(path, st.st_size, st.st_mtime_ns)
+            known = self.catalog.photo_by_path(path)
+            if known is not None and (known.size, known.mtime_ns) == (state.size, state.mtime_ns):
+                report.unchanged += 1
+                continue
+            to_check.append(_Pending(state, folder.id, "", known is not None))
+        self._process(to_check, gone, report, progress, control)
+        report.seconds = time.monotonic() - started
+        return report
+
+    # -- steps -------------------------------------------------------------------------------
+    def _scan(self, folder: Folder, progress: Optional[ProgressCallback], control: JobControl) -> ScanResult:
+        self.catalog.clear_folder_problems(folder.id)
+        name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
+        seen = 0
+        last = 0.0
+
+        def on_problem(path: str, reason: str) -> None:
+            self.catalog.record_problem(path, folder.id, -1, 0, reason)
+
+        def walked():
+            nonlocal seen, last
+            for state in walk_images(folder.path, on_problem, lambda: control.cancelled):
+                seen += 1
+                now = time.monotonic()
+                if progress and now - last > 0.25:
+                    last = now
+                    progress(Progress("scanning", seen, 0, None, None, f"Scanning {name} — {seen:,} files", state.path))
+                yield state
+
+        result = diff(walked(), self.catalog.file_states(folder.id))
+        control.checkpoint()
+        return result
+
+    def _process(self, pending: list[_Pending], gone: dict[str, PhotoRecord], report: IndexReport,
+                 progress: Optional[ProgressCallback], control: JobControl) -> None:
+        found = self.catalog.find_model(self.model_name)
+        model_id = found[0] if found else None
+        gone_by_fp: dict[str, list[PhotoRecord]] = {}
+        for rec in gone.values():
+            gone_by_fp.setdefault(rec.fingerprint, []).append(rec)
+
+        # 1. fingerprints: cheap content identity, so moves and duplicates skip the model.
+        meter = RateMeter(len(pending))
+        to_embed: list[_Pending] = []
+        for n, item in enumerate(pending, 1):
+            control.checkpoint()
+            try:
+                item.fingerprint = fingerprint(item.state.path, item.state.size)
+            except OSError as exc:
+                reason = "file disappeared" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
+                self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, item.state.mtime_ns, reason)
+                report.problems += 1
+                continue
+            if progress and n % 200 == 0:
+                rate, eta = meter.update(n)
+                progress(Progress("fingerprinting", n, len(pending), rate, eta,
+                                  describe("Checking new files", n, len(pending), rate, eta, "files")))
+            moved_from = gone_by_fp.get(item.fingerprint)
+            if moved_from and not item.changed:
+                old = moved_from.pop()
+                if not moved_from:
+                    del gone_by_fp[item.fingerprint]
+                del gone[old.path]
+                self.catalog.relink(old.path, item.state.path, item.folder_id, item.state.size, item.state.mtime_ns)
+                report.relinked += 1
+            else:
+                to_embed.append(item)
+
+        # 2. files whose content already has a vector (duplicates, touched files, returning files).
+        known = self.catalog.has_vectors(model_id, [p.fingerprint for p in to_embed]) if model_id else set()
+        known_meta = self._known_metadata([p.fingerprint for p in to_embed if p.fingerprint in known])
+        linked = [p for p in to_embed if p.fingerprint in known]
+        if linked:
+            self.catalog.store_photos([self._new_photo(p, known_meta.get(p.fingerprint)) for p in linked])
+            for p in linked:
+                if p.changed:
+                    report.updated += 1
+                else:
+                    report.added += 1
+        to_embed = [p for p in to_embed if p.fingerprint not in known]
+
+        # 3. files that left: gone from the catalog (their vectors go with the garbage below).
+        if gone:
+            report.removed += self.catalog.remove_paths(list(gone))
+
+        # 4. photos already in the catalog without a vector of this model (after a model change).
+        missing = self.catalog.missing_vectors(model_id if model_id is not None else -1)
+        queued = {p.fingerprint for p in to_embed}
+        for rec in missing:
+            if rec.fingerprint not in queued:
+                to_embed.append(_Pending(FileState(rec.path, rec.size, rec.mtime_ns),
+                                         self._folder_id_of(rec), rec.fingerprint, True))
+                queued.add(rec.fingerprint)
+
+        if to_embed:
+            self._embed(to_embed, report, progress, control)
+        garbage = self.catalog.collect_garbage()
+        if garbage:
+            self.store.remove(garbage)
+        self.store.save(force=True)
+
+    def _folder_id_of(self, rec: PhotoRecord) -> int:
+        folder = self.catalog.folder_by_path(rec.folder)
+        return folder.id if folder else 0
+
+    def _known_metadata(self, fingerprints: Sequence[str]) -> dict[str, PhotoRecord]:
+        if not fingerprints:
+            return {}
+        found = self.catalog.photos_by_fingerprints(fingerprints, include_offline=True)
+        return {fp: recs[0] for fp, recs in found.items()}
+
+    @staticmethod
+    def _new_photo(p: _Pending, like: Optional[PhotoRecord] = None, width=None, height=None, taken_at=None) -> NewPhoto:
+        if like is not None:
+            width, height, taken_at = like.width, like.height, like.taken_at
+        return NewPhoto(p.state.path, p.folder_id, p.state.size, p.state.mtime_ns, p.fingerprint, width, height, taken_at)
+
+    def _embed(self, items: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
+               control: JobControl) -> None:
+        if progress:
+            progress(Progress("loading", 0, len(items), None, None, "Loading the model…"))
+        embedder = self.get_embedder()
+        control.checkpoint()
+        model_id = self.catalog.model_id(embedder.identity, embedder.dim)
+        batch_size = self.batch_size or embedder.default_batch_size
+        min_size = embedder.image_size
+        preprocess = embedder.preprocess
+        total = len(items)
+        meter = RateMeter(total)
+        done = 0
+        folder_names = {f.id: os.path.basename(f.path.rstrip(os.sep)) or f.path for f in self.catalog.folders()}
+
+        def decode(item: _Pending):
+            loaded = open_image(item.state.path, min_size=min_size)
+            return loaded, preprocess(loaded.image)
+
+        import torch
+
+        lookahead = max(2 * batch_size, 4 * self.decode_workers)
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="photoclip-decode") as pool:
+            queue: deque[tuple[_Pending, Future]] = deque()
+            it = iter(items)
+
+            def refill():
+                while len(queue) < lookahead:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        return
+                    queue.append((nxt, pool.submit(decode, nxt)))
+
+            try:
+                refill()
+                while queue:
+                    batch_items, tensors, photos = [], [], []
+                    while queue and len(batch_items) < batch_size:
+                        control.checkpoint()
+                        item, fut = queue.popleft()
+                        refill()
+                        try:
+                            loaded, tensor = fut.result()
+                        except ImageError as exc:
+                            self._problem(item, str(exc), report)
+                            continue
+                        except (OSError, ValueError, SyntaxError, RuntimeError) as exc:
+                            self._problem(item, f"cannot be decoded ({exc})", report)
+                            continue
+                        batch_items.append(item)
+                        tensors.append(tensor)
+                        photos.append(self._new_photo(item, None, loaded.width, loaded.height, loaded.taken_at))
+                    if not batch_items:
+                        continue
+                    vectors = embedder.encode_images(torch.stack(tensors))
+                    control.checkpoint()
+                    ids = self.catalog.store_photos(photos, model_id, vectors)
+                    self.store.add(model_id, np.asarray(ids, dtype=np.int64), vectors)
+                    self.store.save()
+                    for item in batch_items:
+                        if item.changed:
+                            report.updated += 1
+                        else:
+                            report.added += 1
+                    report.embedded += len(batch_items)
+                    done += len(batch_items)
+                    if progress:
+                        rate, eta = meter.update(done + report.problems)
+                        name = folder_names.get(batch_items[-1].folder_id, "")
+                        verb = f"Indexing {name}" if name else "Indexing"
+                        progress(Progress("embedding", done, total, rate, eta,
+                                          describe(verb, done, total, rate, eta), batch_items[-1].state.path))
+            except Cancelled:
+                for _, fut in queue:
+                    fut.cancel()
+                self.store.save(force=True)
+                raise
+
+    def _problem(self, item: _Pending, reason: str, report: IndexReport) -> None:
+        log.info("skipping %r: %s", item.state.path, reason)
+        self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, item.state.mtime_ns, reason)
+        report.problems += 1

@@ -1,0 +1,376 @@
+"""The Library: one object that opens a library folder and does everything a user asks of it.
+
+The CLI and the GUI both go through it. Every method blocks; the GUI calls them from worker
+threads. Constructing a Library is cheap: torch and the model load only when first needed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import paths
+from .catalog import Catalog, Folder, PhotoRecord, Problem, Tag
+from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
+from .embedder import Embedder, ModelSpec
+from .errors import PhotoclipError
+from .export import write_csv
+from .images import open_image
+from .indexer import IndexReport, Indexer, default_workers
+from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
+from .search import SearchResult, Searcher, combine, text_query_vector
+from .store import IndexStore
+from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file
+
+log = logging.getLogger("photoclip.library")
+
+SETTINGS_FILE = "settings.json"
+
+
+class Library:
+    def __init__(self, root: Optional[str | os.PathLike] = None, *, model: Optional[str] = None,
+                 pretrained: Optional[str] = None, device: Optional[str] = None, threads: Optional[int] = None,
+                 remember_model: bool = False) -> None:
+        self.root = paths.library_dir(root)
+        self.catalog = Catalog(self.root)
+        self.settings = Settings.load(self.root / SETTINGS_FILE)
+        if model is not None or pretrained is not None:
+            model = _absolute_if_file(model) if model is not None else None
+            pretrained = _absolute_if_file(pretrained) if pretrained is not None else None
+            if model is not None and pretrained is None:
+                pretrained = DEFAULT_PRETRAINED if model == DEFAULT_MODEL else self.settings.pretrained
+            new = (model or self.settings.model, pretrained or self.settings.pretrained)
+            if remember_model and new != (self.settings.model, self.settings.pretrained):
+                self.settings.model, self.settings.pretrained = new
+                self.settings.save(self.root / SETTINGS_FILE)
+            self.spec = ModelSpec(*new)
+        else:
+            self.spec = ModelSpec(self.settings.model, self.settings.pretrained)
+        if device is not None:
+            self.settings.device = device
+        if threads is not None:
+            self.settings.threads = threads
+        self.store = IndexStore(self.catalog, self.root)
+        self.searcher = Searcher(self.catalog, self.store)
+        self._embedder: Optional[Embedder] = None
+        self._embedder_lock = threading.Lock()
+        self._labels: Optional[LabelEmbeddings] = None
+        self._first_run_defaults()
+
+    # -- model -------------------------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        return self.spec.identity
+
+    def model_ready(self) -> bool:
+        return self.spec.ready()
+
+    def embedder(self, progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> Embedder:
+        with self._embedder_lock:
+            if self._embedder is None:
+                threads = self.settings.threads or default_workers()[1]
+                self._embedder = Embedder(self.spec, self.settings.device, threads, progress, control)
+                self._labels = LabelEmbeddings(self._embedder)
+            return self._embedder
+
+    def set_model(self, model: str, pretrained: str) -> None:
+        """Switch model: photos are re-embedded by the next index(); search keeps the old vectors meanwhile."""
+        spec = ModelSpec(_absolute_if_file(model), _absolute_if_file(pretrained))
+        if spec == self.spec:
+            return
+        self.catalog.set_meta("previous_model", json.dumps([self.spec.model, self.spec.pretrained]))
+        self.settings.model, self.settings.pretrained = spec.model, spec.pretrained
+        self.settings.save(self.root / SETTINGS_FILE)
+        with self._embedder_lock:
+            self.spec = spec
+            self._embedder = None
+            self._labels = None
+
+    def save_settings(self, settings: Settings) -> None:
+        model_changed = (settings.model, settings.pretrained) != (self.spec.model, self.spec.pretrained)
+        device_changed = settings.device != self.settings.device or settings.threads != self.settings.threads
+        if model_changed:
+            self.set_model(settings.model, settings.pretrained)
+        self.settings = settings
+        self.settings.save(self.root / SETTINGS_FILE)
+        if device_changed:
+            with self._embedder_lock:
+                self._embedder = None
+                self._labels = None
+
+    def _model_row(self) -> Optional[int]:
+        found = self.catalog.find_model(self.model_id)
+        return found[0] if found else None
+
+    # -- folders and indexing ----------------------------------------------------------------
+    def add_folders(self, folders: Sequence[str]) -> list[Folder]:
+        added = []
+        for folder in folders:
+            path = os.path.abspath(os.path.expanduser(folder))
+            if not os.path.isdir(path):
+                raise PhotoclipError(f"Not a folder: {paths.display_path(path)}")
+            fid = self.catalog.add_folder(path)
+            added.extend(f for f in self.catalog.folders() if f.id == fid)
+        return added
+
+    def remove_folder(self, path: str) -> None:
+        if not self.catalog.remove_folder(path):
+            raise PhotoclipError(f"{paths.display_path(path)} is not a library folder.")
+        garbage = self.catalog.collect_garbage()
+        if garbage:
+            self.store.remove(garbage)
+            self.store.save(force=True)
+
+    def folders(self) -> list[Folder]:
+        return self.catalog.folders()
+
+    def _indexer(self) -> Indexer:
+        return Indexer(self.catalog, self.store, self.embedder, self.model_id,
+                       batch_size=self.settings.batch_size, decode_workers=self.settings.decode_workers)
+
+    def index(self, folders: Optional[Sequence[str]] = None, *, progress: Optional[ProgressCallback] = None,
+              control: Optional[JobControl] = None, tag: bool = True) -> IndexReport:
+        if folders:
+            self.add_folders(folders)
+            wanted = {os.path.abspath(os.path.expanduser(f)) for f in folders}
+            selected = [f for f in self.catalog.folders()
+                        if any(w == f.path or w.startswith(f.path.rstrip(os.sep) + os.sep) for w in wanted)]
+        else:
+            selected = self.catalog.folders()
+        report = self._indexer().run(selected, progress, control)
+        if tag:
+            self.tag(progress=progress, control=control)
+        return report
+
+    def index_paths(self, paths_: Sequence[str], *, progress: Optional[ProgressCallback] = None,
+                    control: Optional[JobControl] = None, tag: bool = True) -> IndexReport:
+        report = self._indexer().run_paths(paths_, progress, control)
+        if tag:
+            self.tag(progress=progress, control=control)
+        return report
+
+    # -- browsing ----------------------------------------------------------------------------
+    def photos(self, *, folder: Optional[str] = None, tag: Optional[tuple[str, str]] = None,
+               offset: int = 0, limit: Optional[int] = None) -> list[PhotoRecord]:
+        folder_id = None
+        if folder is not None:
+            f = self.catalog.folder_by_path(folder)
+            if f is None:
+                return []
+            folder_id = f.id
+        return self.catalog.photos(folder_id=folder_id, tag=tag, model_id=self._model_row() or -1,
+                                   offset=offset, limit=limit)
+
+    def photo(self, photo_id: int) -> Optional[PhotoRecord]:
+        return self.catalog.photo(photo_id)
+
+    def problems(self) -> list[Problem]:
+        return self.catalog.problems()
+
+    # -- search ------------------------------------------------------------------------------
+    def _search_model(self) -> tuple[Optional[int], Embedder]:
+        """The current model, or while it is still being embedded, the previous one if it covers more."""
+        current = self._model_row()
+        have, total = self.catalog.coverage(current) if current else (0, self.catalog.photo_count())
+        if have < total:
+            prev = self.catalog.get_meta("previous_model")
+            if prev:
+                prev_spec = ModelSpec(*json.loads(prev))
+                try:
+                    found = self.catalog.find_model(prev_spec.identity)
+                except PhotoclipError:
+                    found = None
+                if found and self.catalog.coverage(found[0])[0] > have:
+                    with self._embedder_lock:
+                        old = getattr(self, "_previous_embedder", None)
+                        if old is None or old.spec != prev_spec:
+                            threads = self.settings.threads or default_workers()[1]
+                            old = Embedder(prev_spec, self.settings.device, threads)
+                            self._previous_embedder = old
+                    return found[0], old
+        return current, self.embedder()
+
+    def search(self, text: Optional[str] = None, image: Optional[str] = None, *, weight: float = 0.5,
+               limit: int = 50, tag: Optional[tuple[str, str]] = None,
+               folder: Optional[str] = None) -> list[SearchResult]:
+        text = (text or "").strip() or None
+        model_id, embedder = self._search_model()
+        text_vec = text_query_vector(embedder, text) if text else None
+        image_vec = self._image_vector(embedder, model_id, image) if image else None
+        q = combine(text_vec, image_vec, weight if text_vec is not None else 1.0)
+        if model_id is None:
+            return []
+        candidates = self.photos(folder=folder, tag=tag) if (tag or folder) else None
+        return self.searcher.query(model_id, q, limit, candidates)
+
+    def _image_vector(self, embedder: Embedder, model_id: Optional[int], image: str) -> np.ndarray:
+        rec = self.catalog.photo_by_path(os.path.abspath(image))
+        if rec is not None and model_id is not None:
+            hit = self.catalog.vector_for_fingerprint(model_id, rec.fingerprint)
+            if hit is not None:
+                return hit[1]
+        import torch
+
+        loaded = open_image(image, min_size=embedder.image_size)
+        return embedder.encode_images(torch.stack([embedder.preprocess(loaded.image)]))[0]
+
+    def similar(self, photo_id: int, limit: int = 50) -> list[SearchResult]:
+        rec = self.catalog.photo(photo_id)
+        if rec is None:
+            raise PhotoclipError("That photo is no longer in the library.")
+        model_id, embedder = self._search_model()
+        hit = self.catalog.vector_for_fingerprint(model_id, rec.fingerprint) if model_id else None
+        if hit is None:
+            raise PhotoclipError(f"{os.path.basename(rec.path)} has not been indexed yet.")
+        return self.searcher.query(model_id, hit[1], limit, exclude_photo=photo_id)
+
+    # -- tagging -----------------------------------------------------------------------------
+    def _first_run_defaults(self) -> None:
+        if self.catalog.get_meta("default_tagsets") is not None:
+            return
+        try:
+            from photoclip.resources import default_tagset_files
+            files = default_tagset_files()
+        except ImportError:
+            files = []
+        for file in files:
+            try:
+                for ts in load_tagsets_file(file):
+                    if not any(r[1] == ts.name for r in self.catalog.tag_set_rows()):
+                        self.save_tag_set(ts)
+            except PhotoclipError as exc:
+                log.warning("default tag set %s skipped: %s", file, exc)
+        self.catalog.set_meta("default_tagsets", "1")
+
+    def tag_sets(self) -> list[TagSet]:
+        return [TagSet(name, json.loads(labels), mode, threshold, json.loads(templates) if templates else None,
+                       bool(enabled), id=tid)
+                for tid, name, mode, threshold, labels, templates, enabled in self.catalog.tag_set_rows()]
+
+    def save_tag_set(self, ts: TagSet, old_name: Optional[str] = None) -> TagSet:
+        ts = ts.validate()
+        if (old_name or ts.name) != ts.name and any(t.name == ts.name for t in self.tag_sets()):
+            raise PhotoclipError(f"There is already a tag set called '{ts.name}'.")
+        tid, _ = self.catalog.save_tag_set(ts.name, ts.mode, ts.threshold, ts.labels, ts.templates, ts.enabled,
+                                           old_name=old_name)
+        ts.id = tid
+        return ts
+
+    def delete_tag_set(self, name: str) -> None:
+        if not self.catalog.delete_tag_set(name):
+            raise PhotoclipError(f"There is no tag set called '{name}'.")
+
+    def import_tag_sets(self, file: str) -> list[TagSet]:
+        return [self.save_tag_set(ts) for ts in load_tagsets_file(file)]
+
+    def tag_counts(self) -> dict[str, dict[str, int]]:
+        mid = self._model_row()
+        return self.catalog.tag_counts(mid) if mid else {}
+
+    def photo_tags(self, photo_id: int) -> list[Tag]:
+        mid = self._model_row()
+        return self.catalog.photo_tags(photo_id, mid) if mid else []
+
+    def tag(self, names: Optional[Sequence[str]] = None, *, retag: bool = False,
+            progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> int:
+        """Zero-shot tag every photo not yet tagged by each enabled set (or the named sets)."""
+        control = control or JobControl()
+        mid = self._model_row()
+        if mid is None:
+            return 0
+        sets = [ts for ts in self.tag_sets() if (ts.name in names if names else ts.enabled)]
+        if names:
+            unknown = set(names) - {ts.name for ts in sets}
+            if unknown:
+                raise PhotoclipError(f"No tag set called {', '.join(sorted(unknown))}.")
+        if retag:
+            for ts in sets:
+                self.catalog.clear_tags(ts.id)
+        work = [(ts, self.catalog.count_untagged(mid, ts.id)) for ts in sets]
+        total = sum(n for _, n in work)
+        if total == 0:
+            return 0
+        embedder = self.embedder(progress, control)
+        if embedder.identity != self.model_id:
+            return 0
+        meter = RateMeter(total)
+        done = 0
+        for ts, _ in work:
+            labels = self._labels.for_set(ts)
+            for ids, mat in self.catalog.untagged_vectors(mid, ts.id, batch=2000):
+                control.checkpoint()
+                probs = label_probabilities(mat, labels, embedder.logit_scale)
+                self.catalog.store_tags(ts.id, ids, assign(ts, probs))
+                done += len(ids)
+                if progress:
+                    rate, eta = meter.update(done)
+                    progress(Progress("tagging", done, total, rate, eta,
+                                      describe(f"Tagging ({ts.name})", done, total, rate, eta)))
+        return done
+
+    def best_labels(self, photo_id: int, per_set: int = 3) -> dict[str, list[tuple[str, float]]]:
+        """The best-matching labels of every tag set for one photo, computed live."""
+        rec = self.catalog.photo(photo_id)
+        mid = self._model_row()
+        if rec is None or mid is None:
+            return {}
+        hit = self.catalog.vector_for_fingerprint(mid, rec.fingerprint)
+        if hit is None:
+            return {}
+        embedder = self.embedder()
+        out = {}
+        for ts in self.tag_sets():
+            if not ts.enabled:
+                continue
+            probs = label_probabilities(hit[1][None, :], self._labels.for_set(ts), embedder.logit_scale)[0]
+            order = np.argsort(-probs)[:per_set]
+            out[ts.name] = [(ts.labels[i], float(probs[i])) for i in order]
+        return out
+
+    # -- export and status -------------------------------------------------------------------
+    def export_tags(self, dest: str) -> int:
+        return write_csv(dest, self.catalog.iter_export_rows(self._model_row()))
+
+    def status(self) -> dict:
+        mid = self._model_row()
+        have, total = self.catalog.coverage(mid) if mid else (0, self.catalog.photo_count())
+        problems = self.catalog.problems()
+        return {
+            "library": str(self.root),
+            "model": self.spec.label,
+            "model_id": self.model_id,
+            "model_ready": self.model_ready(),
+            "device": self.settings.device,
+            "folders": [{"path": paths.display_path(f.path), "photos": f.photo_count, "online": f.online}
+                        for f in self.catalog.folders()],
+            "photos": self.catalog.photo_count(),
+            "embedded": have,
+            "distinct_photos": total,
+            "tag_sets": [{"name": ts.name, "mode": ts.mode, "labels": len(ts.labels), "enabled": ts.enabled}
+                         for ts in self.tag_sets()],
+            "problems": len(problems),
+            "problem_files": [{"path": paths.display_path(p.path), "reason": p.reason} for p in problems[:50]],
+        }
+
+    def close(self) -> None:
+        try:
+            self.store.save(force=True)
+        except PhotoclipError as exc:
+            log.warning("%s", exc)
+        self.catalog.close()
+
+
+def _absolute_if_file(value: Optional[str]) -> Optional[str]:
+    """Paths of config or weights files are remembered absolute, so later commands find them."""
+    if value and (os.sep in value or value.endswith((".json", ".safetensors", ".pt", ".pth", ".bin"))):
+        expanded = os.path.expanduser(value)
+        if os.path.exists(expanded):
+            return os.path.abspath(expanded)
+    return value

@@ -1,0 +1,40 @@
+"""Where photoclip keeps its data. Every path can be overridden by the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "photoclip"
+HOME_ENV = "PHOTOCLIP_HOME"
+MODELS_ENV = "PHOTOCLIP_MODELS"
+
+
+def library_dir(override: str | os.PathLike | None = None) -> Path:
+    """The library folder: an explicit override, else $PHOTOCLIP_HOME, else the user data dir."""
+    if override:
+        return Path(override).expanduser().resolve()
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def models_dir() -> Path:
+    """Where downloaded model weights are cached ($PHOTOCLIP_MODELS, or under $PHOTOCLIP_HOME, or the user cache dir)."""
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home).expanduser().resolve() / "models"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "models"
+
+
+def display_path(path: str) -> str:
+    """A path made printable: undecodable bytes shown as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

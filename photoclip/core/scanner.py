@@ -1,0 +1,114 @@
+"""Walk library folders and diff what is on disk against the catalog (stat only, no decoding)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional
+
+from .images import is_image_path
+
+log = logging.getLogger("photoclip.scanner")
+
+FINGERPRINT_BLOCK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FileState:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanResult:
+    new: list[FileState] = field(default_factory=list)
+    changed: list[FileState] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    folder_problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def fingerprint(path: str, size: Optional[int] = None) -> str:
+    """Content identity that survives renames: size + BLAKE2b of the first and last 64 KiB."""
+    with open(path, "rb") as f:
+        if size is None:
+            size = os.fstat(f.fileno()).st_size
+        h = hashlib.blake2b(digest_size=16)
+        h.update(size.to_bytes(8, "little"))
+        h.update(f.read(FINGERPRINT_BLOCK))
+        if size > 2 * FINGERPRINT_BLOCK:
+            f.seek(size - FINGERPRINT_BLOCK)
+            h.update(f.read(FINGERPRINT_BLOCK))
+        elif size > FINGERPRINT_BLOCK:
+            h.update(f.read())
+    return f"{size:x}-{h.hexdigest()}"
+
+
+def walk_images(root: str, on_problem: Callable[[str, str], None],
+                cancelled: Callable[[], bool] = lambda: False) -> Iterator[FileState]:
+    """Every image file below root (symlinked folders followed once; loops and unreadable folders reported)."""
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        if cancelled():
+            return
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+            key = (st.st_dev, st.st_ino)
+            if key in seen_dirs:
+                continue  # a symlink loop or a folder reached twice
+            seen_dirs.add(key)
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            if folder != root:
+                on_problem(folder, "folder disappeared during the scan")
+            continue
+        except PermissionError:
+            on_problem(folder, "folder cannot be read (permission denied)")
+            continue
+        except OSError as exc:
+            on_problem(folder, f"folder cannot be read ({exc.strerror or exc})")
+            continue
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue  # hidden files and folders (.thumbnails, .Trash, ...)
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    subdirs.append(entry.path)
+                    continue
+                if not is_image_path(name):
+                    continue
+                st = entry.stat(follow_symlinks=True)
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+            except FileNotFoundError:
+                continue  # removed while we looked, or a dangling symlink
+            except OSError as exc:
+                on_problem(entry.path, f"cannot be read ({exc.strerror or exc})")
+                continue
+            yield FileState(entry.path, st.st_size, st.st_mtime_ns)
+        stack.extend(sorted(subdirs, reverse=True))
+
+
+def diff(on_disk: Iterator[FileState], known: dict[str, tuple[int, int]]) -> ScanResult:
+    """Compare a walk with the catalog's (size, mtime) for the same folder."""
+    result = ScanResult()
+    seen: set[str] = set()
+    for state in on_disk:
+        seen.add(state.path)
+        old = known.get(state.path)
+        if old is None:
+            result.new.append(state)
+        elif old != (state.size, state.mtime_ns):
+            result.changed.append(state)
+        else:
+            result.unchanged += 1
+    result.gone = [p for p in known if p not in seen]
+    return result

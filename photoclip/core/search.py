@@ -1,0 +1,125 @@
+"""Text, image and combined queries over a model's vectors, with '-term' to push a concept away."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .catalog import Catalog, PhotoRecord
+from .errors import PhotoclipError
+from .store import IndexStore
+
+log = logging.getLogger("photoclip.search")
+
+NEGATIVE_WEIGHT = 1.0
+_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    path: str
+    score: float
+    photo_id: int
+    folder: str
+    width: Optional[int] = None
+    height: Optional[int] = None
+    taken_at: Optional[str] = None
+
+
+def parse_query(text: str) -> tuple[str, list[str]]:
+    """'portrait -sunglasses -"night sky"' -> ('portrait', ['sunglasses', 'night sky'])."""
+    positive, negative = [], []
+    for m in _TOKEN.finditer(text or ""):
+        if m.group(2) is not None:
+            (negative if m.group(1) else positive).append(m.group(2).strip())
+            continue
+        word = m.group(3)
+        if word.startswith("-") and len(word) > 1:
+            negative.append(word[1:])
+        elif word != "-":
+            positive.append(word)
+    return " ".join(p for p in positive if p), [n for n in negative if n]
+
+
+def normalize(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def text_query_vector(embedder, text: str) -> Optional[np.ndarray]:
+    positive, negative = parse_query(text)
+    texts = ([positive] if positive else []) + negative
+    if not texts:
+        return None
+    vecs = embedder.encode_texts(texts)
+    q = vecs[0].copy() if positive else np.zeros(vecs.shape[1], np.float32)
+    for v in vecs[1 if positive else 0:]:
+        q -= NEGATIVE_WEIGHT * v
+    return normalize(q)
+
+
+def combine(text_vec: Optional[np.ndarray], image_vec: Optional[np.ndarray], weight: float) -> np.ndarray:
+    """weight is the image's share (0 = text only, 1 = image only)."""
+    if text_vec is None and image_vec is None:
+        raise PhotoclipError("Type something to search for, or give a photo to find similar ones.")
+    if text_vec is None:
+        return normalize(image_vec)
+    if image_vec is None:
+        return normalize(text_vec)
+    weight = min(max(weight, 0.0), 1.0)
+    return normalize((1 - weight) * text_vec + weight * image_vec)
+
+
+class Searcher:
+    def __init__(self, catalog: Catalog, store: IndexStore) -> None:
+        self.catalog = catalog
+        self.store = store
+
+    def query(self, model_id: int, q: np.ndarray, limit: int = 50,
+              candidates: Optional[Sequence[PhotoRecord]] = None,
+              exclude_photo: Optional[int] = None) -> list[SearchResult]:
+        """Best photos for a query vector: hnswlib over everything, or exact over a candidate subset."""
+        q = np.asarray(q, dtype=np.float32)
+        if candidates is not None:
+            return self._exact(model_id, q, limit, candidates, exclude_photo)
+        index = self.store.index(model_id)
+        want = limit + 8
+        while True:
+            ids, scores = index.query(q, min(want, len(index)))
+            results = self._resolve(ids, scores, exclude_photo)
+            if len(results) >= limit or len(ids) >= len(index):
+                return results[:limit]
+            want *= 4  # vectors of offline or deleted photos took places: ask for more
+
+    def _resolve(self, ids: np.ndarray, scores: np.ndarray, exclude_photo: Optional[int]) -> list[SearchResult]:
+        found = self.catalog.vectors_for_ids(ids)
+        by_fp = self.catalog.photos_by_fingerprints([found[int(i)][0] for i in ids if int(i) in found])
+        results = []
+        for vid, score in zip(ids, scores):
+            hit = found.get(int(vid))
+            if hit is None:
+                continue
+            for rec in by_fp.get(hit[0], ()):
+                if rec.id != exclude_photo:
+                    results.append(_result(rec, float(score)))
+        return results
+
+    def _exact(self, model_id: int, q: np.ndarray, limit: int, candidates: Sequence[PhotoRecord],
+               exclude_photo: Optional[int]) -> list[SearchResult]:
+        recs = [r for r in candidates if not r.offline and r.id != exclude_photo]
+        vectors = self.catalog.vectors_for_fingerprints(model_id, [r.fingerprint for r in recs])
+        recs = [r for r in recs if r.fingerprint in vectors]
+        if not recs:
+            return []
+        scores = np.stack([vectors[r.fingerprint] for r in recs]) @ q
+        scored = list(zip(scores.tolist(), recs))
+        scored.sort(key=lambda t: (-t[0], t[1].path))
+        return [_result(rec, s) for s, rec in scored[:limit]]
+
+
+def _result(rec: PhotoRecord, score: float) -> SearchResult:
+    return SearchResult(rec.path, score, rec.id, rec.folder, rec.width, rec.height, rec.taken_at)

@@ -1,0 +1,168 @@
+"""Tag sets and zero-shot tagging: prompt-ensembled label embeddings scored against photo vectors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .errors import PhotoclipError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+log = logging.getLogger("photoclip.tagging")
+
+# The prompt ensemble (the CLIP paper's trick): each label's embedding is the normalised mean of
+# these templates' embeddings.
+DEFAULT_TEMPLATES = (
+    "a photo of a {}.",
+    "a photo of the {}.",
+    "a close-up photo of a {}.",
+    "a bright photo of a {}.",
+    "a cropped photo of a {}.",
+    "a good photo of a {}.",
+    "a photo of a small {}.",
+    "a photo of a large {}.",
+    "an image of a {}.",
+    "a picture of a {}.",
+)
+
+MODES = ("single", "multi")
+DEFAULT_THRESHOLD = 0.3
+
+
+@dataclass
+class TagSet:
+    name: str
+    labels: list[str]
+    mode: str = "single"
+    threshold: float = DEFAULT_THRESHOLD
+    templates: Optional[list[str]] = None
+    enabled: bool = True
+    id: Optional[int] = field(default=None, compare=False)
+
+    def validate(self) -> "TagSet":
+        name = (self.name or "").strip()
+        if not name:
+            raise PhotoclipError("A tag set needs a name.")
+        labels = list(dict.fromkeys(lbl.strip() for lbl in self.labels if lbl and lbl.strip()))
+        if not labels:
+            raise PhotoclipError(f"Tag set '{name}' needs at least one label.")
+        if self.mode not in MODES:
+            raise PhotoclipError(f"Tag set '{name}': mode must be 'single' or 'multi', not {self.mode!r}.")
+        if not 0.0 < float(self.threshold) < 1.0:
+            raise PhotoclipError(f"Tag set '{name}': threshold must be between 0 and 1.")
+        templates = [t for t in (self.templates or []) if t.strip()] or None
+        for t in templates or []:
+            if "{}" not in t:
+                raise PhotoclipError(f"Tag set '{name}': prompt template {t!r} must contain {{}} for the label.")
+        return TagSet(name, labels, self.mode, float(self.threshold), templates, bool(self.enabled), self.id)
+
+    @property
+    def prompt_templates(self) -> Sequence[str]:
+        return self.templates or DEFAULT_TEMPLATES
+
+
+def parse_tagsets_toml(text: str, source: str = "tag set file") -> list[TagSet]:
+    """A TOML file with [[tagset]] tables (or a single set at top level)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PhotoclipError(f"{source} is not valid TOML: {exc}") from exc
+    tables = data.get("tagset")
+    if tables is None:
+        tables = [data] if "name" in data else []
+    if isinstance(tables, dict):
+        tables = [tables]
+    if not tables:
+        raise PhotoclipError(f"{source} defines no tag set (expected [[tagset]] tables with name and labels).")
+    sets = []
+    for table in tables:
+        try:
+            sets.append(TagSet(
+                name=str(table["name"]), labels=[str(x) for x in table["labels"]],
+                mode=str(table.get("mode", "single")), threshold=float(table.get("threshold", DEFAULT_THRESHOLD)),
+                templates=[str(x) for x in table["templates"]] if table.get("templates") else None,
+                enabled=bool(table.get("enabled", True))).validate())
+        except KeyError as exc:
+            raise PhotoclipError(f"{source}: a tag set is missing '{exc.args[0]}'.") from exc
+        except (TypeError, ValueError) as exc:
+            raise PhotoclipError(f"{source}: a tag set has a wrong value: {exc}") from exc
+    return sets
+
+
+def load_tagsets_file(path: str | Path) -> list[TagSet]:
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise PhotoclipError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    return parse_tagsets_toml(text, str(path))
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+
+
+def dump_tagsets_toml(sets: Sequence[TagSet]) -> str:
+    out = []
+    for ts in sets:
+        out.append("[[tagset]]")
+        out.append(f"name = {_toml_str(ts.name)}")
+        out.append(f"mode = {_toml_str(ts.mode)}")
+        out.append(f"threshold = {ts.threshold}")
+        out.append(f"enabled = {'true' if ts.enabled else 'false'}")
+        out.append("labels = [" + ", ".join(_toml_str(x) for x in ts.labels) + "]")
+        if ts.templates:
+            out.append("templates = [" + ", ".join(_toml_str(x) for x in ts.templates) + "]")
+        out.append("")
+    return "\n".join(out)
+
+
+class LabelEmbeddings:
+    """Prompt-ensembled text embeddings of tag sets, cached per (model, labels, templates)."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder = embedder
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def for_set(self, ts: TagSet) -> np.ndarray:
+        key = (self.embedder.identity, tuple(ts.labels), tuple(ts.prompt_templates))
+        mat = self._cache.get(key)
+        if mat is None:
+            templates = list(ts.prompt_templates)
+            prompts = [t.format(label) for label in ts.labels for t in templates]
+            vecs = self.embedder.encode_texts(prompts).reshape(len(ts.labels), len(templates), -1)
+            mat = vecs.mean(axis=1)
+            mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-12
+            self._cache[key] = mat.astype(np.float32)
+        return self._cache[key]
+
+
+def label_probabilities(vectors: np.ndarray, label_matrix: np.ndarray, logit_scale: float) -> np.ndarray:
+    """softmax(logit_scale · cos) over a set's labels, for each photo vector."""
+    logits = logit_scale * (vectors @ label_matrix.T)
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def assign(ts: TagSet, probs: np.ndarray) -> list[list[tuple[str, float]]]:
+    """The tags each photo gets: the best label (single) or every label over the threshold (multi)."""
+    out = []
+    for row in probs:
+        if ts.mode == "single":
+            i = int(row.argmax())
+            out.append([(ts.labels[i], float(row[i]))])
+        else:
+            idx = np.flatnonzero(row >= ts.threshold)
+            idx = idx[np.argsort(-row[idx])]
+            out.append([(ts.labels[i], float(row[i])) for i in idx])
+    return out
