@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,6 +184,19 @@ def test_draft_reduces_a_12_megapixel_jpeg_and_is_faster(tmp_path):
     assert (draft.width, draft.height) == (4000, 3000)
     # Generous bound (shared CI machines); the measured gain is reported by the benchmarks.
     assert draft_s < full_s
+
+
+@pytest.mark.parametrize("kind", ["progressive", "mpo"])
+def test_draft_also_for_progressive_jpeg_and_mpo(tmp_path, kind):
+    # Phones write MPO (a JPEG with extra pictures appended); progressive JPEGs are common online.
+    first = Image.new("RGB", (2000, 1500), (200, 10, 10))
+    if kind == "mpo":
+        path = save(first, tmp_path / "pair.jpg", "MPO", save_all=True, append_images=[Image.new("RGB", (2000, 1500))])
+    else:
+        path = save(first, tmp_path / "prog.jpg", progressive=True)
+    loaded = open_image(path, min_size=256)
+    assert loaded.image.size == (500, 375)
+    assert close_to(loaded.image.getpixel((250, 180)), (200, 10, 10), tol=8)
 
 
 def test_min_size_does_not_affect_non_jpeg(tmp_path):
@@ -620,12 +634,12 @@ def test_originals_are_never_modified(tmp_path):
         save(halves((80, 40)), tmp_path / "e.webp"),
     ]
     cut = tmp_path / "f.jpg"
-    cut.write_bytes(open(paths[0], "rb").read()[:-200])
+    cut.write_bytes(Path(paths[0]).read_bytes()[:-200])
     paths.append(str(cut))
     old = 1_500_000_000_000_000_000  # 2017, so a rewrite would show
     for p in paths:
         os.utime(p, ns=(old, old))
-    before = {p: (open(p, "rb").read(), os.stat(p).st_mtime_ns) for p in paths}
+    before = {p: (Path(p).read_bytes(), os.stat(p).st_mtime_ns) for p in paths}
     listing = sorted(os.listdir(tmp_path))
     for p in paths:
         for call in (lambda: open_image(p), lambda: open_image(p, min_size=16), lambda: make_thumbnail(p, 24)):
@@ -634,7 +648,7 @@ def test_originals_are_never_modified(tmp_path):
             except ImageError:
                 assert p == str(cut)
     for p in paths:
-        assert (open(p, "rb").read(), os.stat(p).st_mtime_ns) == before[p]
+        assert (Path(p).read_bytes(), os.stat(p).st_mtime_ns) == before[p]
     assert sorted(os.listdir(tmp_path)) == listing  # nothing written next to them
 
 

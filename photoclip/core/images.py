@@ -344,10 +344,15 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     mode = im.mode
     if mode == "RGB":
         return im
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        return Image.fromarray(_scale_to_uint8(np.asarray(im), mode), "L").convert("RGB")
-    # CMYK, P, L, LA, PA, RGBA, 1, YCbCr, ...: exactly what open_clip's reference pipeline does.
-    return im.convert("RGB")
+    try:
+        if mode.startswith("I;16") or mode in ("I", "F"):
+            return Image.fromarray(_scale_to_uint8(np.asarray(im), mode), "L").convert("RGB")
+        # CMYK, P, L, LA, PA, RGBA, 1, YCbCr, ...: exactly what open_clip's reference pipeline does.
+        return im.convert("RGB")
+    except MemoryError:
+        raise ImageError("image too large: not enough memory to convert it") from None
+    except (ValueError, OSError, TypeError) as e:
+        raise ImageError(f"unsupported colour mode {mode}: {_reason(e)}") from None
 
 
 def _scale_to_uint8(a: np.ndarray, mode: str) -> np.ndarray:
