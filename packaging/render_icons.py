@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)  # .ico tops out at 256
-ICNS_SIZES = (16, 32, 64, 128, 256, 512)  # Pillow builds the icns from the largest image
+ICNS_SIZES = (16, 32, 64, 128, 256, 512)  # plus a 1024 px render for the 512@2x entry
 
 ROOT = Path(__file__).resolve().parent.parent
 ICON_DIR = ROOT / "resources" / "icons"
@@ -73,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
                      append_images=[images[s] for s in ICO_SIZES if s != 256])
     print(f"wrote {ico}")
     icns = args.out / "photoclip.icns"
-    images[512].save(icns, format="ICNS", append_images=[images[s] for s in ICNS_SIZES if s != 512])
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "photoclip-1024.png"
+        render_png(args.svg, 1024, big)  # retina 512@2x; Pillow would upscale the 512 otherwise
+        with Image.open(big) as im:
+            im.convert("RGBA").save(icns, format="ICNS", append_images=[images[s] for s in ICNS_SIZES])
     print(f"wrote {icns}")
     return 0
 
