@@ -1,0 +1,247 @@
+"""The desktop app: QApplication, wiring of services, crash handler, shutdown.
+
+``run_app(argv)`` is what ``photoclip`` with no arguments runs. ``create_main_window(library)``
+builds a fully wired window (used by run_app and by the tests).
+
+Startup never waits for torch: the window is shown first; the worker thread then loads the model
+(or the first-run banner offers to download it) and rescans the library folders.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from photoclip import __version__
+from photoclip.core import paths
+
+from .actions import Actions, _model_size_text
+from .browser import Browser
+from .main_window import MainWindow
+from .thumbnails import ThumbnailLoader
+from .workers import QueryRunner, Worker
+
+log = logging.getLogger("photoclip.gui.app")
+
+ORGANIZATION = "photoclip"
+APPLICATION = "photoclip"
+GUI_SETTINGS_ENV = "PHOTOCLIP_GUI_SETTINGS"
+
+
+def gui_settings() -> QSettings:
+    """Window state storage: $PHOTOCLIP_GUI_SETTINGS, else <$PHOTOCLIP_HOME>/gui.ini, else the
+    platform's native settings for organisation "photoclip"."""
+    path = os.environ.get(GUI_SETTINGS_ENV)
+    if not path and os.environ.get(paths.HOME_ENV):
+        path = os.path.join(os.path.expanduser(os.environ[paths.HOME_ENV]), "gui.ini")
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+class Services:
+    """The background machinery one window uses; ``shutdown`` stops it in order."""
+
+    def __init__(self, library, *, thumbnail_threads: int = 2) -> None:
+        self.library = library
+        self.worker = Worker()
+        self.queries = QueryRunner()
+        self.thumbnails = ThumbnailLoader(Path(library.root) / "thumbnails", threads=thumbnail_threads)
+        self.closed = False
+
+    def shutdown(self, timeout_s: float = 10.0) -> bool:
+        """Cancel the running job, stop every thread, save and close the library."""
+        if self.closed:
+            return True
+        self.closed = True
+        self.worker.cancel()
+        stopped = self.worker.stop(timeout_s)
+        stopped = self.queries.stop(timeout_s) and stopped
+        self.thumbnails.close(timeout_s)
+        if stopped:
+            self.library.close()
+        else:
+            log.error("background threads still running at exit; the library was not closed cleanly")
+        return stopped
+
+    def threads_running(self) -> bool:
+        return self.worker.is_running() or self.queries.is_running() or self.thumbnails._pool.activeThreadCount() > 0
+
+
+def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_on_start: bool = True,
+                       thumbnail_threads: int = 2) -> MainWindow:
+    """A wired MainWindow over ``library``; its services stop when the window closes."""
+    services = Services(library, thumbnail_threads=thumbnail_threads)
+    window = MainWindow(services.thumbnails, settings if settings is not None else gui_settings(),
+                        models_dir=str(paths.models_dir()))
+    browser = Browser(library, services.queries, window)
+    browser.resultsShown.connect(window.resultsShown)
+    actions = Actions(window, library, services.worker, browser)
+    window.services = services
+    window.browser = browser
+    window.actions = actions
+    window.library = library
+    window.setWindowTitle(f"photoclip — {paths.display_path(str(library.root))}"
+                          if os.environ.get(paths.HOME_ENV) else "photoclip")
+
+    def startup_checked(ready: bool) -> None:
+        if ready:
+            actions.load_model(quiet=True)
+            if rescan_on_start and browser.folder_count:
+                actions.index(None)
+        elif window.banner is not None:
+            label = library.spec.label
+            window.banner.show_needed(label, _model_size_text(label))
+
+    window.on_startup_checked = startup_checked
+    window.on_close = services.shutdown
+    browser.refresh_sidebar()
+    browser.refresh_results()
+    browser.check_model()
+    return window
+
+
+# ---- crash handling and logging -------------------------------------------------------------------
+def setup_logging(log_dir: Optional[Path]) -> Optional[Path]:
+    root = logging.getLogger("photoclip")
+    root.setLevel(logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
+    if not any(isinstance(h, logging.StreamHandler) for h in root.handlers):
+        stream = logging.StreamHandler()
+        stream.setLevel(logging.WARNING)
+        stream.setFormatter(fmt)
+        root.addHandler(stream)
+    if log_dir is None:
+        return None
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / "photoclip.log"
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
+    return path
+
+
+def install_crash_handler(log_path: Optional[Path]) -> None:
+    """Bugs (uncaught exceptions in slots or threads) are logged with their traceback and shown once."""
+    shown = [False]
+
+    def report(exc_type, exc, tb, where: str = "") -> None:
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.critical("uncaught exception%s:\n%s", f" in {where}" if where else "", text)
+        app = QApplication.instance()
+        if app is None or shown[0] or threading.current_thread() is not threading.main_thread():
+            return
+        shown[0] = True
+        where_log = f"\n\nThe details are in {log_path}." if log_path else ""
+        box = QMessageBox(QMessageBox.Icon.Critical, "photoclip hit a bug",
+                          f"Something went wrong: {exc_type.__name__}: {exc}{where_log}\n\n"
+                          "Your library is safe; you can keep working or restart photoclip.")
+        box.setDetailedText(text)
+        box.open()
+
+    def hook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        report(exc_type, exc, tb)
+
+    def thread_hook(args) -> None:
+        report(args.exc_type, args.exc_value, args.exc_traceback, args.thread.name if args.thread else "")
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
+
+
+def app_icon() -> QIcon:
+    icon = QIcon()
+    try:
+        from photoclip import resources
+    except ImportError:
+        return icon
+    try:
+        for _size, path in resources.icon_paths().items():
+            icon.addFile(str(path))
+        icon.addFile(str(resources.icon_path()))
+    except (OSError, getattr(resources, "ResourceNotFound", OSError)) as exc:
+        log.warning("app icon missing: %s", exc)
+    return icon
+
+
+def stylesheet() -> str:
+    try:
+        from photoclip import resources
+
+        return resources.stylesheet_path().read_text(encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - a missing stylesheet only makes the app plainer
+        log.warning("stylesheet not loaded: %s", exc)
+        return ""
+
+
+def make_application(argv: list[str]) -> QApplication:
+    app = QApplication.instance() or QApplication(argv)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("photoclip")
+    app.setApplicationVersion(__version__)
+    try:
+        from photoclip.resources import APP_ID
+
+        app.setDesktopFileName(APP_ID)
+    except ImportError:
+        pass
+    app.setWindowIcon(app_icon())
+    css = stylesheet()
+    if css:
+        app.setStyleSheet(css)
+    return app
+
+
+def run_app(argv: Optional[list[str]] = None, *, library_root: Optional[str] = None, model: Optional[str] = None,
+            pretrained: Optional[str] = None) -> int:
+    """Run the desktop app until its window closes; returns the exit code."""
+    argv = list(sys.argv if argv is None else argv)
+    app = make_application(argv)
+    root = paths.library_dir(library_root)
+    log_path = setup_logging(root / "logs")
+    install_crash_handler(log_path)
+    from photoclip.core.errors import PhotoclipError
+    from photoclip.core.library import Library
+
+    try:
+        library = Library(root, model=model, pretrained=pretrained)
+    except PhotoclipError as exc:
+        QMessageBox.critical(None, "photoclip cannot open the library", str(exc))
+        return 1
+    window = create_main_window(library)
+    window.show()
+    # Ctrl+C in the terminal: give Python a chance to run its signal handler now and then.
+    ticker = QTimer()
+    ticker.start(500)
+    ticker.timeout.connect(lambda: None)
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    code = app.exec()
+    log.info("photoclip exits (%d)", code)
+    return code
+
+
+def main() -> int:  # pragma: no cover - `python -m photoclip.gui.app`
+    return run_app(sys.argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

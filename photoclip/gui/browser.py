@@ -1,0 +1,252 @@
+"""What the grid shows, and keeping the panels in step with the library.
+
+The Browser holds the view state (sidebar filter, search text, query image, "similar to" photo),
+turns it into a read on the ``QueryRunner`` and puts the answer into the model - only if it is
+the answer to the newest request, so fast typing never shows stale results. It also refreshes the
+sidebar (folders, tag sets, counts, problems) and the details panel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Optional
+
+from PySide6.QtCore import QItemSelectionModel, QObject, Signal
+
+from photoclip.core.errors import PhotoclipError
+
+from .photo_model import PhotoIdRole, PhotoItem
+
+log = logging.getLogger("photoclip.gui.browser")
+
+SEARCH_LIMIT = 200
+#: while indexing, the grid and sidebar are refreshed this often (seconds) so photos appear
+LIVE_REFRESH_S = 2.0
+
+
+class Browser(QObject):
+    resultsShown = Signal(int)  # number of photos now in the grid
+    detailsShown = Signal(int)  # photo id
+    sidebarUpdated = Signal()
+    searchFailed = Signal(str)
+    modelReadyChanged = Signal(bool)
+
+    def __init__(self, library, queries, window) -> None:
+        super().__init__(window)
+        self.library = library
+        self.queries = queries
+        self.window = window
+        self.model = window.model
+        self.filter: Any = None
+        self.text = ""
+        self.image: Optional[str] = None
+        self.similar: Optional[tuple[int, str]] = None  # (photo id, path) for "Find similar"
+        self.tag_sets: list = []
+        self.problems: list = []
+        self.folder_count = 0
+        self.total = 0
+        self.model_ready = False
+        self.last_error = ""
+        self._last_live = 0.0
+        queries.done.connect(self._on_done)
+        queries.failed.connect(self._on_failed)
+        window.sidebar.filterChanged.connect(self.set_filter)
+        window.search_bar.searchRequested.connect(self.set_query)
+        window.grid.selectionModel().currentChanged.connect(self._current_changed)
+
+    # ---- state changes ---------------------------------------------------------------------------
+    def set_filter(self, value: Any) -> None:
+        self.filter = value
+        self.refresh_results()
+
+    def set_query(self, text: str, image: Optional[str]) -> None:
+        self.text = text
+        self.image = image
+        if self.similar and image != self.similar[1]:
+            self.similar = None
+        self.refresh_results()
+
+    def find_similar(self, photo_id: int, path: str) -> None:
+        self.similar = (photo_id, path)
+        bar = self.window.search_bar
+        bar.edit.blockSignals(True)
+        bar.edit.clear()
+        bar.edit.blockSignals(False)
+        bar.set_image(path)  # emits searchRequested -> set_query
+
+    def set_model_ready(self, ready: bool) -> None:
+        if ready != self.model_ready:
+            self.model_ready = ready
+            self.modelReadyChanged.emit(ready)
+            if ready and self.is_search():
+                self.refresh_results()
+
+    def is_search(self) -> bool:
+        return bool(self.text or self.image)
+
+    # ---- reads on the query thread ---------------------------------------------------------------
+    def refresh_results(self) -> int:
+        lib = self.library
+        folder = self.filter[1] if self.filter and self.filter[0] == "folder" else None
+        tag = tuple(self.filter[1]) if self.filter and self.filter[0] == "tag" else None
+        text, image, similar = self.text, self.image, self.similar
+        if text or image:
+            def run():
+                if not lib.model_ready():
+                    raise PhotoclipError("Searching needs the image model: download it or choose a local "
+                                         "weights file in the banner above.")
+                if similar and image == similar[1] and not text and not (folder or tag):
+                    hits = lib.similar(similar[0], limit=SEARCH_LIMIT)
+                else:
+                    hits = lib.search(text or None, image, limit=SEARCH_LIMIT, tag=tag, folder=folder)
+                return [PhotoItem(h.photo_id, h.path, float(h.score)) for h in hits]
+            is_search = True
+        else:
+            def run():
+                return [PhotoItem(r.id, r.path, None) for r in lib.photos(folder=folder, tag=tag)]
+            is_search = False
+        token = self.queries.submit("results", run)
+        self._pending_search = is_search
+        return token
+
+    def refresh_sidebar(self) -> int:
+        lib = self.library
+
+        def run():
+            return {
+                "total": lib.catalog.photo_count(),
+                "folders": lib.folders(),
+                "tag_sets": lib.tag_sets(),
+                "counts": lib.tag_counts(),
+                "problems": lib.problems(),
+            }
+
+        return self.queries.submit("sidebar", run)
+
+    def refresh_details(self) -> None:
+        idx = self.window.grid.currentIndex()
+        if not idx.isValid():
+            self.window.details.clear()
+            return
+        item = self.model.item(idx.row())
+        self.window.details.show_loading(item.photo_id, item.path)
+        lib = self.library
+        pid = item.photo_id
+        ready = self.model_ready
+
+        def run():
+            rec = lib.photo(pid)
+            if rec is None:
+                raise PhotoclipError("This photo is no longer in the library.")
+            best = lib.best_labels(pid) if ready else {}
+            return pid, rec, lib.photo_tags(pid), best
+
+        self.queries.submit("details", run)
+
+    def refresh_all(self) -> None:
+        self.refresh_sidebar()
+        self.refresh_results()
+        if self.window.grid.currentIndex().isValid():
+            self.refresh_details()
+
+    def check_model(self) -> None:
+        """Ask (off-thread) whether the model is available locally; answers in 'startup'."""
+        lib = self.library
+        self.queries.submit("startup", lambda: (lib.model_ready(), len(lib.folders())))
+
+    # ---- answers ---------------------------------------------------------------------------------
+    def _on_done(self, slot: str, token: int, result) -> None:
+        if token != self.queries.latest(slot):
+            return  # an answer to a request that has been replaced: never shown
+        if slot == "results":
+            self._show_results(result, self._pending_search)
+        elif slot == "sidebar":
+            self.tag_sets = result["tag_sets"]
+            self.problems = result["problems"]
+            self.folder_count = len(result["folders"])
+            self.total = result["total"]
+            self.window.sidebar.set_content(result["total"], result["folders"], result["tag_sets"],
+                                            result["counts"])
+            self.window.status.set_problems(len(self.problems))
+            self._update_count()
+            self.window.update_empty_hint(self.folder_count, self.is_search())
+            self.sidebarUpdated.emit()
+        elif slot == "details":
+            pid, rec, tags, best = result
+            if self.window.details.photo_id == pid:
+                self.window.details.show_photo(rec, tags, best)
+                self.detailsShown.emit(pid)
+        elif slot == "startup":
+            ready, folders = result
+            self.folder_count = folders
+            self.set_model_ready(bool(ready))
+            self.window.startup_checked(bool(ready))
+
+    def _on_failed(self, slot: str, token: int, message: str) -> None:
+        if token != self.queries.latest(slot):
+            return
+        if slot == "results":
+            self.last_error = message
+            self.model.set_items([], is_search=self._pending_search)
+            self.window.show_message_over_grid(message)
+            self._update_count()
+            self.searchFailed.emit(message)
+            self.resultsShown.emit(0)
+        elif slot == "details":
+            self.window.details.show_error(message)
+        elif slot == "startup":
+            self.window.startup_checked(False)
+        else:
+            log.warning("%s failed: %s", slot, message)
+
+    def _show_results(self, items: list[PhotoItem], is_search: bool) -> None:
+        grid = self.window.grid
+        keep_id = None
+        cur = grid.currentIndex()
+        if cur.isValid():
+            keep_id = cur.data(PhotoIdRole)
+        same_view = (not is_search and not self.model.is_search)
+        scroll = grid.verticalScrollBar().value() if same_view else 0
+        self.model.set_items(items, is_search=is_search)
+        self.last_error = ""
+        if keep_id is not None:
+            row = self.model.row_for_photo(keep_id)
+            if row >= 0:
+                idx = self.model.index(row)
+                grid.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if same_view:
+            grid.verticalScrollBar().setValue(scroll)
+        else:
+            grid.scrollToTop()
+        if grid.currentIndex().isValid() is False:
+            self.window.details.clear()
+        self._update_count()
+        self.window.update_empty_hint(self.folder_count, is_search)
+        self.resultsShown.emit(len(items))
+
+    def _update_count(self) -> None:
+        shown = self.model.rowCount()
+        self.window.status.set_photo_count(shown, None if self.filter or self.model.is_search else self.total,
+                                           searching=self.model.is_search)
+
+    def _current_changed(self, current, _previous) -> None:
+        if current.isValid():
+            self.refresh_details()
+        else:
+            self.window.details.clear()
+
+    # ---- jobs ------------------------------------------------------------------------------------
+    def job_progress(self, job, progress) -> None:
+        if job.kind != "index" or progress.phase not in ("embedding", "saving", "tagging"):
+            return
+        now = time.monotonic()
+        if now - self._last_live >= LIVE_REFRESH_S:
+            self._last_live = now
+            self.refresh_sidebar()
+            if not self.is_search():
+                self.refresh_results()
+
+    def job_finished(self, job, result) -> None:
+        self._last_live = time.monotonic()
+        self.refresh_all()

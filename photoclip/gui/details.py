@@ -1,0 +1,277 @@
+"""The details panel for the selected photo.
+
+Shows a larger EXIF-rotated preview (made off-thread by the ThumbnailLoader), the file name,
+folder, date, dimensions, the photo's auto-tags with scores and its best labels across all tag
+sets. The window fetches the data on the query thread and hands it over with ``show_photo``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+from typing import Optional
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.core.paths import display_path
+
+PREVIEW_SIZE = 512
+
+
+def format_bytes(n: Optional[int]) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+def format_date(taken_at: Optional[str], mtime_ns: Optional[int]) -> str:
+    if taken_at:
+        try:
+            return _dt.datetime.fromisoformat(taken_at).strftime("%d %b %Y, %H:%M")
+        except ValueError:
+            return taken_at
+    if mtime_ns:
+        return _dt.datetime.fromtimestamp(mtime_ns / 1e9).strftime("%d %b %Y, %H:%M") + " (file date)"
+    return "unknown"
+
+
+class _Preview(QLabel):
+    """A label that keeps its pixmap scaled to its width."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(QSize(160, 120))
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._pixmap = None
+
+    def set_source(self, pixmap) -> None:
+        self._pixmap = pixmap
+        self._rescale()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        w = max(160, self.width())
+        if self._pixmap is None or self._pixmap.isNull():
+            self.setFixedHeight(int(w * 0.66))
+            self.clear()
+            return
+        scaled = self._pixmap.scaled(QSize(w, int(w * 1.2)), Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)
+        self.setFixedHeight(scaled.height())
+        self.setPixmap(scaled)
+
+
+class DetailsPanel(QScrollArea):
+    openRequested = Signal(str)
+    showInFolderRequested = Signal(str)
+    findSimilarRequested = Signal(int)
+
+    def __init__(self, thumbnails=None, parent=None) -> None:
+        super().__init__(parent)
+        self._thumbs = thumbnails
+        self.photo_id: Optional[int] = None
+        self.path: Optional[str] = None
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAccessibleName("Photo details")
+        body = QWidget(self)
+        self.setWidget(body)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(8)
+
+        self.preview = _Preview(body)
+        layout.addWidget(self.preview)
+
+        self.name = QLabel(body)
+        self.name.setWordWrap(True)
+        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.name.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.name.setFont(font)
+        layout.addWidget(self.name)
+
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        self.folder = self._value(body)
+        self.date = self._value(body)
+        self.dimensions = self._value(body)
+        self.size = self._value(body)
+        self.form.addRow("Folder", self.folder)
+        self.form.addRow("Date", self.date)
+        self.form.addRow("Size", self.dimensions)
+        self.form.addRow("File", self.size)
+        layout.addLayout(self.form)
+
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open", body)
+        self.open_button.clicked.connect(lambda: self.path and self.openRequested.emit(self.path))
+        self.folder_button = QPushButton("Show in folder", body)
+        self.folder_button.clicked.connect(lambda: self.path and self.showInFolderRequested.emit(self.path))
+        self.similar_button = QPushButton("Find similar", body)
+        self.similar_button.clicked.connect(
+            lambda: self.photo_id is not None and self.findSimilarRequested.emit(self.photo_id))
+        for b in (self.open_button, self.folder_button, self.similar_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        self.tags_title = self._title("Auto-tags", body)
+        layout.addWidget(self.tags_title)
+        self.tags = QLabel(body)
+        self.tags.setWordWrap(True)
+        self.tags.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.tags)
+
+        self.labels_title = self._title("Best matching labels", body)
+        layout.addWidget(self.labels_title)
+        self.labels = QLabel(body)
+        self.labels.setWordWrap(True)
+        self.labels.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.labels)
+
+        self.placeholder = QLabel("Select a photo to see its details.", body)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setEnabled(False)
+        layout.addWidget(self.placeholder)
+        layout.addStretch(1)
+
+        if thumbnails is not None:
+            thumbnails.ready.connect(self._on_thumbnail)
+        self.clear()
+
+    @staticmethod
+    def _value(parent) -> QLabel:
+        label = QLabel(parent)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
+
+    @staticmethod
+    def _title(text: str, parent) -> QLabel:
+        label = QLabel(text, parent)
+        font = label.font()
+        font.setBold(True)
+        label.setFont(font)
+        return label
+
+    def sizeHint(self) -> QSize:
+        return QSize(300, 500)
+
+    # ---- content -----------------------------------------------------------------------------
+    def clear(self) -> None:
+        self.photo_id = None
+        self.path = None
+        self.preview.set_source(None)
+        self.preview.hide()
+        for w in (self.name, self.tags_title, self.tags, self.labels_title, self.labels,
+                  self.open_button, self.folder_button, self.similar_button):
+            w.hide()
+        self._set_form_visible(False)
+        self.placeholder.show()
+
+    def _set_form_visible(self, visible: bool) -> None:
+        for i in range(self.form.rowCount()):
+            for role in (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole):
+                item = self.form.itemAt(i, role)
+                if item is not None and item.widget() is not None:
+                    item.widget().setVisible(visible)
+
+    def show_loading(self, photo_id: int, path: str) -> None:
+        """Show the name and preview right away while the rest is fetched."""
+        self.photo_id = photo_id
+        self.path = path
+        self.placeholder.hide()
+        self.preview.show()
+        self.name.setText(html.escape(display_path(os.path.basename(path))))
+        self.name.show()
+        self._load_preview()
+
+    def show_photo(self, record, tags: list, best: dict[str, list[tuple[str, float]]]) -> None:
+        """``record``: core PhotoRecord; ``tags``: list of Tag; ``best``: tag set -> [(label, score)]."""
+        self.show_loading(record.id, record.path)
+        self.folder.setText(display_path(os.path.dirname(record.path)))
+        self.folder.setToolTip(display_path(record.folder))
+        self.date.setText(format_date(getattr(record, "taken_at", None), getattr(record, "mtime_ns", None)))
+        if record.width and record.height:
+            mp = record.width * record.height / 1e6
+            self.dimensions.setText(f"{record.width:,} × {record.height:,} ({mp:.1f} MP)")
+        else:
+            self.dimensions.setText("unknown")
+        size_text = format_bytes(getattr(record, "size", None))
+        if getattr(record, "offline", False):
+            size_text += " — offline"
+        self.size.setText(size_text)
+        self._set_form_visible(True)
+        for b in (self.open_button, self.folder_button, self.similar_button):
+            b.show()
+
+        self.tags_title.show()
+        self.tags.show()
+        if tags:
+            by_set: dict[str, list] = {}
+            for t in tags:
+                by_set.setdefault(t.tag_set, []).append(t)
+            rows = []
+            for name in sorted(by_set):
+                items = ", ".join(f"{html.escape(t.label)} <span style='opacity:0.7'>{t.score:.2f}</span>"
+                                  for t in sorted(by_set[name], key=lambda t: -t.score))
+                rows.append(f"<b>{html.escape(name)}</b>: {items}")
+            self.tags.setText("<br>".join(rows))
+        else:
+            self.tags.setText("<i>No tags yet.</i>")
+
+        self.labels_title.show()
+        self.labels.show()
+        if best:
+            rows = []
+            for name in sorted(best):
+                items = ", ".join(f"{html.escape(label)} {score:.2f}" for label, score in best[name])
+                rows.append(f"<b>{html.escape(name)}</b>: {items}")
+            self.labels.setText("<br>".join(rows))
+        else:
+            self.labels.setText("<i>No tag sets to compare with.</i>")
+
+    def show_error(self, message: str) -> None:
+        self.tags_title.show()
+        self.tags.show()
+        self.tags.setText(f"<i>{html.escape(message)}</i>")
+
+    def _load_preview(self) -> None:
+        if self._thumbs is None or self.path is None:
+            return
+        pm = self._thumbs.pixmap(self.path, PREVIEW_SIZE)
+        if pm is None and self._thumbs.error(self.path):
+            self.preview.set_source(None)
+            self.preview.setText(self._thumbs.error(self.path))
+            return
+        self.preview.set_source(pm)
+
+    def _on_thumbnail(self, path: str, bucket: int) -> None:
+        if path == self.path and bucket >= PREVIEW_SIZE:
+            self._load_preview()

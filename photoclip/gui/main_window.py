@@ -1,0 +1,211 @@
+"""The main window: layout only. What the actions do lives in actions.py, view state in browser.py."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Optional
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .details import DetailsPanel
+from .grid import MAX_THUMB, MIN_THUMB, PhotoGrid
+from .photo_model import PhotoModel
+from .search_bar import SearchBar
+from .sidebar import Sidebar
+from .statusbar import JobStatusBar
+
+try:  # written by another helper; the window works without it
+    from .model_banner import ModelBanner
+except ImportError:  # pragma: no cover
+    ModelBanner = None
+
+
+def _dropped_folders(mime) -> list[str]:
+    if not mime.hasUrls():
+        return []
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and os.path.isdir(u.toLocalFile())]
+
+
+class MainWindow(QMainWindow):
+    foldersDropped = Signal(list)
+    resultsShown = Signal(int)  # the grid shows new results / listing (count)
+    closing = Signal()
+
+    def __init__(self, thumbnails, settings: QSettings, models_dir: Optional[str] = None, parent=None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("photoclip")
+        self.setAcceptDrops(True)
+        self.on_close: Optional[Callable[[], None]] = None
+        self.on_startup_checked: Optional[Callable[[bool], None]] = None
+
+        # search toolbar
+        self.search_bar = SearchBar(self)
+        self.search_bar.edit.setObjectName("searchBar")
+        self.search_bar.set_thumbnails(thumbnails)
+        self.size_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.size_slider.setRange(MIN_THUMB, MAX_THUMB)
+        self.size_slider.setSingleStep(16)
+        self.size_slider.setPageStep(32)
+        self.size_slider.setFixedWidth(120)
+        self.size_slider.setToolTip("Thumbnail size (Ctrl + mouse wheel)")
+        self.size_slider.setAccessibleName("Thumbnail size")
+        toolbar = QToolBar("Search", self)
+        toolbar.setObjectName("searchToolbar")
+        toolbar.setMovable(False)
+        toolbar.setFloatable(False)
+        toolbar.toggleViewAction().setVisible(False)
+        toolbar.addWidget(self.search_bar)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.size_slider)
+        toolbar.layout().setSpacing(6)
+        toolbar.setContentsMargins(6, 4, 6, 4)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar = toolbar
+
+        # the three panes
+        self.sidebar = Sidebar(self)
+        self.model = PhotoModel(thumbnails, self)
+        self.grid = PhotoGrid(thumbnails, self)
+        self.grid.setObjectName("photoGrid")
+        self.grid.setModel(self.model)
+        self.empty_hint = QLabel(self)
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setMargin(24)
+        self.center = QStackedWidget(self)
+        self.center.addWidget(self.grid)
+        self.center.addWidget(self.empty_hint)
+        self.details = DetailsPanel(thumbnails, self)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.center)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([230, 700, 300])
+
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.banner = ModelBanner(body, models_dir=models_dir) if ModelBanner is not None else None
+        if self.banner is not None:
+            banner_box = QVBoxLayout()
+            banner_box.setContentsMargins(8, 6, 8, 2)
+            banner_box.addWidget(self.banner)
+            layout.addLayout(banner_box)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(body)
+
+        self.status = JobStatusBar(self)
+        self.status.photos.setObjectName("statusCount")
+        self.setStatusBar(self.status)
+
+        self.size_slider.setValue(self.grid.thumbnail_size())
+        self.size_slider.valueChanged.connect(self.grid.set_thumbnail_size)
+        self.grid.thumbnailSizeChanged.connect(self._thumb_size_changed)
+        self.model.modelReset.connect(self._model_reset)
+        self._hint_text = ""
+        self.update_empty_hint(0, False)
+        self.restore_state()
+
+    # ---- empty states --------------------------------------------------------------------------
+    def update_empty_hint(self, folder_count: int, is_search: bool) -> None:
+        if is_search:
+            text = "No photos match this search."
+        elif folder_count == 0:
+            text = ("Your library is empty.\n\nDrag folders of photos here,\nor press Ctrl+O to add one.")
+        else:
+            text = "No photos here yet.\n\nThey appear as soon as they are indexed."
+        self._hint_text = text
+        self._model_reset()
+
+    def show_message_over_grid(self, message: str) -> None:
+        self.empty_hint.setText(message)
+        self.center.setCurrentWidget(self.empty_hint)
+
+    def _model_reset(self) -> None:
+        if self.model.rowCount() == 0:
+            self.empty_hint.setText(self._hint_text)
+            self.center.setCurrentWidget(self.empty_hint)
+        else:
+            self.center.setCurrentWidget(self.grid)
+
+    def startup_checked(self, model_ready: bool) -> None:
+        if self.on_startup_checked is not None:
+            self.on_startup_checked(model_ready)
+
+    # ---- drag & drop of folders anywhere on the window -------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if _dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if _dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        folders = _dropped_folders(event.mimeData())
+        if folders:
+            event.acceptProposedAction()
+            self.foldersDropped.emit(folders)
+        else:
+            event.ignore()
+
+    # ---- persistence -----------------------------------------------------------------------------
+    def _thumb_size_changed(self, size: int) -> None:
+        if self.size_slider.value() != size:
+            self.size_slider.blockSignals(True)
+            self.size_slider.setValue(size)
+            self.size_slider.blockSignals(False)
+
+    def restore_state(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 780)
+        state = s.value("window/splitter")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.splitter.restoreState(state)
+        try:
+            size = int(s.value("grid/thumbnailSize", self.grid.thumbnail_size()))
+        except (TypeError, ValueError):
+            size = self.grid.thumbnail_size()
+        self.grid.set_thumbnail_size(size)
+
+    def save_state(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("grid/thumbnailSize", self.grid.thumbnail_size())
+        s.sync()
+
+    def closeEvent(self, event) -> None:
+        self.save_state()
+        self.closing.emit()
+        if self.on_close is not None:
+            callback, self.on_close = self.on_close, None
+            callback()
+        super().closeEvent(event)

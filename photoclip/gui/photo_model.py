@@ -1,0 +1,137 @@
+"""The photo grid's model: a thin list adapter over plain records, with named roles.
+
+Rows are ``PhotoItem`` tuples (photo id, path, score or None). The records are built on the query
+thread; the model only holds them, so 100,000 rows cost one list and one dict. ``data()`` never
+touches the disk: thumbnails come from the ``ThumbnailLoader`` memory cache or are requested
+and arrive later through ``dataChanged``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple, Optional, Sequence
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from photoclip.core.paths import display_path
+
+PathRole = Qt.ItemDataRole.UserRole + 1
+ScoreRole = Qt.ItemDataRole.UserRole + 2
+PhotoIdRole = Qt.ItemDataRole.UserRole + 3
+ThumbnailRole = Qt.ItemDataRole.UserRole + 4  # QPixmap or None while loading
+ThumbnailErrorRole = Qt.ItemDataRole.UserRole + 5  # why no thumbnail could be made, or None
+NameRole = Qt.ItemDataRole.UserRole + 6
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class PhotoItem(NamedTuple):
+    photo_id: int
+    path: str
+    score: Optional[float] = None
+
+
+class PhotoModel(QAbstractListModel):
+    """Photos shown in the grid: a browse listing (no scores) or search results (best first)."""
+
+    def __init__(self, thumbnails=None, parent=None) -> None:
+        super().__init__(parent)
+        self._items: list[PhotoItem] = []
+        self._rows: dict[str, int] = {}
+        self._thumbs = thumbnails
+        self.thumbnail_size = 160
+        self.is_search = False
+        if thumbnails is not None:
+            thumbnails.ready.connect(self._on_thumbnail_ready)
+
+    # ---- content ------------------------------------------------------------------------------
+    def set_items(self, items: Sequence[PhotoItem], *, is_search: bool = False) -> None:
+        self.beginResetModel()
+        self._items = list(items)
+        self._rows = {}
+        self.is_search = is_search
+        self.endResetModel()
+
+    def items(self) -> list[PhotoItem]:
+        return list(self._items)
+
+    def item(self, row: int) -> PhotoItem:
+        return self._items[row]
+
+    def row_for_path(self, path: str) -> int:
+        """The row showing ``path``, or -1."""
+        if not self._rows and self._items:
+            self._rows = {it.path: i for i, it in enumerate(self._items)}
+        return self._rows.get(path, -1)
+
+    def row_for_photo(self, photo_id: int) -> int:
+        for i, it in enumerate(self._items):
+            if it.photo_id == photo_id:
+                return i
+        return -1
+
+    def set_thumbnail_size(self, size: int) -> None:
+        if size != self.thumbnail_size:
+            self.thumbnail_size = size
+            if self._items:
+                self.dataChanged.emit(self.index(0), self.index(len(self._items) - 1),
+                                      [ThumbnailRole, Qt.ItemDataRole.DecorationRole])
+
+    # ---- Qt model API ---------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        row = index.row()
+        if not index.isValid() or row >= len(self._items):
+            return None
+        item = self._items[row]
+        if role == Qt.ItemDataRole.DisplayRole or role == NameRole:
+            return display_path(os.path.basename(item.path))
+        if role == PathRole:
+            return item.path
+        if role == ScoreRole:
+            return item.score
+        if role == PhotoIdRole:
+            return item.photo_id
+        if role == ThumbnailRole or role == Qt.ItemDataRole.DecorationRole:
+            if self._thumbs is None:
+                return None
+            return self._thumbs.pixmap(item.path, self.thumbnail_size)
+        if role == ThumbnailErrorRole:
+            return None if self._thumbs is None else self._thumbs.error(item.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            text = display_path(item.path)
+            if item.score is not None:
+                text += f"\nmatch {item.score:.3f}"
+            if self._thumbs is not None and self._thumbs.error(item.path):
+                text += f"\n{self._thumbs.error(item.path)}"
+            return text
+        return None
+
+    def roleNames(self) -> dict[int, bytes]:
+        names = dict(super().roleNames())
+        names.update({PathRole: b"path", ScoreRole: b"score", PhotoIdRole: b"photoId",
+                      ThumbnailRole: b"thumbnail", NameRole: b"name"})
+        return names
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes):
+        from PySide6.QtCore import QMimeData, QUrl
+
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(self._items[i.row()].path) for i in indexes if i.isValid()])
+        return mime
+
+    def _on_thumbnail_ready(self, path: str, bucket: int) -> None:
+        row = self.row_for_path(path)
+        if row >= 0:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [ThumbnailRole, Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,253 @@
+"""The library sidebar: all photos, the folders with counts, the tag sets with their tags.
+
+Clicking an entry emits ``filterChanged`` with ``None`` (all photos), ``("folder", path)`` or
+``("tag", (tag_set, label))``. The sidebar only shows what it is given (``set_content``) and
+asks for things through signals; it never calls the library.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QMenu,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.core.paths import display_path
+
+KindRole = Qt.ItemDataRole.UserRole + 1
+ValueRole = Qt.ItemDataRole.UserRole + 2
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+class Sidebar(QWidget):
+    filterChanged = Signal(object)  # None | ("folder", path) | ("tag", (set, label))
+    addFolderRequested = Signal()
+    removeFolderRequested = Signal(str)
+    rescanFolderRequested = Signal(str)
+    newTagSetRequested = Signal()
+    editTagSetRequested = Signal(str)
+    deleteTagSetRequested = Signal(str)
+    showFolderRequested = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+
+        self.tree = QTreeWidget(self)
+        self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(2)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAccessibleName("Library")
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.itemSelectionChanged.connect(self._selection_changed)
+        self.tree.itemDoubleClicked.connect(self._double_clicked)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, header.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, header.ResizeMode.ResizeToContents)
+        layout.addWidget(self.tree, 1)
+
+        bold = QFont(self.font())
+        bold.setBold(True)
+        self._all = QTreeWidgetItem(["All photos", ""])
+        self._all.setData(0, KindRole, "all")
+        self._folders = QTreeWidgetItem(["Folders", ""])
+        self._folders.setData(0, KindRole, "folders")
+        self._tagsets = QTreeWidgetItem(["Tag sets", ""])
+        self._tagsets.setData(0, KindRole, "tagsets")
+        for item in (self._all, self._folders, self._tagsets):
+            item.setFont(0, bold)
+            self.tree.addTopLevelItem(item)
+        for item in (self._folders, self._tagsets):
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # section headers are not filters
+        self._folders.setExpanded(True)
+        self._tagsets.setExpanded(True)
+        self._empty_folders = QTreeWidgetItem(["Drop folders here or click +", ""])
+        self._empty_folders.setFlags(Qt.ItemFlag.NoItemFlags)
+        self._folders.addChild(self._empty_folders)
+
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(2, 0, 2, 2)
+        buttons.setSpacing(2)
+        self.add_button = self._button("Add folder…", "Add a folder to the library (Ctrl+O)", self.addFolderRequested.emit)
+        self.remove_button = self._button("Remove", "Remove the selected folder from the library (files are kept)",
+                                          self._remove_selected)
+        self.tagset_button = self._button("New tag set…", "Create a tag set", self.newTagSetRequested.emit)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.tagset_button)
+        layout.addLayout(buttons)
+        self.remove_button.setEnabled(False)
+        self._current: Any = None
+        self._counts: dict[str, dict[str, int]] = {}
+
+    def _button(self, text: str, tip: str, slot) -> QToolButton:
+        b = QToolButton(self)
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setAutoRaise(True)
+        b.clicked.connect(slot)
+        return b
+
+    def sizeHint(self) -> QSize:
+        return QSize(240, 400)
+
+    # ---- content -----------------------------------------------------------------------------
+    def set_content(self, total: int, folders: list, tag_sets: list, counts: dict[str, dict[str, int]]) -> None:
+        """Show ``folders`` (core Folder records), ``tag_sets`` (TagSet) and tag ``counts``."""
+        current = self._current
+        expanded = {self._tagsets.child(i).data(0, ValueRole)
+                    for i in range(self._tagsets.childCount()) if self._tagsets.child(i).isExpanded()}
+        self.tree.blockSignals(True)
+        try:
+            self._all.setText(1, _count(total))
+            self._folders.takeChildren()
+            if not folders:
+                self._folders.addChild(self._empty_folders)
+            disabled = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            for f in sorted(folders, key=lambda f: os.path.basename(f.path.rstrip(os.sep)).lower()):
+                name = os.path.basename(f.path.rstrip(os.sep)) or f.path
+                item = QTreeWidgetItem([display_path(name), _count(f.photo_count)])
+                item.setData(0, KindRole, "folder")
+                item.setData(0, ValueRole, f.path)
+                tip = display_path(f.path)
+                if not f.online:
+                    item.setText(0, f"{display_path(name)} (offline)")
+                    item.setForeground(0, disabled)
+                    tip += "\nThis folder cannot be reached right now; its photos stay in the library."
+                item.setToolTip(0, tip)
+                self._folders.addChild(item)
+            self._tagsets.takeChildren()
+            for ts in sorted(tag_sets, key=lambda t: t.name.lower()):
+                set_counts = counts.get(ts.name, {})
+                item = QTreeWidgetItem([ts.name, _count(sum(set_counts.values())) if set_counts else ""])
+                item.setData(0, KindRole, "tagset")
+                item.setData(0, ValueRole, ts.name)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                mode = "one label per photo" if ts.mode == "single" else f"any label over {ts.threshold:.2f}"
+                item.setToolTip(0, f"{ts.name}: {len(ts.labels)} labels, {mode}"
+                                   + ("" if getattr(ts, "enabled", True) else " (disabled)")
+                                   + "\nDouble-click to edit")
+                if not getattr(ts, "enabled", True):
+                    item.setForeground(0, disabled)
+                for label in ts.labels:
+                    child = QTreeWidgetItem([label, _count(set_counts.get(label, 0))])
+                    child.setData(0, KindRole, "tag")
+                    child.setData(0, ValueRole, (ts.name, label))
+                    child.setToolTip(0, f"Show photos tagged “{label}” ({ts.name})")
+                    item.addChild(child)
+                self._tagsets.addChild(item)
+                item.setExpanded(ts.name in expanded)
+            self._counts = counts
+        finally:
+            self.tree.blockSignals(False)
+        self.select(current, emit=False)
+
+    def select(self, value: Any, *, emit: bool = True) -> None:
+        """Select the entry for ``value`` (None = all photos)."""
+        item = self._find(value) or self._all
+        self.tree.blockSignals(not emit)
+        try:
+            self.tree.setCurrentItem(item)
+            item.setSelected(True)
+        finally:
+            self.tree.blockSignals(False)
+        self._current = self._value_of(item)
+        self.remove_button.setEnabled(item.data(0, KindRole) == "folder")
+
+    def current_filter(self) -> Any:
+        return self._current
+
+    def item_for(self, value: Any) -> Optional[QTreeWidgetItem]:
+        return self._find(value)
+
+    def _find(self, value: Any) -> Optional[QTreeWidgetItem]:
+        if value is None:
+            return self._all
+        kind, v = value
+        parent = self._folders if kind == "folder" else self._tagsets
+        if kind == "folder":
+            for i in range(parent.childCount()):
+                if parent.child(i).data(0, ValueRole) == v:
+                    return parent.child(i)
+        elif kind == "tag":
+            for i in range(parent.childCount()):
+                ts = parent.child(i)
+                for j in range(ts.childCount()):
+                    if tuple(ts.child(j).data(0, ValueRole)) == tuple(v):
+                        return ts.child(j)
+        return None
+
+    @staticmethod
+    def _value_of(item: QTreeWidgetItem) -> Any:
+        kind = item.data(0, KindRole)
+        if kind == "folder":
+            return ("folder", item.data(0, ValueRole))
+        if kind == "tag":
+            return ("tag", tuple(item.data(0, ValueRole)))
+        return None
+
+    # ---- interaction -------------------------------------------------------------------------
+    def _selection_changed(self) -> None:
+        items = self.tree.selectedItems()
+        if not items:
+            return
+        item = items[0]
+        kind = item.data(0, KindRole)
+        self.remove_button.setEnabled(kind == "folder")
+        if kind not in ("all", "folder", "tag"):
+            return
+        value = self._value_of(item)
+        if value != self._current:
+            self._current = value
+            self.filterChanged.emit(value)
+
+    def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        if item.data(0, KindRole) == "tagset":
+            self.editTagSetRequested.emit(item.data(0, ValueRole))
+
+    def _remove_selected(self) -> None:
+        items = self.tree.selectedItems()
+        if items and items[0].data(0, KindRole) == "folder":
+            self.removeFolderRequested.emit(items[0].data(0, ValueRole))
+
+    def _context_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        menu = QMenu(self)
+        kind = item.data(0, KindRole) if item is not None else None
+        value = item.data(0, ValueRole) if item is not None else None
+        if kind == "folder":
+            menu.addAction("Show in file manager", lambda: self.showFolderRequested.emit(value))
+            menu.addAction("Rescan", lambda: self.rescanFolderRequested.emit(value))
+            menu.addSeparator()
+            menu.addAction("Remove from library", lambda: self.removeFolderRequested.emit(value))
+        elif kind in ("tagset", "tag"):
+            name = value if kind == "tagset" else value[0]
+            menu.addAction("Edit tag set…", lambda: self.editTagSetRequested.emit(name))
+            menu.addAction("Delete tag set", lambda: self.deleteTagSetRequested.emit(name))
+            menu.addSeparator()
+            menu.addAction("New tag set…", self.newTagSetRequested.emit)
+        elif kind == "tagsets":
+            menu.addAction("New tag set…", self.newTagSetRequested.emit)
+        else:
+            menu.addAction("Add folder…", self.addFolderRequested.emit)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+

@@ -1,0 +1,257 @@
+"""Thumbnails: loaded in the background, cached on disk, newest request first.
+
+* Disk cache: ``<library>/thumbnails/<bucket>/<ab>/<sha1>.jpg`` keyed by path, bucket size,
+  file size and mtime, so an edited photo gets a new thumbnail. Files are written atomically
+  (temporary name + ``os.replace``); a crash never leaves a half-written thumbnail.
+* Memory: an LRU of decoded bucket-size images and an LRU of pixmaps scaled to the size shown.
+* Requests are served newest first (the items just painted are the ones on screen), and the
+  view prunes requests for items that scrolled away, so fast scrolling never builds a backlog.
+
+Images are decoded with the core's ``images.make_thumbnail`` (EXIF orientation, JPEG draft
+mode); nothing here runs on the GUI thread except turning a ready QImage into a QPixmap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Iterable, Optional
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+log = logging.getLogger("photoclip.gui.thumbnails")
+
+#: thumbnail sizes stored on disk; a shown size uses the smallest bucket that is at least as big
+BUCKETS = (256, 512)
+
+
+def bucket_for(size: int) -> int:
+    for b in BUCKETS:
+        if size <= b:
+            return b
+    return BUCKETS[-1]
+
+
+def cache_key(path: str, bucket: int, st: os.stat_result) -> str:
+    raw = f"{os.fsencode(path).hex()}\0{bucket}\0{st.st_size}\0{st.st_mtime_ns}".encode()
+    return hashlib.sha1(raw).hexdigest()
+
+
+def pil_to_qimage(img) -> QImage:
+    """An RGB PIL image as an independent QImage (safe to hand to another thread)."""
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    data = img.tobytes("raw", "RGB")
+    qimg = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888)
+    return qimg.copy()  # own the pixels: `data` is freed when this function returns
+
+
+class ThumbnailError(Exception):
+    pass
+
+
+def load_thumbnail(path: str, bucket: int, cache_dir: Optional[Path]) -> QImage:
+    """Read a thumbnail from the disk cache, or make it (and cache it). Runs on a pool thread."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ThumbnailError(exc.strerror or str(exc)) from exc
+    target = None
+    if cache_dir is not None:
+        key = cache_key(path, bucket, st)
+        target = cache_dir / str(bucket) / key[:2] / f"{key}.jpg"
+        if target.exists():
+            qimg = QImage(str(target))
+            if not qimg.isNull():
+                return qimg
+    from photoclip.core import images  # deferred: keeps Pillow plugins off the startup path
+
+    try:
+        pil = images.make_thumbnail(path, bucket)
+    except Exception as exc:  # ImageError and anything Pillow raises for a bad file
+        raise ThumbnailError(str(exc) or exc.__class__.__name__) from exc
+    if target is not None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jpg", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pil.convert("RGB").save(fh, "JPEG", quality=85)
+                os.replace(tmp, target)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError as exc:  # a full disk must not break browsing
+            log.warning("cannot write thumbnail cache %s: %s", target, exc)
+    return pil_to_qimage(pil)
+
+
+class _Bridge(QObject):
+    loaded = Signal(str, int, QImage)
+    broken = Signal(str, int, str)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, loader: "ThumbnailLoader") -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._loader = loader
+
+    def run(self) -> None:
+        self._loader._drain()
+
+
+class ThumbnailLoader(QObject):
+    """Asynchronous thumbnails with a memory LRU and an on-disk cache."""
+
+    ready = Signal(str, int)  # path, bucket - a thumbnail (or its failure) is now available
+
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike | None,
+        *,
+        threads: int = 2,
+        memory_images: int = 400,
+        memory_pixmaps: int = 600,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max(1, threads))
+        self._threads = max(1, threads)
+        self._lock = threading.Lock()
+        self._pending: "OrderedDict[tuple[str, int], None]" = OrderedDict()
+        self._inflight: set[tuple[str, int]] = set()
+        self._runners = 0
+        self._closed = False
+        self._images: "OrderedDict[tuple[str, int], QImage]" = OrderedDict()
+        self._pixmaps: "OrderedDict[tuple[str, int], QPixmap]" = OrderedDict()
+        self._broken: dict[str, str] = {}
+        self._max_images = memory_images
+        self._max_pixmaps = memory_pixmaps
+        self.max_pending = 400
+        self._bridge = _Bridge()
+        self._bridge.loaded.connect(self._on_loaded)
+        self._bridge.broken.connect(self._on_broken)
+        self.loaded_count = 0
+
+    # ---- GUI thread -------------------------------------------------------------------------
+    def pixmap(self, path: str, size: int) -> Optional[QPixmap]:
+        """The thumbnail scaled to fit ``size``, or None (and a request) while it loads."""
+        pkey = (path, size)
+        pm = self._pixmaps.get(pkey)
+        if pm is not None:
+            self._pixmaps.move_to_end(pkey)
+            return pm
+        bucket = bucket_for(size)
+        img = self._images.get((path, bucket))
+        if img is None:
+            # a bigger bucket already in memory serves a smaller size too
+            for b in BUCKETS:
+                if b > bucket and (path, b) in self._images:
+                    img = self._images[(path, b)]
+                    break
+        if img is None:
+            if path not in self._broken:
+                self.request(path, bucket)
+            return None
+        if (path, bucket) in self._images:
+            self._images.move_to_end((path, bucket))
+        if img.width() > size or img.height() > size:
+            img = img.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+        pm = QPixmap.fromImage(img)
+        self._pixmaps[pkey] = pm
+        while len(self._pixmaps) > self._max_pixmaps:
+            self._pixmaps.popitem(last=False)
+        return pm
+
+    def error(self, path: str) -> Optional[str]:
+        """Why a thumbnail could not be made, if it could not."""
+        return self._broken.get(path)
+
+    def request(self, path: str, bucket: int) -> None:
+        key = (path, bucket)
+        with self._lock:
+            if self._closed or key in self._inflight:
+                return
+            if key in self._pending:
+                self._pending.move_to_end(key)
+            else:
+                self._pending[key] = None
+                while len(self._pending) > self.max_pending:
+                    self._pending.popitem(last=False)  # the oldest requests scrolled away long ago
+            start = self._runners < self._threads
+            if start:
+                self._runners += 1
+        if start:
+            self._pool.start(_Runnable(self))
+
+    def retain(self, paths: Iterable[str]) -> int:
+        """Forget queued requests for paths not in ``paths`` (items no longer visible)."""
+        keep = set(paths)
+        with self._lock:
+            stale = [k for k in self._pending if k[0] not in keep]
+            for k in stale:
+                del self._pending[k]
+        return len(stale)
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return len(self._pending) + len(self._inflight)
+
+    def invalidate(self, path: str) -> None:
+        for cache in (self._images, self._pixmaps):
+            for key in [k for k in cache if k[0] == path]:
+                del cache[key]
+        self._broken.pop(path, None)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        with self._lock:
+            self._closed = True
+            self._pending.clear()
+        self._pool.waitForDone(int(timeout_s * 1000))
+
+    def _on_loaded(self, path: str, bucket: int, img: QImage) -> None:
+        self._images[(path, bucket)] = img
+        while len(self._images) > self._max_images:
+            self._images.popitem(last=False)
+        self.loaded_count += 1
+        self.ready.emit(path, bucket)
+
+    def _on_broken(self, path: str, bucket: int, reason: str) -> None:
+        self._broken[path] = reason
+        self.ready.emit(path, bucket)
+
+    # ---- pool threads -------------------------------------------------------------------------
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed or not self._pending:
+                    self._runners -= 1
+                    return
+                key, _ = self._pending.popitem(last=True)  # newest first: what is on screen now
+                self._inflight.add(key)
+            path, bucket = key
+            try:
+                img = load_thumbnail(path, bucket, self.cache_dir)
+            except ThumbnailError as exc:
+                self._bridge.broken.emit(path, bucket, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a bug must not kill the pool thread
+                log.exception("thumbnail for %s failed", path)
+                self._bridge.broken.emit(path, bucket, str(exc))
+            else:
+                self._bridge.loaded.emit(path, bucket, img)
+            finally:
+                with self._lock:
+                    self._inflight.discard(key)

@@ -1,0 +1,301 @@
+"""Background work for the GUI.
+
+Two threads, never more:
+
+* ``Worker`` - ONE QThread that runs the long core jobs (indexing, tagging, export, loading or
+  downloading the model) one after the other from a queue. Progress, results and errors reach
+  widgets only through its signals. Every job gets a ``JobControl`` so the status bar can pause,
+  resume and cancel it, and quitting cancels it between two steps.
+* ``QueryRunner`` - a lightweight QThread for the short reads the window needs while a long job
+  runs: searches, browsing a folder or tag, the details of one photo, the sidebar counts. Each
+  request has a *slot* ("results", "details", ...); a newer request in a slot replaces one that
+  has not started yet, so typing fast never stacks up searches. Results carry the request's
+  token so the receiver can drop anything that is no longer the latest.
+
+Both threads call the same core ``Library``; the loaded embedder is shared, so a search does not
+wait behind an indexing job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from photoclip.core.errors import Cancelled, PhotoclipError
+from photoclip.core.jobs import JobControl, Progress
+
+log = logging.getLogger("photoclip.gui.workers")
+
+JobFunction = Callable[[Callable[[Progress], None], JobControl], Any]
+
+_job_ids = itertools.count(1)
+
+
+@dataclass
+class Job:
+    """A unit of long background work.
+
+    ``run(progress, control)`` does the work on the worker thread and returns its result;
+    ``kind`` lets receivers tell jobs apart ("index", "tag", "export", "model", ...).
+    """
+
+    kind: str
+    title: str
+    run: JobFunction
+    control: JobControl = field(default_factory=JobControl)
+    id: int = field(default_factory=lambda: next(_job_ids))
+    data: Any = None
+
+    def __repr__(self) -> str:  # keeps log lines short
+        return f"Job#{self.id}({self.kind}: {self.title})"
+
+
+def describe_error(exc: BaseException) -> str:
+    """The message to show a user for an exception raised by a job."""
+    if isinstance(exc, PhotoclipError):
+        return str(exc) or exc.__class__.__name__
+    if isinstance(exc, MemoryError):
+        return "Not enough memory for this job."
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    return f"Unexpected error ({exc.__class__.__name__}: {exc}). Details are in the log."
+
+
+class _WorkerThread(QThread):
+    def __init__(self, worker: "Worker") -> None:
+        super().__init__()
+        self.setObjectName("photoclip-worker")
+        self._worker = worker
+
+    def run(self) -> None:
+        self._worker._loop()
+
+
+class Worker(QObject):
+    """Runs queued jobs on one background thread."""
+
+    started = Signal(object)  # Job
+    progress = Signal(object, object)  # Job, Progress (throttled)
+    finished = Signal(object, object)  # Job, result
+    failed = Signal(object, str)  # Job, message
+    cancelled = Signal(object)  # Job
+    idle = Signal()  # queue drained
+
+    #: progress signals are sent at most this often (seconds), except phase changes and the end
+    PROGRESS_INTERVAL = 0.1
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: "queue.Queue[Job | None]" = queue.Queue()
+        self._pending: list[Job] = []
+        self._lock = threading.Lock()
+        self._current: Optional[Job] = None
+        self._stopping = False
+        self._thread = _WorkerThread(self)
+        self._thread.start()
+
+    # ---- GUI-thread API -------------------------------------------------------------------
+    def submit(self, job: Job) -> Job:
+        if self._stopping:
+            raise RuntimeError("worker is stopped")
+        with self._lock:
+            self._pending.append(job)
+        self._queue.put(job)
+        log.debug("queued %r", job)
+        return job
+
+    @property
+    def current(self) -> Optional[Job]:
+        return self._current
+
+    def pending(self) -> list[Job]:
+        with self._lock:
+            return list(self._pending)
+
+    def is_busy(self) -> bool:
+        with self._lock:
+            return self._current is not None or bool(self._pending)
+
+    def pause(self) -> None:
+        job = self._current
+        if job is not None:
+            job.control.pause()
+
+    def resume(self) -> None:
+        job = self._current
+        if job is not None:
+            job.control.resume()
+
+    def cancel(self, kinds: set[str] | None = None) -> None:
+        """Cancel the running job and drop the queued ones (only of ``kinds`` if given)."""
+        with self._lock:
+            for job in list(self._pending):
+                if kinds is None or job.kind in kinds:
+                    job.control.cancel()
+            job = self._current
+        if job is not None and (kinds is None or job.kind in kinds):
+            job.control.cancel()
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Cancel everything and end the thread. Returns True when the thread has ended."""
+        if not self._stopping:
+            self._stopping = True
+            self.cancel()
+            self._queue.put(None)
+        ended = self._thread.wait(int(timeout_s * 1000))
+        if not ended:
+            log.warning("worker did not stop within %.1f s (current job %r)", timeout_s, self._current)
+        return ended
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    # ---- worker thread -------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            with self._lock:
+                if job in self._pending:
+                    self._pending.remove(job)
+                self._current = job
+            try:
+                if job.control.cancelled:
+                    self.cancelled.emit(job)
+                    continue
+                self._run(job)
+            finally:
+                with self._lock:
+                    self._current = None
+                    drained = not self._pending
+                if drained and not self._stopping:
+                    self.idle.emit()
+
+    def _run(self, job: Job) -> None:
+        last = [0.0, None]
+
+        def report(p: Progress) -> None:
+            now = time.monotonic()
+            if p.phase != last[1] or p.done >= p.total or now - last[0] >= self.PROGRESS_INTERVAL:
+                last[0], last[1] = now, p.phase
+                self.progress.emit(job, p)
+
+        self.started.emit(job)
+        t0 = time.monotonic()
+        try:
+            result = job.run(report, job.control)
+        except Cancelled:
+            log.info("%r cancelled after %.1f s", job, time.monotonic() - t0)
+            self.cancelled.emit(job)
+        except BaseException as exc:  # noqa: BLE001 - everything a job raises is reported
+            if not isinstance(exc, PhotoclipError):
+                log.error("%r failed:\n%s", job, traceback.format_exc())
+            else:
+                log.warning("%r failed: %s", job, exc)
+            self.failed.emit(job, describe_error(exc))
+        else:
+            log.info("%r finished in %.2f s", job, time.monotonic() - t0)
+            self.finished.emit(job, result)
+
+
+class _QueryThread(QThread):
+    def __init__(self, runner: "QueryRunner") -> None:
+        super().__init__()
+        self.setObjectName("photoclip-queries")
+        self._runner = runner
+
+    def run(self) -> None:
+        self._runner._loop()
+
+
+class QueryRunner(QObject):
+    """Short reads off the GUI thread; the newest request per slot wins."""
+
+    done = Signal(str, int, object)  # slot, token, result
+    failed = Signal(str, int, str)  # slot, token, message
+
+    #: slots served first when several are waiting
+    PRIORITY = ("results", "details", "sidebar", "problems")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._pending: dict[str, tuple[int, Callable[[], Any]]] = {}
+        self._tokens = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self._stopping = False
+        self._busy = False
+        self._thread = _QueryThread(self)
+        self._thread.start()
+
+    def submit(self, slot: str, fn: Callable[[], Any]) -> int:
+        """Queue ``fn`` for ``slot``, replacing a queued request of the same slot; returns its token."""
+        token = next(self._tokens)
+        with self._cond:
+            self._pending[slot] = (token, fn)
+            self._latest[slot] = token
+            self._cond.notify()
+        return token
+
+    def latest(self, slot: str) -> int:
+        return self._latest.get(slot, 0)
+
+    def is_busy(self) -> bool:
+        with self._cond:
+            return self._busy or bool(self._pending)
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        with self._cond:
+            self._stopping = True
+            self._pending.clear()
+            self._cond.notify()
+        ended = self._thread.wait(int(timeout_s * 1000))
+        if not ended:
+            log.warning("query thread did not stop within %.1f s", timeout_s)
+        return ended
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def _next(self) -> Optional[tuple[str, int, Callable[[], Any]]]:
+        with self._cond:
+            while not self._pending and not self._stopping:
+                self._cond.wait()
+            if self._stopping:
+                return None
+            order = [s for s in self.PRIORITY if s in self._pending] + [
+                s for s in self._pending if s not in self.PRIORITY
+            ]
+            slot = order[0]
+            token, fn = self._pending.pop(slot)
+            self._busy = True
+            return slot, token, fn
+
+    def _loop(self) -> None:
+        while True:
+            item = self._next()
+            if item is None:
+                return
+            slot, token, fn = item
+            try:
+                result = fn()
+            except Cancelled:
+                pass
+            except BaseException as exc:  # noqa: BLE001
+                if not isinstance(exc, PhotoclipError):
+                    log.error("query %s failed:\n%s", slot, traceback.format_exc())
+                self.failed.emit(slot, token, describe_error(exc))
+            else:
+                self.done.emit(slot, token, result)
+            finally:
+                with self._cond:
+                    self._busy = False

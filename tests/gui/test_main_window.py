@@ -1,0 +1,266 @@
+"""The main window end to end: drop a folder, search, tag sets, export, responsiveness, shutdown."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from photoclip.gui import actions as actions_module
+from photoclip.gui.photo_model import PathRole, PhotoIdRole, ScoreRole
+
+from gui_helpers import make_images, photoclip_threads
+
+
+def drop_folder(window, folder) -> bool:
+    """Drop ``folder`` on the middle of the window the way a file manager does: a drag-enter then
+    a drop, delivered to the window's QWindow so Qt picks the target widget under the cursor."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    target = window.windowHandle()
+    pos = QPointF(window.center.mapTo(window, window.center.rect().center()))
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    accepted = enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, drop)
+    return accepted and drop.isAccepted()
+
+
+def wait_idle(qtbot, window, timeout=120_000):
+    qtbot.waitUntil(lambda: not window.services.worker.is_busy(), timeout=timeout)
+    qtbot.waitUntil(lambda: not window.services.queries.is_busy(), timeout=timeout)
+
+
+def indexed_window(open_window, qtbot, tmp_path, n=12):
+    w = open_window()
+    folder = tmp_path / "Holiday"
+    make_images(folder, n)
+    with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
+                          check_params_cb=lambda job, _r: job.kind == "index"):
+        assert drop_folder(w, folder)
+    wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.model.rowCount() == n, timeout=10_000)
+    return w, folder
+
+
+def test_window_opens_and_dropped_folder_fills_grid(open_window, qtbot, tmp_path):
+    w = open_window()
+    assert w.isVisible()
+    assert w.model.rowCount() == 0
+    assert w.center.currentWidget() is w.empty_hint  # "drag folders here" is shown on an empty library
+    folder = tmp_path / "Holiday 2024"
+    make_images(folder, 24)
+    with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
+                          check_params_cb=lambda job, _r: job.kind == "index"):
+        assert drop_folder(w, folder)
+    wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 24, timeout=10_000)
+    assert w.center.currentWidget() is w.grid
+    paths = {w.model.index(r).data(PathRole) for r in range(24)}
+    assert paths == {str(p) for p in sorted(folder.iterdir())}
+    # the sidebar lists the folder with its count
+    item = w.sidebar.item_for(("folder", str(folder)))
+    assert item is not None and item.text(1) == "24"
+    # thumbnails arrive in the background and land in the disk cache
+    qtbot.waitUntil(lambda: w.model.index(0).data(Qt.ItemDataRole.DecorationRole) is not None, timeout=20_000)
+    assert list((w.library.root / "thumbnails").rglob("*.jpg"))
+    # clicking the folder in the sidebar filters the grid to it
+    with qtbot.waitSignal(w.resultsShown, timeout=10_000):
+        w.sidebar.select(("folder", str(folder)))
+    assert w.model.rowCount() == 24
+
+
+def test_typing_a_query_shows_results_by_score(open_window, qtbot, tmp_path):
+    w, _ = indexed_window(open_window, qtbot, tmp_path, n=30)
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000) as blocker:
+        qtbot.keyClicks(w.search_bar.edit, "red square")
+    assert blocker.args[0] == w.model.rowCount() > 0
+    scores = [w.model.index(r).data(ScoreRole) for r in range(w.model.rowCount())]
+    assert all(s is not None for s in scores)
+    assert all(a >= b - 1e-6 for a, b in zip(scores, scores[1:])), scores
+    assert w.model.is_search
+    # the same query through the core gives the same order
+    expected = [r.path for r in w.library.search("red square", limit=len(scores))]
+    assert [w.model.index(r).data(PathRole) for r in range(len(scores))] == expected
+    # Esc clears the search and goes back to browsing every photo
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        qtbot.keyClick(w.search_bar.edit, Qt.Key.Key_Escape)
+    assert w.search_bar.text() == ""
+    assert not w.model.is_search and w.model.rowCount() == 30
+
+
+def test_search_as_you_type_shows_only_the_latest_query(open_window, qtbot, tmp_path, monkeypatch):
+    w, _ = indexed_window(open_window, qtbot, tmp_path, n=20)
+    calls: list[str] = []
+    real_search = type(w.library).search
+
+    def slow_search(self, text=None, image=None, **kw):
+        calls.append(text)
+        time.sleep(0.4)  # a slow search: later keystrokes arrive while it runs
+        return real_search(self, text, image, **kw)
+
+    monkeypatch.setattr(type(w.library), "search", slow_search)
+    shown: list[int] = []
+    w.resultsShown.connect(shown.append)
+    for text in ("b", "bl", "blu", "blue", "blue s", "blue sq", "blue squ", "blue square"):
+        w.search_bar.setText(text)
+        qtbot.wait(60)  # typing faster than the debounce
+    qtbot.wait(300)  # let the first debounced search start
+    w.search_bar.setText("green circle")
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        pass
+    wait_idle(qtbot, w)
+    qtbot.wait(200)
+    # one search per pause in typing, not one per keystroke; the shown results are the last query's
+    assert calls[-1] == "green circle"
+    assert len(calls) <= 3, calls
+    assert len(shown) == 1, shown
+    expected = [r.path for r in real_search(w.library, "green circle", limit=200)]
+    assert [w.model.index(r).data(PathRole) for r in range(w.model.rowCount())] == expected
+
+
+def test_new_tag_set_tags_photos_and_details_show_them(open_window, qtbot, tmp_path, monkeypatch):
+    from photoclip.gui.tagset_editor import TagSetEditor
+
+    w, _ = indexed_window(open_window, qtbot, tmp_path, n=10)
+    seen = {}
+
+    def fill_and_accept(dialog):
+        assert isinstance(dialog, TagSetEditor)
+        seen["dialog"] = dialog
+        # drive the real editor: type into its fields, then accept it
+        dialog.name_edit.setText("colours")
+        dialog.labels_edit.setPlainText("red thing\ngreen thing\nblue thing")
+        dialog.accept()
+        return dialog.result() == dialog.DialogCode.Accepted
+
+    monkeypatch.setattr(actions_module, "run_dialog", fill_and_accept)
+    with qtbot.waitSignal(w.services.worker.finished, timeout=60_000,
+                          check_params_cb=lambda job, _r: job.kind == "tag"):
+        w.actions.new_tag_set.trigger()
+    wait_idle(qtbot, w)
+    assert "dialog" in seen
+    assert any(ts.name == "colours" for ts in w.library.tag_sets())
+    counts = w.library.tag_counts()["colours"]
+    assert sum(counts.values()) == 10  # single mode: one label per photo
+    # the sidebar shows the new set with its tags and counts
+    qtbot.waitUntil(lambda: w.sidebar.item_for(("tag", ("colours", "red thing"))) is not None, timeout=10_000)
+    # selecting a photo shows its tags in the details panel
+    with qtbot.waitSignal(w.browser.detailsShown, timeout=30_000):
+        w.grid.setCurrentIndex(w.model.index(0))
+    pid = w.model.index(0).data(PhotoIdRole)
+    tag = next(t for t in w.library.photo_tags(pid) if t.tag_set == "colours")
+    assert "colours" in w.details.tags.text() and tag.label in w.details.tags.text()
+    assert w.details.name.text() and "colours" in w.details.labels.text()
+    # clicking a tag in the sidebar filters the grid to the photos with that tag
+    label, n = max(counts.items(), key=lambda kv: kv[1])
+    with qtbot.waitSignal(w.resultsShown, timeout=10_000) as blocker:
+        w.sidebar.select(("tag", ("colours", label)))
+    assert blocker.args[0] == n == w.model.rowCount()
+
+
+def test_export_action_writes_csv_that_parses(open_window, qtbot, tmp_path, monkeypatch):
+    w, folder = indexed_window(open_window, qtbot, tmp_path, n=8)
+    dest = tmp_path / "out" / "tags.csv"
+    dest.parent.mkdir()
+    asked = []
+    monkeypatch.setattr(actions_module, "ask_save_path",
+                        lambda parent, caption, default, flt: asked.append(caption) or str(dest))
+    with qtbot.waitSignal(w.services.worker.finished, timeout=60_000,
+                          check_params_cb=lambda job, _r: job.kind == "export"):
+        w.actions.export.trigger()
+    assert asked
+    with open(dest, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows, "export wrote no rows"
+    assert {"path", "tag_set", "tag", "score"} <= set(rows[0])
+    assert {r["path"] for r in rows} == {str(p) for p in folder.iterdir()}
+    for r in rows:
+        assert 0.0 <= float(r["score"]) <= 1.0
+    wait_idle(qtbot, w)
+    assert "Exported" in w.status.message.text()
+
+
+def test_gui_never_blocked_while_indexing(open_window, qtbot, tmp_path):
+    w = open_window()
+    folder = tmp_path / "many"
+    make_images(folder, 200, size=(320, 240))
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    with qtbot.waitSignal(w.services.worker.finished, timeout=300_000,
+                          check_params_cb=lambda job, _r: job.kind == "index"):
+        w.actions.add_folders([str(folder)])
+        last[0] = time.perf_counter()
+        timer.start()
+    timer.stop()
+    wait_idle(qtbot, w)
+    assert w.model.rowCount() == 200
+    worst = max(gaps)
+    print(f"\nworst event-loop gap while indexing 200 images: {worst * 1000:.1f} ms "
+          f"(ticks {len(gaps)}, p99 {sorted(gaps)[int(len(gaps) * 0.99)] * 1000:.1f} ms)")
+    assert worst < 0.100, f"GUI thread blocked for {worst * 1000:.0f} ms"
+
+
+def test_closing_mid_indexing_stops_threads_and_library_reopens(open_window, qtbot, tmp_path, make_library):
+    w = open_window()
+    folder = tmp_path / "big"
+    make_images(folder, 200, size=(320, 240))
+    before = set(photoclip_threads())
+    embedding = []
+    w.services.worker.progress.connect(lambda job, p: p.phase == "embedding" and p.done > 0 and embedding.append(p))
+    w.actions.add_folders([str(folder)])
+    qtbot.waitUntil(lambda: bool(embedding), timeout=120_000)
+    t0 = time.monotonic()
+    w.close()
+    took = time.monotonic() - t0
+    print(f"\nclosing mid-indexing took {took:.2f} s")
+    assert not w.services.worker.is_running()
+    assert not w.services.queries.is_running()
+    assert not w.services.threads_running()
+    leftover = [n for n in photoclip_threads() if n not in before]
+    assert not leftover, leftover
+    assert took < 5.0
+    root = w.library.root
+    lib = make_library(root)
+    assert 0 < lib.catalog.photo_count() <= 200
+    assert lib.search("anything", limit=5)
+    report = lib.index()
+    assert lib.catalog.photo_count() == 200
+    assert report.added + report.unchanged >= 200 or lib.catalog.photo_count() == 200
+
+
+def test_thumbnail_size_and_splitter_persist(open_window, qtbot, gui_settings, make_library):
+    w = open_window()
+    w.grid.set_thumbnail_size(256)
+    w.splitter.setSizes([300, 500, 250])
+    sizes = w.splitter.sizes()
+    w.close()
+    gui_settings.sync()
+    assert int(gui_settings.value("grid/thumbnailSize")) == 256
+    from photoclip.gui.app import create_main_window
+
+    w2 = create_main_window(make_library(), gui_settings, rescan_on_start=False)
+    qtbot.addWidget(w2)
+    w2.show()
+    qtbot.waitExposed(w2)
+    assert w2.grid.thumbnail_size() == 256
+    assert w2.size_slider.value() == 256
+    assert abs(w2.splitter.sizes()[0] - sizes[0]) <= 2
+    w2.close()
+    assert not w2.services.threads_running()
