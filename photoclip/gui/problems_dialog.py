@@ -26,8 +26,8 @@ from photoclip.core.catalog import Problem
 from photoclip.core.paths import display_path
 
 SortRole = Qt.ItemDataRole.UserRole + 1   # value the column sorts by
-PathRole = Qt.ItemDataRole.UserRole + 2   # the problem's path, as the catalog gave it
-IndexRole = Qt.ItemDataRole.UserRole + 3  # position in the list the dialog was given
+IndexRole = Qt.ItemDataRole.UserRole + 2  # position in the list the dialog was given
+# (paths are looked up by position: a str with surrogate escapes does not survive a trip through Qt)
 
 COL_NAME, COL_FOLDER, COL_REASON, COL_WHEN = range(4)
 HEADERS = ("File", "Folder", "Reason", "When")
@@ -152,7 +152,6 @@ class ProblemsDialog(QDialog):
                                 (p.reason, p.reason.casefold(), p.reason), (when, float(p.when or 0.0), when)):
             item = QStandardItem(text)
             item.setData(sort, SortRole)
-            item.setData(p.path, PathRole)
             item.setData(index, IndexRole)
             item.setToolTip(tip)
             items.append(item)
@@ -166,7 +165,7 @@ class ProblemsDialog(QDialog):
 
     def selected_path(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
-        return rows[0].data(PathRole) if rows else None
+        return self._problems[rows[0].data(IndexRole)].path if rows else None
 
     def copy_list(self) -> None:
         """Put the listed (filtered) problems on the clipboard as plain text."""
