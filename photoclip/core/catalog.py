@@ -340,6 +340,16 @@ class Catalog:
             states.setdefault(dec(p), (s, m))
         return states
 
+    def paths_under(self, folder: str) -> list[str]:
+        """Every photo and problem file the catalog knows below a folder (for a folder deleted or moved away)."""
+        prefix = enc(os.path.abspath(folder).rstrip(os.sep) + os.sep)
+        upper = prefix[:-1] + bytes([prefix[-1] + 1])  # just past every path starting with prefix
+        c = self.conn
+        found = [dec(r[0]) for r in c.execute("SELECT path FROM photos WHERE path >= ? AND path < ?", (prefix, upper))]
+        found += [dec(r[0]) for r in c.execute("SELECT path FROM problems WHERE path >= ? AND path < ? AND size >= 0",
+                                               (prefix, upper))]
+        return list(dict.fromkeys(found))
+
     def photo_by_path(self, path: str) -> Optional[PhotoRecord]:
         row = self.conn.execute(
             f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id WHERE p.path=?",
