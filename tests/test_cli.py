@@ -1,0 +1,80 @@
+"""The command line as a user runs it: real subprocesses, a tiny random model, a temporary library."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def cli(tmp_path):
+    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "lib"), PHOTOCLIP_MODELS=str(tmp_path / "models"))
+
+    def run(*args, check=True):
+        proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True,
+                              text=True, timeout=300)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"photoclip {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    return run
+
+
+def test_cli_index_search_tag_export_status(cli, photo_folder, tiny_config, tmp_path):
+    out = cli("index", str(photo_folder), "--model", tiny_config, "--pretrained", "random", "--no-tag")
+    assert "12 new" in out.stdout
+    assert "WARNING" in out.stderr and "random" in out.stderr  # random weights are announced loudly
+    # progress lines (not a terminal: plain lines, no bar)
+    assert "Indexing photos" in out.stderr
+    # the library remembers its model: search needs no --model
+    res = json.loads(cli("search", "a red circle", "--json", "--limit", "5").stdout)
+    assert len(res) == 5 and all(set(r) == {"path", "score"} for r in res)
+    assert [r["score"] for r in res] == sorted((r["score"] for r in res), reverse=True)
+    plain = cli("search", "a red circle", "--limit", "5").stdout.splitlines()
+    assert [line.split(None, 1)[1] for line in plain] == [r["path"] for r in res]
+    sim = json.loads(cli("search", "--image", res[0]["path"], "--json", "--limit", "1").stdout)
+    assert sim[0]["path"] == res[0]["path"]
+
+    cli("tagsets", "add", "colours", "red", "green", "blue", "--mode", "single")
+    toml = tmp_path / "mine.toml"
+    toml.write_text('[[tagset]]\nname = "shapes"\nmode = "multi"\nthreshold = 0.2\nlabels = ["circle", "square"]\n')
+    assert "shapes" in cli("tagsets", "import", str(toml)).stdout
+    assert "Tagged" in cli("tag", "--set", "colours", "--set", "shapes").stdout
+    listing = cli("tagsets", "list").stdout
+    assert "colours (single)" in listing and "shapes (multi, threshold 0.2)" in listing
+
+    dest = tmp_path / "tags.csv"
+    cli("export-tags", str(dest))
+    with open(dest, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    colour_rows = [r for r in rows if r["tag_set"] == "colours"]
+    assert len(colour_rows) == 12 and {r["tag"] for r in colour_rows} <= {"red", "green", "blue"}
+
+    status = json.loads(cli("status", "--json").stdout)
+    assert status["photos"] == 12 and status["embedded"] == 12 and status["problems"] == 0
+    assert status["folders"][0]["photos"] == 12
+    assert "Photos:   12" in cli("status").stdout
+
+    # re-running on an unchanged folder: nothing embedded
+    assert "12 unchanged" in cli("index").stdout
+
+
+def test_cli_errors_are_readable(cli, tmp_path):
+    proc = cli("index", str(tmp_path / "missing"), check=False)
+    assert proc.returncode == 1 and "Not a folder" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("search", check=False)
+    assert proc.returncode == 1 and "Give a description" in proc.stderr
+    proc = cli("tagsets", "import", str(tmp_path / "nope.toml"), check=False)
+    assert proc.returncode == 1 and "Cannot read" in proc.stderr
+    proc = cli("search", "x", "--tag", "nocolon", check=False)
+    assert proc.returncode == 1 and "SET:LABEL" in proc.stderr
+
+
+def test_cli_version_and_self_test(cli):
+    assert cli("--version").stdout.startswith("photoclip ")
+    assert "OK" in cli("--self-test").stdout

@@ -1,0 +1,122 @@
+"""Model weights: first-use download with progress (from a loopback server), local files, offline errors."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from photoclip.core import embedder as emb
+from photoclip.core.embedder import ModelSpec, ensure_weights
+from photoclip.core.errors import ModelUnavailableError
+from photoclip.core.jobs import JobControl
+
+
+@pytest.fixture
+def weights_server(tmp_path):
+    """A loopback HTTP server that serves files like a Hugging Face mirror (HF_ENDPOINT)."""
+    root = tmp_path / "mirror"
+    repo = root / "laion" / "CLIP-ViT-B-32-256x256-DataComp-s34B-b86K" / "resolve" / "main"
+    repo.mkdir(parents=True)
+    payload = os.urandom(3 * 1024 * 1024 + 123)
+    (repo / "open_clip_model.safetensors").write_bytes(payload)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", payload
+    server.shutdown()
+    server.server_close()
+
+
+def test_pretrained_tag_is_downloaded_once_with_progress(weights_server, monkeypatch):
+    url, payload = weights_server
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    spec = ModelSpec("ViT-B-32-256", "datacomp_s34b_b86k")
+    assert not spec.ready()
+    seen = []
+    path = ensure_weights(spec, progress=seen.append)
+    assert Path(path).read_bytes() == payload
+    assert spec.ready() and spec.cached_weights() == Path(path)
+    assert seen and seen[-1].done == len(payload)
+    assert any("Downloading" in p.message and "MB" in p.message for p in seen)
+    assert not list(Path(path).parent.glob("*.part")), "no partial file is left behind"
+    # the second time nothing is downloaded
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert ensure_weights(spec) == path
+
+
+def test_cancelled_download_leaves_nothing(weights_server, monkeypatch):
+    url, _ = weights_server
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    control = JobControl()
+    control.cancel()
+    spec = ModelSpec("ViT-B-32-256", "datacomp_s34b_b86k")
+    with pytest.raises(Exception) as info:
+        ensure_weights(spec, control=control)
+    assert type(info.value).__name__ == "Cancelled"
+    assert not spec.ready()
+    assert not any(emb.paths.models_dir().glob("*"))
+
+
+def test_no_network_gives_a_message_about_local_files(monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(ModelUnavailableError) as info:
+        ensure_weights(ModelSpec("ViT-B-32-256", "datacomp_s34b_b86k"))
+    message = str(info.value)
+    assert "--pretrained" in message and "local weights file" in message
+
+
+def test_unknown_tag_and_missing_file_are_clear():
+    with pytest.raises(ModelUnavailableError, match="not a known pretrained tag"):
+        ensure_weights(ModelSpec("ViT-B-32-256", "no_such_tag"))
+    with pytest.raises(ModelUnavailableError, match="not found"):
+        ensure_weights(ModelSpec("ViT-B-32-256", "/nowhere/weights.safetensors"))
+
+
+def test_cli_offline_failure_is_a_message_not_a_traceback(tmp_path):
+    env = dict(os.environ, HF_ENDPOINT="http://127.0.0.1:9", PHOTOCLIP_HOME=str(tmp_path / "lib"),
+               PHOTOCLIP_MODELS=str(tmp_path / "models"))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    from conftest import draw_photo
+
+    draw_photo(photos / "a.jpg")
+    proc = subprocess.run([sys.executable, "-m", "photoclip", "index", str(photos)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "photoclip: error: Could not download" in proc.stderr and "--pretrained" in proc.stderr
+
+
+def test_local_weights_file_loads_and_identity_follows_the_file(tmp_path, tiny_config):
+    """Save a tiny model's weights, load them through --model CONFIG --pretrained FILE."""
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    from photoclip.core.embedder import Embedder
+
+    random_model = Embedder(ModelSpec(tiny_config, "random"), "cpu")
+    weights = tmp_path / "weights.safetensors"
+    with torch.no_grad():
+        state = {k: v.clone() + 0.01 for k, v in random_model.model.state_dict().items()}
+    save_file(state, str(weights))
+    loaded = Embedder(ModelSpec(tiny_config, str(weights)), "cpu")
+    got = loaded.model.state_dict()
+    assert all(torch.allclose(got[k], state[k]) for k in state)
+    assert loaded.identity != random_model.identity
+    assert "weights.safetensors" in loaded.identity
+    assert open_clip is not None
