@@ -178,13 +178,15 @@ def bench_size(n: int, dim: int, *, n_queries: int, k: int, threads: int, M: int
 
     rss0 = rss_bytes()
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     index = VectorIndex(dim, M=M, ef_construction=ef_construction, ef_search=ef_values[0],
                         threads=threads)
     index.add(ids, data)
     build = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     mem = (rss_bytes() - rss0) / 2**20
-    print(f"[{n:,}] hnsw build {build:.1f} s with {threads} threads", flush=True)
-    extra = ""
+    print(f"[{n:,}] hnsw build {build:.1f} s wall, {cpu:.1f} s CPU, {threads} threads", flush=True)
+    extra = f"build CPU {cpu:.0f} s"
     if save_load:
         with tempfile.TemporaryDirectory(prefix="photoclip-bench-") as tmp:
             path = os.path.join(tmp, "index.hnsw")
@@ -195,7 +197,7 @@ def bench_size(n: int, dim: int, *, n_queries: int, k: int, threads: int, M: int
             t0 = time.perf_counter()
             VectorIndex.load(path, dim)
             loaded = time.perf_counter() - t0
-        extra = f"save {saved:.2f} s, load {loaded:.2f} s, file {size_mb:.0f} MB"
+        extra += f", save {saved:.2f} s, load {loaded:.2f} s, file {size_mb:.0f} MB"
         gc.collect()
     for ef in ef_values:
         index.ef_search = ef
