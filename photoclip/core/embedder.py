@@ -376,7 +376,9 @@ class Embedder:
         if missing:
             unique = list(dict.fromkeys(missing))
             torch = self._torch
-            with self._model_lock, torch.inference_mode():
+            # No model lock here: a search must not wait behind an image batch being indexed
+            # (forward passes in inference mode do not mutate the model).
+            with torch.inference_mode():
                 tokens = self.tokenizer(unique).to(self.device)
                 feats = torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
                 feats = feats.cpu().numpy().astype(np.float32)

@@ -60,6 +60,7 @@ class Library:
         self.store = IndexStore(self.catalog, self.root)
         self.searcher = Searcher(self.catalog, self.store)
         self._embedder: Optional[Embedder] = None
+        self._previous_embedder: Optional[Embedder] = None
         self._embedder_lock = threading.Lock()
         self._labels: Optional[LabelEmbeddings] = None
         self._first_run_defaults()
@@ -178,23 +179,26 @@ class Library:
     def _search_model(self) -> tuple[Optional[int], Embedder]:
         """The current model, or while it is still being embedded, the previous one if it covers more."""
         current = self._model_row()
+        prev = self.catalog.get_meta("previous_model")
+        if not prev:
+            return current, self.embedder()
         have, total = self.catalog.coverage(current) if current else (0, self.catalog.photo_count())
-        if have < total:
-            prev = self.catalog.get_meta("previous_model")
-            if prev:
-                prev_spec = ModelSpec(*json.loads(prev))
-                try:
-                    found = self.catalog.find_model(prev_spec.identity)
-                except PhotoclipError:
-                    found = None
-                if found and self.catalog.coverage(found[0])[0] > have:
-                    with self._embedder_lock:
-                        old = getattr(self, "_previous_embedder", None)
-                        if old is None or old.spec != prev_spec:
-                            threads = self.settings.threads or default_workers()[1]
-                            old = Embedder(prev_spec, self.settings.device, threads)
-                            self._previous_embedder = old
-                    return found[0], old
+        if have >= total:
+            self.catalog.set_meta("previous_model", "")  # the switch is complete: searches stay cheap
+            return current, self.embedder()
+        prev_spec = ModelSpec(*json.loads(prev))
+        try:
+            found = self.catalog.find_model(prev_spec.identity)
+        except PhotoclipError:
+            found = None
+        if found and self.catalog.coverage(found[0])[0] > have:
+            with self._embedder_lock:
+                old = self._previous_embedder
+                if old is None or old.spec != prev_spec:
+                    threads = self.settings.threads or default_workers()[1]
+                    old = Embedder(prev_spec, self.settings.device, threads)
+                    self._previous_embedder = old
+            return found[0], old
         return current, self.embedder()
 
     def search(self, text: Optional[str] = None, image: Optional[str] = None, *, weight: float = 0.5,
