@@ -273,5 +273,5 @@ class DetailsPanel(QScrollArea):
         self.preview.set_source(pm)
 
     def _on_thumbnail(self, path: str, bucket: int) -> None:
-        if path == self.path and bucket >= PREVIEW_SIZE:
+        if path == self.path and bucket == PREVIEW_SIZE:
             self._load_preview()

@@ -3,7 +3,7 @@
 * Disk cache: ``<library>/thumbnails/<bucket>/<ab>/<sha1>.jpg`` keyed by path, bucket size,
   file size and mtime, so an edited photo gets a new thumbnail. Files are written atomically
   (temporary name + ``os.replace``); a crash never leaves a half-written thumbnail.
-* Memory: an LRU of decoded bucket-size images and an LRU of pixmaps scaled to the size shown.
+* Memory: an LRU of pixmaps already scaled (on the pool thread) to the size shown.
 * Requests are served newest first (the items just painted are the ones on screen), and the
   view prunes requests for items that scrolled away, so fast scrolling never builds a backlog.
 
@@ -107,21 +107,23 @@ class _Runnable(QRunnable):
         self._loader = loader
 
     def run(self) -> None:
+        from .workers import lower_thread_priority
+
+        lower_thread_priority()
         self._loader._drain()
 
 
 class ThumbnailLoader(QObject):
     """Asynchronous thumbnails with a memory LRU and an on-disk cache."""
 
-    ready = Signal(str, int)  # path, bucket - a thumbnail (or its failure) is now available
+    ready = Signal(str, int)  # path, size - a thumbnail (or its failure) is now available
 
     def __init__(
         self,
         cache_dir: str | os.PathLike | None,
         *,
         threads: int = 2,
-        memory_images: int = 400,
-        memory_pixmaps: int = 600,
+        memory_pixmaps: int = 800,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -134,10 +136,9 @@ class ThumbnailLoader(QObject):
         self._inflight: set[tuple[str, int]] = set()
         self._runners = 0
         self._closed = False
-        self._images: "OrderedDict[tuple[str, int], QImage]" = OrderedDict()
         self._pixmaps: "OrderedDict[tuple[str, int], QPixmap]" = OrderedDict()
+        self._sizes: dict[str, int] = {}  # path -> a size of it held in _pixmaps
         self._broken: dict[str, str] = {}
-        self._max_images = memory_images
         self._max_pixmaps = memory_pixmaps
         self.max_pending = 400
         self._bridge = _Bridge()
@@ -147,41 +148,27 @@ class ThumbnailLoader(QObject):
 
     # ---- GUI thread -------------------------------------------------------------------------
     def pixmap(self, path: str, size: int) -> Optional[QPixmap]:
-        """The thumbnail scaled to fit ``size``, or None (and a request) while it loads."""
-        pkey = (path, size)
-        pm = self._pixmaps.get(pkey)
+        """The thumbnail scaled to fit ``size``, or None (and a request) while it loads.
+
+        While the exact size loads (after a zoom), another size already in memory is returned;
+        the painter scales it until the right one arrives."""
+        key = (path, size)
+        pm = self._pixmaps.get(key)
         if pm is not None:
-            self._pixmaps.move_to_end(pkey)
+            self._pixmaps.move_to_end(key)
             return pm
-        bucket = bucket_for(size)
-        img = self._images.get((path, bucket))
-        if img is None:
-            # a bigger bucket already in memory serves a smaller size too
-            for b in BUCKETS:
-                if b > bucket and (path, b) in self._images:
-                    img = self._images[(path, b)]
-                    break
-        if img is None:
-            if path not in self._broken:
-                self.request(path, bucket)
+        if path in self._broken:
             return None
-        if (path, bucket) in self._images:
-            self._images.move_to_end((path, bucket))
-        if img.width() > size or img.height() > size:
-            img = img.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio,
-                             Qt.TransformationMode.SmoothTransformation)
-        pm = QPixmap.fromImage(img)
-        self._pixmaps[pkey] = pm
-        while len(self._pixmaps) > self._max_pixmaps:
-            self._pixmaps.popitem(last=False)
-        return pm
+        self.request(path, size)
+        other = self._sizes.get(path)
+        return self._pixmaps.get((path, other)) if other is not None else None
 
     def error(self, path: str) -> Optional[str]:
         """Why a thumbnail could not be made, if it could not."""
         return self._broken.get(path)
 
-    def request(self, path: str, bucket: int) -> None:
-        key = (path, bucket)
+    def request(self, path: str, size: int) -> None:
+        key = (path, size)
         with self._lock:
             if self._closed or key in self._inflight:
                 return
@@ -211,9 +198,9 @@ class ThumbnailLoader(QObject):
             return len(self._pending) + len(self._inflight)
 
     def invalidate(self, path: str) -> None:
-        for cache in (self._images, self._pixmaps):
-            for key in [k for k in cache if k[0] == path]:
-                del cache[key]
+        for key in [k for k in self._pixmaps if k[0] == path]:
+            del self._pixmaps[key]
+        self._sizes.pop(path, None)
         self._broken.pop(path, None)
 
     def close(self, timeout_s: float = 5.0) -> None:
@@ -222,16 +209,19 @@ class ThumbnailLoader(QObject):
             self._pending.clear()
         self._pool.waitForDone(int(timeout_s * 1000))
 
-    def _on_loaded(self, path: str, bucket: int, img: QImage) -> None:
-        self._images[(path, bucket)] = img
-        while len(self._images) > self._max_images:
-            self._images.popitem(last=False)
+    def _on_loaded(self, path: str, size: int, img: QImage) -> None:
+        self._pixmaps[(path, size)] = QPixmap.fromImage(img)  # cheap: the image is already small
+        self._sizes[path] = size
+        while len(self._pixmaps) > self._max_pixmaps:
+            (old_path, old_size), _ = self._pixmaps.popitem(last=False)
+            if self._sizes.get(old_path) == old_size:
+                del self._sizes[old_path]
         self.loaded_count += 1
-        self.ready.emit(path, bucket)
+        self.ready.emit(path, size)
 
-    def _on_broken(self, path: str, bucket: int, reason: str) -> None:
+    def _on_broken(self, path: str, size: int, reason: str) -> None:
         self._broken[path] = reason
-        self.ready.emit(path, bucket)
+        self.ready.emit(path, size)
 
     # ---- pool threads -------------------------------------------------------------------------
     def _drain(self) -> None:
@@ -242,16 +232,19 @@ class ThumbnailLoader(QObject):
                     return
                 key, _ = self._pending.popitem(last=True)  # newest first: what is on screen now
                 self._inflight.add(key)
-            path, bucket = key
+            path, size = key
             try:
-                img = load_thumbnail(path, bucket, self.cache_dir)
+                img = load_thumbnail(path, bucket_for(size), self.cache_dir)
+                if img.width() > size or img.height() > size:  # scaled here, not on the GUI thread
+                    img = img.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)
             except ThumbnailError as exc:
-                self._bridge.broken.emit(path, bucket, str(exc))
+                self._bridge.broken.emit(path, size, str(exc))
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the pool thread
                 log.exception("thumbnail for %s failed", path)
-                self._bridge.broken.emit(path, bucket, str(exc))
+                self._bridge.broken.emit(path, size, str(exc))
             else:
-                self._bridge.loaded.emit(path, bucket, img)
+                self._bridge.loaded.emit(path, size, img)
             finally:
                 with self._lock:
                     self._inflight.discard(key)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import threading
 import time
@@ -69,6 +70,24 @@ def describe_error(exc: BaseException) -> str:
     return f"Unexpected error ({exc.__class__.__name__}: {exc}). Details are in the log."
 
 
+_niced = threading.local()
+
+
+def lower_thread_priority(nice: int = 10) -> None:
+    """Make the calling thread (and the threads it starts later: decode pools, torch's intra-op
+    threads) yield the CPU to the GUI thread. Linux niceness is per thread; elsewhere Qt's
+    thread priority is used by the callers that are QThreads."""
+    if getattr(_niced, "done", False):
+        return
+    _niced.done = True
+    try:
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, max(current, nice)))
+    except (AttributeError, OSError):  # not Linux, or not allowed: the OS keeps its default
+        pass
+
+
 class _WorkerThread(QThread):
     def __init__(self, worker: "Worker") -> None:
         super().__init__()
@@ -76,6 +95,7 @@ class _WorkerThread(QThread):
         self._worker = worker
 
     def run(self) -> None:
+        lower_thread_priority()
         self._worker._loop()
 
 
@@ -100,12 +120,14 @@ class Worker(QObject):
         self._current: Optional[Job] = None
         self._stopping = False
         self._thread = _WorkerThread(self)
-        self._thread.start()
+        self._thread.start(QThread.Priority.LowPriority)
 
     # ---- GUI-thread API -------------------------------------------------------------------
     def submit(self, job: Job) -> Job:
-        if self._stopping:
-            raise RuntimeError("worker is stopped")
+        if self._stopping:  # the window is closing: nothing new starts
+            log.debug("not queued, worker stopped: %r", job)
+            job.control.cancel()
+            return job
         with self._lock:
             self._pending.append(job)
         self._queue.put(job)

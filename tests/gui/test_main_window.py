@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import threading
+import os
 import time
 
 import pytest
@@ -192,29 +192,43 @@ def test_gui_never_blocked_while_indexing(open_window, qtbot, tmp_path):
     w = open_window()
     folder = tmp_path / "many"
     make_images(folder, 200, size=(320, 240))
-    gaps: list[float] = []
-    last = [time.perf_counter()]
+    gaps: list[tuple[float, float]] = []  # (wall gap, GUI-thread CPU time in that gap)
+    last = [time.perf_counter(), time.thread_time()]
 
     def tick():
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
+        now, cpu = time.perf_counter(), time.thread_time()
+        gaps.append((now - last[0], cpu - last[1]))
+        last[0], last[1] = now, cpu
 
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(tick)
+    load_before = os.getloadavg()[0]
     with qtbot.waitSignal(w.services.worker.finished, timeout=300_000,
                           check_params_cb=lambda job, _r: job.kind == "index"):
         w.actions.add_folders([str(folder)])
-        last[0] = time.perf_counter()
+        last[0], last[1] = time.perf_counter(), time.thread_time()
         timer.start()
     timer.stop()
+    load = max(load_before, os.getloadavg()[0])
     wait_idle(qtbot, w)
     assert w.model.rowCount() == 200
-    worst = max(gaps)
+    worst, worst_cpu = max(gaps)
+    busiest = max(c for _, c in gaps)
+    walls = sorted(g for g, _ in gaps)
     print(f"\nworst event-loop gap while indexing 200 images: {worst * 1000:.1f} ms "
-          f"(ticks {len(gaps)}, p99 {sorted(gaps)[int(len(gaps) * 0.99)] * 1000:.1f} ms)")
-    assert worst < 0.100, f"GUI thread blocked for {worst * 1000:.0f} ms"
+          f"(GUI thread busy {worst_cpu * 1000:.1f} ms of it; p99 {walls[int(len(walls) * 0.99)] * 1000:.1f} ms; "
+          f"longest GUI-thread work {busiest * 1000:.1f} ms; {len(gaps)} ticks; load average {load:.1f} "
+          f"on {os.cpu_count()} CPUs)")
+    # Our own work on the GUI thread must never block it ...
+    assert busiest < 0.050, f"the GUI thread worked {busiest * 1000:.0f} ms without returning to the event loop"
+    overloaded = load > 2 * (os.cpu_count() or 1)
+    if not overloaded:
+        assert worst < 0.100, f"GUI thread blocked for {worst * 1000:.0f} ms"
+    else:
+        # ... and on a machine this overloaded by other processes, waiting for a CPU adds delay
+        # that is not ours; still, the window must stay usable.
+        assert worst < 0.500, f"GUI thread blocked for {worst * 1000:.0f} ms (load average {load:.1f})"
 
 
 def test_closing_mid_indexing_stops_threads_and_library_reopens(open_window, qtbot, tmp_path, make_library):
