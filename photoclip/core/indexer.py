@@ -115,6 +115,7 @@ class Indexer:
         report = IndexReport()
         to_check: list[_Pending] = []
         gone: dict[str, PhotoRecord] = {}
+        unreachable: dict[int, Folder] = {}
         for path in dict.fromkeys(os.path.abspath(p) for p in paths):
             folder = self.catalog.folder_for(path)
             if folder is None or not is_image_path(path):
@@ -122,6 +123,9 @@ class Indexer:
             try:
                 st = os.stat(path)
             except FileNotFoundError:
+                if not os.path.isdir(folder.path):
+                    unreachable[folder.id] = folder  # the whole drive is away, not the photo: keep it
+                    continue
                 rec = self.catalog.photo_by_path(path)
                 if rec is not None:
                     gone[path] = rec
@@ -138,6 +142,10 @@ class Indexer:
                 report.unchanged += 1
                 continue
             to_check.append(_Pending(state, folder.id, "", known is not None))
+        for folder in unreachable.values():
+            log.warning("library folder %s is not reachable; its photos are kept as offline", folder.path)
+            self.catalog.set_folder_online(folder.id, False)
+            report.offline.append(folder.path)
         self._process(to_check, gone, report, progress, control)
         report.seconds = time.monotonic() - started
         return report
@@ -227,12 +235,41 @@ class Indexer:
                                          self._folder_id_of(rec), rec.fingerprint, True))
                 queued.add(rec.fingerprint)
 
+        # Duplicates (the same content at several paths) go through the model once.
+        unique: dict[str, _Pending] = {}
+        copies: list[_Pending] = []
+        for p in to_embed:
+            if p.fingerprint in unique:
+                copies.append(p)
+            else:
+                unique[p.fingerprint] = p
+        to_embed = list(unique.values())
         if to_embed:
             self._embed(to_embed, report, progress, control)
+        if copies:
+            self._link_copies(copies, report, progress, control)
         garbage = self.catalog.collect_garbage()
         if garbage:
             self.store.remove(garbage)
         self.store.save(force=True)
+
+    def _link_copies(self, copies: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
+                     control: JobControl) -> None:
+        """Store duplicates with the vector just made for their first copy (or try them if that failed)."""
+        found = self.catalog.find_model(self.model_name)
+        known = self.catalog.has_vectors(found[0], [p.fingerprint for p in copies]) if found else set()
+        linked = [p for p in copies if p.fingerprint in known]
+        if linked:
+            meta = self._known_metadata([p.fingerprint for p in linked])
+            self.catalog.store_photos([self._new_photo(p, meta.get(p.fingerprint)) for p in linked])
+            for p in linked:
+                if p.changed:
+                    report.updated += 1
+                else:
+                    report.added += 1
+        rest = [p for p in copies if p.fingerprint not in known]
+        if rest:
+            self._embed(rest, report, progress, control)
 
     def _folder_id_of(self, rec: PhotoRecord) -> int:
         folder = self.catalog.folder_by_path(rec.folder)
