@@ -29,7 +29,7 @@ from photoclip.gui.tagset_editor import make_secondary
 
 NEEDED, PROGRESS, ERROR, HIDDEN = "needed", "progress", "error", "hidden"
 _MB = 1_000_000
-_MAX_ERROR_CHARS = 400
+_MAX_ERROR_CHARS = 320
 _EXC_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Unavailable)\w*:\s*")
 
 
@@ -55,6 +55,12 @@ def readable_error(message: str) -> str:
         text = lines[-1] if lines else ""
     text = " ".join(text.split())
     text = _EXC_PREFIX.sub("", text)
+    if len(text) > 200:
+        # Long messages carry advice the banner already gives (offline use, where weights go):
+        # keep the first sentence, which says what went wrong.
+        end = text.find(". ", 20)
+        if end > 0:
+            text = text[: end + 1]
     if len(text) > _MAX_ERROR_CHARS:
         text = text[: _MAX_ERROR_CHARS - 1].rstrip() + "…"
     return text or "The download failed."
@@ -157,7 +163,9 @@ class ModelBanner(QFrame):
         return self._state
 
     def show_needed(self, model_label: str = DEFAULT_MODEL, size_text: str = "") -> None:
-        self._model_label = model_label or DEFAULT_MODEL
+        # "ViT-B-32-256 (datacomp_s34b_b86k)" (ModelSpec.label) reads as "ViT-B-32-256": the training
+        # tag means nothing to most users and would nest parentheses in the message.
+        self._model_label = re.sub(r"\s*\([^()]*\)$", "", (model_label or "").strip()) or DEFAULT_MODEL
         self._size_text = size_text or _default_size()
         self._set_state(NEEDED)
 
@@ -180,6 +188,9 @@ class ModelBanner(QFrame):
     def show_error(self, message: str) -> None:
         self._error = readable_error(message)
         self._set_state(ERROR)
+        full = " ".join((message or "").split())
+        if "Traceback (most recent call last)" not in (message or "") and full != self._error:
+            self.message_label.setToolTip(full)  # the whole message stays reachable
 
     def hide_banner(self) -> None:
         self._state = HIDDEN
@@ -218,11 +229,15 @@ class ModelBanner(QFrame):
             self.progress_bar.setRange(0, 0)
             self.progress_label.setText("Starting…")
         else:
-            self.message_label.setText(f"Could not get the image model: {self._error}")
+            err = self._error
+            if not err.lower().startswith(("could not", "cannot", "can't")):
+                err = f"Could not get the image model: {err}"
+            self.message_label.setText(err)
             self.hint_label.setText(
                 "Check the internet connection and retry, or copy a weights file onto this computer and "
                 f"choose “Use a local weights file…”. Downloads are kept in {where}.")
         self.message_label.setAccessibleName(self.message_label.text())
+        self.message_label.setToolTip("")
         self.progress_box.setVisible(state == PROGRESS)
         self.download_button.setVisible(state == NEEDED)
         self.retry_button.setVisible(state == ERROR)

@@ -161,8 +161,8 @@ def test_delete_asks_then_emits_delete_requested(qtbot):
 
 def test_enter_accepts_when_valid_and_escape_cancels(qtbot):
     editor = make_editor(qtbot)
-    editor.show()
-    qtbot.waitExposed(editor)
+    with qtbot.waitExposed(editor):
+        editor.show()
     editor.name_edit.setFocus()
     qtbot.keyClick(editor.name_edit, Qt.Key.Key_Return)
     assert editor.isVisible()  # invalid: Enter does nothing
@@ -171,12 +171,28 @@ def test_enter_accepts_when_valid_and_escape_cancels(qtbot):
     assert editor.result() == QDialog.DialogCode.Accepted
 
     editor = make_editor(qtbot)
-    editor.show()
-    qtbot.waitExposed(editor)
+    with qtbot.waitExposed(editor):
+        editor.show()
     fill(editor)
     qtbot.keyClick(editor.name_edit, Qt.Key.Key_Escape)
     assert editor.result() == QDialog.DialogCode.Rejected
     assert not editor.isVisible()
+
+    # In the labels box Enter starts a new line; Ctrl+Enter saves.
+    editor = make_editor(qtbot)
+    with qtbot.waitExposed(editor):
+        editor.show()
+    fill(editor, labels="dog\ncat")
+    editor.activateWindow()
+    qtbot.waitUntil(editor.isActiveWindow, timeout=2000)  # shortcuts fire only in the active window
+    editor.labels_edit.setFocus()
+    editor.labels_edit.moveCursor(editor.labels_edit.textCursor().MoveOperation.End)
+    qtbot.keyClick(editor.labels_edit, Qt.Key.Key_Return)
+    assert editor.isVisible()
+    qtbot.keyClicks(editor.labels_edit, "bird")
+    qtbot.keyClick(editor.labels_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert editor.result() == QDialog.DialogCode.Accepted
+    assert editor.result_tag_set().labels == ["dog", "cat", "bird"]
 
 
 def test_editor_result_saves_into_a_real_library(qtbot, tmp_path):
@@ -395,8 +411,8 @@ def banner(qtbot, tmp_path):
     window = QWidget()
     qtbot.addWidget(window)
     b = ModelBanner(window, models_dir=str(tmp_path / "models"))
-    window.show()
-    qtbot.waitExposed(window)
+    with qtbot.waitExposed(window):
+        window.show()
     yield b  # keeps `window` (the banner's parent) alive for the test
 
 
@@ -416,6 +432,8 @@ def test_banner_first_run_message_and_download(qtbot, banner, tmp_path):
     assert not visible(banner.progress_bar) and not visible(banner.retry_button)
     with qtbot.waitSignal(banner.downloadRequested, timeout=1000):
         banner.download_button.click()
+    banner.show_needed("ViT-B-16 (datacomp_xl_s13b_b90k)", "about 600 MB")  # ModelSpec.label form
+    assert "(ViT-B-16, about 600 MB)" in banner.message_label.text()
 
 
 def test_banner_local_file(qtbot, banner):
@@ -464,5 +482,22 @@ def test_banner_error_is_readable_and_offers_retry(qtbot, banner):
         banner.retry_button.click()
     banner.show_error("x" * 5000)
     assert len(banner.message_label.text()) < 500
+
+
+def test_banner_error_from_core_keeps_what_went_wrong(qtbot, banner):
+    from photoclip.core.embedder import ModelSpec, offline_help
+    from photoclip.core.errors import ModelUnavailableError
+
+    spec = ModelSpec("ViT-B-32-256", "datacomp_s34b_b86k")
+    err = ModelUnavailableError(
+        f"Could not download the weights of {spec.label} (https://huggingface.co/x/open_clip_model.safetensors: "
+        "[Errno -3] Temporary failure in name resolution). " + offline_help(spec))
+    banner.show_error(str(err))
+    text = banner.message_label.text()
+    assert text.startswith("Could not download the weights of ViT-B-32-256")
+    assert "Temporary failure in name resolution" in text
+    assert "To use photoclip offline" not in text          # the banner's own hint says this
+    assert "To use photoclip offline" in banner.message_label.toolTip()  # full text still reachable
+    assert "local weights file" in banner.hint_label.text()
     banner.hide_banner()
     assert banner.state == "hidden" and not visible(banner)
