@@ -189,6 +189,8 @@ def test_tag_set_validation_and_toml_roundtrip(tmp_path):
         TagSet("x", [" ", ""]).validate()
     with pytest.raises(PhotoclipError):
         TagSet("x", ["a"], templates=["no placeholder"]).validate()
+    with pytest.raises(PhotoclipError):
+        TagSet("x", ["a"], templates=["a {x} {}"]).validate()
     sets = [TagSet("scenes", ["beach", 'say "cheese"', "night sky"], "single"),
             TagSet("multi \\ set", ["a", "b"], "multi", 0.25, ["a {} photo"], enabled=False)]
     text = tagging.dump_tagsets_toml(sets)

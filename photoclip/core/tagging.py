@@ -61,8 +61,13 @@ class TagSet:
             raise PhotoclipError(f"Tag set '{name}': threshold must be between 0 and 1.")
         templates = [t for t in (self.templates or []) if t.strip()] or None
         for t in templates or []:
-            if "{}" not in t:
-                raise PhotoclipError(f"Tag set '{name}': prompt template {t!r} must contain {{}} for the label.")
+            try:
+                filled = t.format("\0")
+            except (IndexError, KeyError, ValueError):
+                filled = ""
+            if "{}" not in t or filled.count("\0") != 1:
+                raise PhotoclipError(f"Tag set '{name}': prompt template {t!r} must contain {{}} once for the label "
+                                     "(and no other braces).")
         return TagSet(name, labels, self.mode, float(self.threshold), templates, bool(self.enabled), self.id)
 
     @property
