@@ -118,6 +118,9 @@ class IndexStore:
             if entry is None:
                 entry = self._open(model_id)
                 self._entries[model_id] = entry
+            # Catch up first: max_id only advances over ids the index really holds (a stale file from a
+            # killed run, or vectors another process committed before ours, would otherwise be skipped).
+            self._sync(entry)
             missing = [k for k, i in enumerate(ids) if int(i) > entry.max_id or int(i) not in entry.index]
             if missing:
                 entry.index.add(np.asarray(ids, dtype=np.int64)[missing], np.asarray(vectors)[missing])
