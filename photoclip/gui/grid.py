@@ -57,22 +57,24 @@ class PhotoDelegate(QStyledItemDelegate):
         if pixmap is not None and not pixmap.isNull():
             size = pixmap.size()
             size.scale(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, size.width(), size.height())
-            target.moveCenter(box.center())
+            # bottom-aligned, so every caption sits right under its photo and rows line up
+            target = QRect(box.x() + (s - size.width()) // 2, box.bottom() + 1 - size.height(),
+                           size.width(), size.height())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             clip = QPainterPath()
             clip.addRoundedRect(QRectF(target), 4, 4)
             painter.setClipPath(clip)
             painter.drawPixmap(target, pixmap)
             painter.setClipping(False)
+            image_rect = target
         else:
-            placeholder = QRect(0, 0, s, s * 3 // 4)
-            placeholder.moveCenter(box.center())
+            placeholder = QRect(box.x(), box.bottom() + 1 - s * 3 // 4, s, s * 3 // 4)
             color = pal.color(QPalette.ColorRole.Text)
             color.setAlpha(28)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
             painter.drawRoundedRect(QRectF(placeholder), 4, 4)
+            image_rect = placeholder
             error = index.data(ThumbnailErrorRole)
             if error:
                 painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
@@ -86,7 +88,7 @@ class PhotoDelegate(QStyledItemDelegate):
             fm = option.fontMetrics
             w = fm.horizontalAdvance(text) + 10
             h = fm.height() + 2
-            badge = QRect(box.right() - w - 2, box.top() + 4, w, h)
+            badge = QRect(image_rect.right() - w - 3, image_rect.top() + 4, w, h)
             bg = pal.color(QPalette.ColorRole.ToolTipBase)
             bg.setAlpha(220)
             painter.setPen(Qt.PenStyle.NoPen)

@@ -79,7 +79,7 @@ class Sidebar(QWidget):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # section headers are not filters
         self._folders.setExpanded(True)
         self._tagsets.setExpanded(True)
-        self._empty_folders = QTreeWidgetItem(["Drop folders here or click +", ""])
+        self._empty_folders = QTreeWidgetItem(["Drop folders here, or Add folder…", ""])
         self._empty_folders.setFlags(Qt.ItemFlag.NoItemFlags)
         self._folders.addChild(self._empty_folders)
 
@@ -138,7 +138,7 @@ class Sidebar(QWidget):
             self._tagsets.takeChildren()
             for ts in sorted(tag_sets, key=lambda t: t.name.lower()):
                 set_counts = counts.get(ts.name, {})
-                item = QTreeWidgetItem([ts.name, _count(sum(set_counts.values())) if set_counts else ""])
+                item = QTreeWidgetItem([ts.name, ""])
                 item.setData(0, KindRole, "tagset")
                 item.setData(0, ValueRole, ts.name)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
