@@ -236,6 +236,13 @@ def run_app(argv: Optional[list[str]] = None, *, library_root: Optional[str] = N
     signal.signal(signal.SIGINT, lambda *_: window.close())
     code = app.exec()
     log.info("photoclip exits (%d)", code)
+    if window.services.threads_running():
+        # Only an uninterruptible step (torch importing, a model file loading) can still run:
+        # everything indexed is committed, so leave without waiting instead of aborting in
+        # QThread's destructor.
+        log.warning("a background step was still running at exit; leaving without waiting for it")
+        logging.shutdown()
+        os._exit(code)
     return code
 
 
