@@ -104,14 +104,15 @@ def test_committed_pngs_match_the_svg(tmp_path, monkeypatch, size):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     pytest.importorskip("PySide6.QtSvg")
     from PIL import Image, ImageChops
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
     sys.path.insert(0, str(REPO / "packaging"))
     try:
         import render_icons
     finally:
         sys.path.remove(str(REPO / "packaging"))
-    _app = QGuiApplication.instance() or QGuiApplication([])
+    # A QApplication (not QGuiApplication): the process's one Qt application must serve widget tests too.
+    _app = QApplication.instance() or QApplication([])
     svg = REPO / "resources" / "icons" / "photoclip.svg"
     hinted = svg.with_name(f"photoclip-{size}.svg")
     out = tmp_path / "icon.png"
