@@ -135,6 +135,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_library_that_resumes(tmp_
         killed = proc.kill()
         landed.append((marker, killed))
         counts.append(check_invariants(lib_root, tiny_config, photos))
+    print("kills:", landed, "photos after each:", counts)
     assert sum(k for _, k in landed) >= 3, landed
     assert landed[0] == ("Loading the model", True), landed  # the first run cannot have finished
 
