@@ -317,3 +317,36 @@ def test_core_never_imports_qt():
         if name.endswith(".py"):
             with open(os.path.join(root, name), encoding="utf-8") as f:
                 assert "PySide6" not in f.read(), name
+
+
+def test_empty_mount_point_keeps_photos_offline(make_library, photo_folder):
+    """An unplugged drive often leaves its mount point as an empty folder: nothing is deleted."""
+    import shutil
+
+    lib = make_library()
+    lib.index([str(photo_folder)], tag=False)
+    shutil.move(str(photo_folder), str(photo_folder) + "-away")
+    photo_folder.mkdir()
+    report = lib.index([str(photo_folder)], tag=False)  # a known folder: no "Not a folder" refusal
+    assert report.offline == [str(photo_folder)] and report.removed == 0
+    assert len(lib.photos()) == 12 and all(p.offline for p in lib.photos())
+    assert lib.search("x", limit=50) == []
+    photo_folder.rmdir()
+    shutil.move(str(photo_folder) + "-away", str(photo_folder))
+    back = lib.index(tag=False)
+    assert (back.unchanged, back.embedded, back.offline) == (12, 0, [])
+    assert len(lib.search("x", limit=50)) == 12
+
+
+def test_leftover_index_temp_files_of_dead_processes_are_removed(make_library, photo_folder):
+    lib = make_library()
+    lib.index([str(photo_folder)], tag=False)
+    index_dir = lib.root / "index"
+    dead = index_dir / "model-1.hnsw.tmp-999999999"
+    dead.write_bytes(b"x" * 1000)
+    mine = index_dir / f"model-1.hnsw.tmp-{os.getpid()}"
+    mine.write_bytes(b"x")
+    lib.close()
+    make_library()
+    assert not dead.exists() and mine.exists()
+    mine.unlink()

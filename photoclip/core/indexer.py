@@ -59,6 +59,14 @@ class _Pending:
     changed: bool
 
 
+def _is_empty(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as it:
+            return next(it, None) is None
+    except OSError:
+        return False
+
+
 def default_workers() -> tuple[int, int]:
     """(decode threads, torch threads) that do not oversubscribe the cores."""
     cores = os.cpu_count() or 2
@@ -86,7 +94,8 @@ class Indexer:
         gone: dict[str, PhotoRecord] = {}
         for folder in folders:
             control.checkpoint()
-            if not os.path.isdir(folder.path):
+            if not os.path.isdir(folder.path) or (folder.photo_count and _is_empty(folder.path)):
+                # Missing, or an empty mount point whose drive is unplugged: keep the photos as offline.
                 log.warning("library folder %s is not reachable; its photos are kept as offline", folder.path)
                 self.catalog.set_folder_online(folder.id, False)
                 report.offline.append(folder.path)

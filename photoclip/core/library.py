@@ -139,8 +139,10 @@ class Library:
     def index(self, folders: Optional[Sequence[str]] = None, *, progress: Optional[ProgressCallback] = None,
               control: Optional[JobControl] = None, tag: bool = True) -> IndexReport:
         if folders:
-            self.add_folders(folders)
             wanted = {os.path.abspath(os.path.expanduser(f)) for f in folders}
+            known = {f.path for f in self.catalog.folders()}
+            # a known folder that is unreachable is kept (offline), not refused
+            self.add_folders([f for f in wanted if f not in known])
             selected = [f for f in self.catalog.folders()
                         if any(w == f.path or w.startswith(f.path.rstrip(os.sep) + os.sep) for w in wanted)]
         else:

@@ -45,6 +45,21 @@ class IndexStore:
         self.dir = Path(root) / "index"
         self._entries: dict[int, _Entry] = {}
         self._lock = threading.RLock()
+        self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of saves that a killed process never finished (they can be large)."""
+        try:
+            leftovers = list(self.dir.glob("*.tmp-*"))
+        except OSError:
+            return
+        for path in leftovers:
+            pid = path.name.rsplit(".tmp-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
 
     def path_for(self, model_id: int) -> Path:
         return self.dir / f"model-{model_id}.hnsw"
@@ -152,3 +167,15 @@ class IndexStore:
             raise StorageError(f"Could not save the search index in {self.dir}: {exc.strerror or exc}") from exc
         entry.dirty = False
         entry.saved_at = time.monotonic()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
