@@ -7,17 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from helpers import TINY_CONFIG, draw_photo  # noqa: F401 (draw_photo re-exported)
+
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-# A tiny open_clip architecture: real towers and tokenizer, small widths, random weights (seed 0).
-TINY_CONFIG = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
-    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
-}
-
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
@@ -55,21 +48,6 @@ def make_library(tmp_path, tiny_config):
     yield make
     for lib in opened:
         lib.close()
-
-
-def draw_photo(path: Path, colour=(200, 40, 40), size=(120, 90), shape="circle", bg=(240, 240, 240), **save) -> Path:
-    """A small real image file: a coloured shape on a background."""
-    img = Image.new("RGB", size, bg)
-    d = ImageDraw.Draw(img)
-    w, h = size
-    box = (w // 4, h // 4, 3 * w // 4, 3 * h // 4)
-    if shape == "circle":
-        d.ellipse(box, fill=colour)
-    else:
-        d.rectangle(box, fill=colour)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path, **save)
-    return path
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import draw_photo
+from helpers import draw_photo
 from photoclip.core import indexer as indexer_mod
 from photoclip.core import scanner as scanner_mod
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import draw_photo
+from helpers import draw_photo
 from photoclip.core import catalog as catalog_mod
 from photoclip.core.errors import StorageError
 from photoclip.core.library import Library

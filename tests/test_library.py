@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import draw_photo
+from helpers import draw_photo
 from photoclip.core import tagging
 from photoclip.core.errors import LibraryVersionError, PhotoclipError
 from photoclip.core.search import parse_query

@@ -91,7 +91,7 @@ def test_cli_offline_failure_is_a_message_not_a_traceback(tmp_path):
                PHOTOCLIP_MODELS=str(tmp_path / "models"))
     photos = tmp_path / "photos"
     photos.mkdir()
-    from conftest import draw_photo
+    from helpers import draw_photo
 
     draw_photo(photos / "a.jpg")
     proc = subprocess.run([sys.executable, "-m", "photoclip", "index", str(photos)], env=env,

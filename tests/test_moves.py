@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import draw_photo
+from helpers import draw_photo
 
 
 def snapshot(lib) -> dict[str, tuple]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import draw_photo
+from helpers import draw_photo
 from photoclip.core import watcher as watcher_mod
 from photoclip.core.watcher import FolderWatcher, filesystem_type, needs_polling, watch_forever
 
