@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QMessageBox, QWidget
 from photoclip.core.paths import display_path
 
 from .photo_model import PathRole, PhotoIdRole
+from .watching import PathBatch
 from .workers import Job
 
 log = logging.getLogger("photoclip.gui.actions")
@@ -81,13 +82,15 @@ def _model_size_text(label: str) -> str:
 class Actions(QObject):
     """Creates the actions, menus and job wiring for one MainWindow."""
 
-    def __init__(self, window, library, worker, browser) -> None:
+    def __init__(self, window, library, worker, browser, watcher=None) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
         self.worker = worker
         self.browser = browser
+        self.watcher = watcher
         self.last_export: Optional[str] = None
+        self._watch_job: Optional[Job] = None
         self._make_actions()
         self._wire()
 
@@ -190,6 +193,12 @@ class Actions(QObject):
         self.worker.cancelled.connect(self._job_cancelled)
         self.worker.idle.connect(self._worker_idle)
         self._idle_message = "Ready"
+        if self.watcher is not None:
+            self.watcher.batchReady.connect(self.index_changed_paths)
+            self.watcher.folderBack.connect(self.folder_back)
+            self.watcher.folderGone.connect(self.folder_gone)
+            self.watcher.foldersChanged.connect(self._watching_changed)
+            self.browser.sidebarUpdated.connect(self._sync_watched_folders)
 
     # ---- selection helpers ---------------------------------------------------------------------
     def _selected(self):
@@ -296,11 +305,63 @@ class Actions(QObject):
         if not confirm_remove(self.window, path):
             return
         lib = self.library
-        self.worker.cancel({"index"})  # do not keep indexing what is being removed
+        self.worker.cancel({"index", "watch"})  # do not keep indexing what is being removed
         self.worker.submit(Job("remove", f"Removing {display_path(os.path.basename(path))}",
                                lambda p, c: lib.remove_folder(path), data=path))
         if self.window.sidebar.current_filter() == ("folder", path):
             self.window.sidebar.select(None)
+
+    # ---- watched folders (signals from the LibraryWatcher, delivered on the GUI thread) ----------
+    def _sync_watched_folders(self) -> None:
+        self.watcher.set_folders([f.path for f in self.browser.folders])
+        self._watching_changed()
+
+    def _watching_changed(self, *_args) -> None:
+        folders = self.watcher.folders
+        offline = [f.path for f in self.browser.folders if not f.online and f.path in folders]
+        self.window.status.set_watching(len(folders), [display_path(p) for p in offline])
+
+    def index_changed_paths(self, paths: list[str]) -> Optional[Job]:
+        """A batch of changed paths from the watcher: ONE background job; while that job waits in
+        the queue, later batches join it instead of queueing more jobs."""
+        paths = [p for p in paths if p]
+        if not paths:
+            return None
+        if not self.browser.model_ready:
+            # Without the model nothing can be embedded; the reconcile that runs once the model
+            # is there (download / local file) finds these changes.
+            log.info("model not ready; %d changed path(s) left for the next rescan", len(paths))
+            return None
+        job = self._watch_job
+        if job is not None and not job.control.cancelled and job.data.add(paths):
+            log.debug("%d changed path(s) joined the queued %r", len(paths), job)
+            return job
+        batch = PathBatch(set(paths))
+        lib = self.library
+
+        def run(progress, control):
+            return lib.index_paths(batch.take(), progress=progress, control=control)
+
+        self._watch_job = self.worker.submit(Job("watch", "Updating changed photos", run, data=batch))
+        return self._watch_job
+
+    def folder_back(self, folder: str) -> Optional[Job]:
+        """A folder that was offline is back: reconcile it with the disk."""
+        log.info("%s is back; reconciling it", folder)
+        return self.index([folder])
+
+    def folder_gone(self, folder: str) -> Job:
+        """A watched folder became unreachable: its photos are kept, shown as offline."""
+        lib = self.library
+
+        def run(progress, control):
+            found = lib.catalog.folder_by_path(folder)
+            if found is not None and found.online:
+                lib.catalog.set_folder_online(found.id, False)
+            return folder
+
+        return self.worker.submit(Job("offline", f"{display_path(os.path.basename(folder.rstrip(os.sep)) or folder)} "
+                                      "is offline", run, data=folder))
 
     def cancel_job(self) -> None:
         self.window.status.set_cancelling()
@@ -402,12 +463,15 @@ class Actions(QObject):
             return
         import copy
 
-        dialog = PreferencesDialog(copy.deepcopy(self.library.settings), self.window)
+        lib = self.library
+        current = copy.deepcopy(lib.settings)
+        # The model in use (it may come from the command line rather than the settings file).
+        current.model, current.pretrained = lib.spec.model, lib.spec.pretrained
+        dialog = PreferencesDialog(current, self.window)
         if not run_dialog(dialog):
             return
         new = dialog.result_settings()
-        lib = self.library
-        old = (lib.settings.model, lib.settings.pretrained)
+        old = (lib.spec.model, lib.spec.pretrained)
         changed_model = (new.model, new.pretrained) != old
 
         def run(progress, control):
@@ -418,7 +482,7 @@ class Actions(QObject):
             return None
 
         if changed_model:
-            self.worker.cancel({"index", "tag"})
+            self.worker.cancel({"index", "tag", "watch"})
         self.worker.submit(Job("settings", "Switching the image model…" if changed_model else "Saving preferences",
                                run, data=changed_model))
 
@@ -454,6 +518,12 @@ class Actions(QObject):
         msg = "Ready"
         if job.kind == "index" and result is not None and hasattr(result, "summary"):
             msg = "Indexed: " + result.summary()
+        elif job.kind == "watch" and result is not None:
+            from photoclip.core.watcher import describe_report
+
+            msg = "Updated: " + (describe_report(result) or "no changes")
+        elif job.kind == "offline":
+            msg = f"{display_path(job.data)} is offline; its photos are kept until it comes back"
         elif job.kind == "export":
             msg = f"Exported {result:,} rows to {display_path(job.data)}"
         elif job.kind == "tag":
@@ -469,6 +539,9 @@ class Actions(QObject):
                 self.index(None)
         elif job.kind == "settings":
             msg = "Preferences saved"
+            if self.watcher is not None:
+                self.watcher.set_enabled(bool(getattr(self.library.settings, "watch", True)))
+                self._sync_watched_folders()
         self._idle_message = msg
         self.browser.job_finished(job, result)
 

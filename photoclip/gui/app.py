@@ -29,6 +29,7 @@ from .actions import Actions, _model_size_text
 from .browser import Browser
 from .main_window import MainWindow
 from .thumbnails import ThumbnailLoader
+from .watching import LibraryWatcher, WatchOptions
 from .workers import QueryRunner, Worker
 
 log = logging.getLogger("photoclip.gui.app")
@@ -52,18 +53,21 @@ def gui_settings() -> QSettings:
 class Services:
     """The background machinery one window uses; ``shutdown`` stops it in order."""
 
-    def __init__(self, library, *, thumbnail_threads: int = 2) -> None:
+    def __init__(self, library, *, thumbnail_threads: int = 2, watch: Optional[WatchOptions] = None) -> None:
         self.library = library
         self.worker = Worker()
         self.queries = QueryRunner()
         self.thumbnails = ThumbnailLoader(Path(library.root) / "thumbnails", threads=thumbnail_threads)
+        self.watcher = LibraryWatcher(library.catalog.paths_under, watch)
+        self.watcher.enabled = bool(getattr(library.settings, "watch", True))
         self.closed = False
 
     def shutdown(self, timeout_s: float = 10.0) -> bool:
-        """Cancel the running job, stop every thread, save and close the library."""
+        """Stop watching, cancel the running job, stop every thread, save and close the library."""
         if self.closed:
             return True
         self.closed = True
+        self.watcher.stop(min(timeout_s, 1.0))
         self.worker.cancel()
         stopped = self.worker.stop(timeout_s)
         stopped = self.queries.stop(timeout_s) and stopped
@@ -75,18 +79,24 @@ class Services:
         return stopped
 
     def threads_running(self) -> bool:
-        return self.worker.is_running() or self.queries.is_running() or self.thumbnails._pool.activeThreadCount() > 0
+        return (self.worker.is_running() or self.queries.is_running() or self.watcher.is_running()
+                or self.thumbnails._pool.activeThreadCount() > 0)
 
 
 def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_on_start: bool = True,
-                       thumbnail_threads: int = 2) -> MainWindow:
-    """A wired MainWindow over ``library``; its services stop when the window closes."""
-    services = Services(library, thumbnail_threads=thumbnail_threads)
+                       thumbnail_threads: int = 2, watch: Optional[WatchOptions] = None) -> MainWindow:
+    """A wired MainWindow over ``library``; its services stop when the window closes.
+
+    ``rescan_on_start``: once the model is known to be there, reconcile the library with the disk
+    (what changed while the app was closed). While the window is open every library folder is
+    watched (unless Settings.watch is off), with ``watch``'s timings.
+    """
+    services = Services(library, thumbnail_threads=thumbnail_threads, watch=watch)
     window = MainWindow(services.thumbnails, settings if settings is not None else gui_settings(),
                         models_dir=str(paths.models_dir()))
     browser = Browser(library, services.queries, window)
     browser.resultsShown.connect(window.resultsShown)
-    actions = Actions(window, library, services.worker, browser)
+    actions = Actions(window, library, services.worker, browser, services.watcher)
     window.services = services
     window.browser = browser
     window.actions = actions

@@ -45,6 +45,7 @@ class Browser(QObject):
         self.tag_sets: list = []
         self.problems: list = []
         self.folder_count = 0
+        self.folders: list = []  # Folder records from the last sidebar refresh
         self.total = 0
         self.model_ready = False
         self.last_error = ""
@@ -164,7 +165,8 @@ class Browser(QObject):
         elif slot == "sidebar":
             self.tag_sets = result["tag_sets"]
             self.problems = result["problems"]
-            self.folder_count = len(result["folders"])
+            self.folders = list(result["folders"])
+            self.folder_count = len(self.folders)
             self.total = result["total"]
             self.window.sidebar.set_content(result["total"], result["folders"], result["tag_sets"],
                                             result["counts"])
@@ -238,7 +240,7 @@ class Browser(QObject):
 
     # ---- jobs ------------------------------------------------------------------------------------
     def job_progress(self, job, progress) -> None:
-        if job.kind != "index" or progress.phase not in ("embedding", "saving", "tagging"):
+        if job.kind not in ("index", "watch") or progress.phase not in ("embedding", "saving", "tagging"):
             return
         now = time.monotonic()
         if now - self._last_live >= LIVE_REFRESH_S:

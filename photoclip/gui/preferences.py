@@ -10,6 +10,7 @@ from typing import Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -167,6 +168,9 @@ class PreferencesDialog(QDialog):
         make_secondary(threads_hint)
         perf.addRow("&Device:", self.device_combo)
         perf.addRow("CPU &threads:", _row(self.threads_spin, threads_hint, stretch_last=True))
+        self.watch_check = QCheckBox("&Watch library folders and pick up new, changed and deleted photos", perf_box)
+        self.watch_check.setAccessibleName("Watch library folders for changes")
+        perf.addRow("", self.watch_check)
 
         # -- buttons ----------------------------------------------------------------------------
         self.error_label = MessageLabel(self)
@@ -194,7 +198,7 @@ class PreferencesDialog(QDialog):
 
         order = [b for b in self._choice_group.buttons()] + [
             self.weights_edit, self.weights_browse, self.arch_combo, self.config_edit, self.config_browse,
-            self.device_combo, self.threads_spin, self.ok_button,
+            self.device_combo, self.threads_spin, self.watch_check, self.ok_button,
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel)]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
@@ -231,6 +235,7 @@ class PreferencesDialog(QDialog):
         i = self.device_combo.findData(s.device)
         self.device_combo.setCurrentIndex(max(0, i))
         self.threads_spin.setValue(max(0, int(s.threads or 0)))
+        self.watch_check.setChecked(bool(getattr(s, "watch", True)))
 
     def choice(self) -> str:
         """The checked model choice: a curated label ("Fast", ...), "local" or "current"."""
@@ -261,6 +266,7 @@ class PreferencesDialog(QDialog):
             pretrained=pretrained,
             device=self.device_combo.currentData() or "auto",
             threads=int(self.threads_spin.value()),
+            watch=self.watch_check.isChecked(),
         )
 
     def model_changed(self) -> bool:

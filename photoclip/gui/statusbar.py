@@ -47,6 +47,12 @@ class JobStatusBar(QStatusBar):
         self.problems_button.clicked.connect(self.problemsRequested.emit)
         self.addPermanentWidget(self.problems_button)
 
+        self.watching = QLabel(self)
+        self.watching.setObjectName("statusWatching")
+        self.watching.setAccessibleName("Watched folders")
+        self.addPermanentWidget(self.watching)
+        self._watching_text = ""
+
         self.photos = QLabel(self)
         self.addPermanentWidget(self.photos)
         self.set_idle("Ready")
@@ -61,6 +67,7 @@ class JobStatusBar(QStatusBar):
         self.pause_button.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
+        self.watching.hide()  # the job's progress says more while one runs
 
     def set_progress(self, p: Progress) -> None:
         text = p.message or f"{p.phase.capitalize()} — {p.done:,} / {p.total:,}"
@@ -88,6 +95,26 @@ class JobStatusBar(QStatusBar):
         self.pause_button.setText("Pause")
         self.pause_button.blockSignals(False)
         self.cancel_button.hide()
+        self.watching.setVisible(bool(self._watching_text))
+
+    def set_watching(self, folders: int, offline: list[str] | None = None) -> None:
+        """'Watching 3 folders' (shown while no job runs); empty when nothing is watched."""
+        offline = offline or []
+        text = ""
+        if folders:
+            text = f"Watching {folders:,} folder{'s' if folders != 1 else ''}"
+            if offline:
+                text += f" ({len(offline):,} offline)"
+        self._watching_text = text
+        self.watching.setText(text)
+        tip = "New, changed, moved and deleted photos are picked up automatically"
+        if offline:
+            tip += "\nOffline (picked up when it comes back): " + ", ".join(offline)
+        self.watching.setToolTip(tip if text else "")
+        if not text:
+            self.watching.hide()
+        elif self.bar.isHidden():  # idle
+            self.watching.show()
 
     def set_problems(self, count: int) -> None:
         self.problems_button.setText(f"⚠ {count:,} problem{'s' if count != 1 else ''}")

@@ -37,6 +37,13 @@ def gui_settings(tmp_path) -> QSettings:
     return QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
 
 
+def fast_watch():
+    """Folder-watcher timings for tests: changes are handed over within about half a second."""
+    from photoclip.gui.watching import WatchOptions
+
+    return WatchOptions(debounce_s=0.2, stable_s=0.2, max_delay_s=2.0, poll_interval_s=1.0, check_interval_s=0.3)
+
+
 @pytest.fixture
 def open_window(qtbot, make_library, gui_settings):
     """Factory: a shown, wired MainWindow over a library with the tiny model, model loaded."""
@@ -44,9 +51,9 @@ def open_window(qtbot, make_library, gui_settings):
 
     windows = []
 
-    def make(root=None, *, wait_model: bool = True, **kwargs):
+    def make(root=None, *, wait_model: bool = True, rescan_on_start: bool = True, **kwargs):
         lib = make_library(root, **kwargs)
-        w = create_main_window(lib, gui_settings)
+        w = create_main_window(lib, gui_settings, rescan_on_start=rescan_on_start, watch=fast_watch())
         qtbot.addWidget(w)
         w.show()
         qtbot.waitExposed(w)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from photoclip.gui import actions as actions_module
 from photoclip.gui.photo_model import PathRole, PhotoIdRole, ScoreRole
 
-from gui_helpers import make_images, photoclip_threads
+from gui_helpers import make_images, photoclip_threads, wait_idle
 
 
 def drop_folder(window, folder) -> bool:
@@ -31,11 +31,6 @@ def drop_folder(window, folder) -> bool:
     drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, drop)
     return accepted and drop.isAccepted()
-
-
-def wait_idle(qtbot, window, timeout=120_000):
-    qtbot.waitUntil(lambda: not window.services.worker.is_busy(), timeout=timeout)
-    qtbot.waitUntil(lambda: not window.services.queries.is_busy(), timeout=timeout)
 
 
 def indexed_window(open_window, qtbot, tmp_path, n=12):

@@ -1,0 +1,143 @@
+"""Live library folders for the app: the core's FolderWatcher, handed over to the GUI thread.
+
+:class:`LibraryWatcher` owns one :class:`photoclip.core.watcher.FolderWatcher`. The watcher calls
+back on its own thread; those callbacks only emit this object's signals, and since the object
+lives in the GUI thread Qt delivers them there as queued calls. Nothing here touches a widget or
+the library from the watcher thread (apart from the catalog read the core watcher does itself
+through ``known_paths_under``).
+
+What the window does with the signals is in ``actions.py`` (one coalesced background job per
+batch, a reconcile when a folder comes back, the sidebar when one goes offline).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger("photoclip.gui.watching")
+
+
+@dataclass
+class WatchOptions:
+    """Timings of the folder watcher (tests use small values)."""
+
+    debounce_s: float = 1.0       # quiet time before a batch is handed over
+    stable_s: float = 1.0         # a new file's size and mtime must hold this long (copy finished)
+    max_delay_s: float = 10.0     # under a steady stream, a batch at least this often
+    poll_interval_s: float = 30.0  # network / FUSE folders are polled this often
+    check_interval_s: float = 2.0  # how often unplugged / returning folders are noticed
+
+
+@dataclass
+class PathBatch:
+    """Changed paths waiting for one background job. The GUI thread adds paths until the worker
+    takes them (``take``); after that a new batch (and job) is needed."""
+
+    paths: set[str] = field(default_factory=set)
+    taken: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, paths: Sequence[str]) -> bool:
+        """Add paths unless the worker has already taken the batch; True when they were added."""
+        with self.lock:
+            if self.taken:
+                return False
+            self.paths.update(paths)
+            return True
+
+    def take(self) -> list[str]:
+        with self.lock:
+            self.taken = True
+            return sorted(self.paths)
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self.paths)
+
+
+class LibraryWatcher(QObject):
+    """Watches the library's folders while the app runs; signals arrive on the GUI thread."""
+
+    batchReady = Signal(list)   # changed photo paths (new, modified, moved, deleted)
+    folderBack = Signal(str)    # a folder that was offline is reachable again
+    folderGone = Signal(str)    # a folder became unreachable (unplugged drive, unmounted share)
+    foldersChanged = Signal(int)  # number of folders now watched
+
+    def __init__(self, known_paths_under, options: Optional[WatchOptions] = None, parent=None) -> None:
+        super().__init__(parent)
+        self.options = options or WatchOptions()
+        self._known_paths_under = known_paths_under
+        self._watcher = None
+        self._folders: list[str] = []
+        self.enabled = True
+
+    # ---- GUI-thread API -------------------------------------------------------------------
+    @property
+    def folders(self) -> list[str]:
+        """The folders being watched (empty when watching is off)."""
+        return list(self._folders) if self._watcher is not None else []
+
+    def is_running(self) -> bool:
+        return self._watcher is not None
+
+    def set_folders(self, folders: Sequence[str]) -> None:
+        """Watch exactly these folders (starts the watcher on the first folder)."""
+        folders = sorted(dict.fromkeys(folders))
+        if folders == self._folders and (self._watcher is not None or not folders or not self.enabled):
+            return
+        self._folders = folders
+        if not self.enabled:
+            return
+        if self._watcher is None:
+            if folders:
+                self._start()
+        else:
+            self._watcher.set_folders(folders)
+        self.foldersChanged.emit(len(self.folders))
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Turn watching on or off (Settings.watch)."""
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        if enabled and self._folders:
+            self._start()
+        elif not enabled:
+            self.stop()
+        self.foldersChanged.emit(len(self.folders))
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop the watcher thread and its observers (waits up to about ``timeout_s`` each)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop(timeout_s)
+            log.info("stopped watching %d folder(s)", len(self._folders))
+
+    def modes(self) -> dict[str, str]:
+        return self._watcher.modes() if self._watcher is not None else {}
+
+    def wait_ready(self, timeout_s: float = 10.0) -> bool:
+        return self._watcher is not None and self._watcher.wait_ready(timeout_s)
+
+    # ---- the core watcher -----------------------------------------------------------------
+    def _start(self) -> None:
+        from photoclip.core.watcher import FolderWatcher
+
+        o = self.options
+        # These run on the watcher's thread: emitting a signal of this GUI-thread object queues
+        # the call to the GUI thread. Nothing else happens here.
+        self._watcher = FolderWatcher(
+            self._folders, self.batchReady.emit,
+            debounce_s=o.debounce_s, stable_s=o.stable_s, max_delay_s=o.max_delay_s,
+            poll_interval_s=o.poll_interval_s, check_interval_s=o.check_interval_s,
+            known_paths_under=self._known_paths_under,
+            on_folder_back=self.folderBack.emit,
+            on_folder_gone=self.folderGone.emit,
+        )
+        self._watcher.start()
+        log.info("watching %d folder(s)", len(self._folders))
