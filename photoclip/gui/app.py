@@ -9,16 +9,18 @@ Startup never waits for torch: the window is shown first; the worker thread then
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 import os
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -115,8 +117,8 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
 
     window.on_startup_checked = startup_checked
     window.on_close = services.shutdown
+    browser.refresh_results()  # first: the photos are what a user waits for
     browser.refresh_sidebar()
-    browser.refresh_results()
     browser.check_model()
     return window
 
@@ -223,6 +225,8 @@ def run_app(argv: Optional[list[str]] = None, *, library_root: Optional[str] = N
             pretrained: Optional[str] = None) -> int:
     """Run the desktop app until its window closes; returns the exit code."""
     argv = list(sys.argv if argv is None else argv)
+    argv, from_argv = _take_library_option(argv)
+    library_root = library_root or from_argv
     app = make_application(argv)
     root = paths.library_dir(library_root)
     log_path = setup_logging(root / "logs")
@@ -236,6 +240,9 @@ def run_app(argv: Optional[list[str]] = None, *, library_root: Optional[str] = N
         QMessageBox.critical(None, "photoclip cannot open the library", str(exc))
         return 1
     window = create_main_window(library)
+    probe = os.environ.get(STARTUP_REPORT_ENV)
+    if probe:
+        _StartupProbe(window, probe)
     window.show()
     # Ctrl+C in the terminal: give Python a chance to run its signal handler now and then.
     ticker = QTimer()
@@ -254,6 +261,56 @@ def run_app(argv: Optional[list[str]] = None, *, library_root: Optional[str] = N
         logging.shutdown()
         os._exit(code)
     return code
+
+
+def _take_library_option(argv: list[str]) -> tuple[list[str], Optional[str]]:
+    """Remove ``--library DIR`` / ``--library=DIR`` from argv (the rest goes to Qt)."""
+    out, root, i = [], None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if i > 0 and arg == "--library" and i + 1 < len(argv):
+            root, i = argv[i + 1], i + 2
+            continue
+        if i > 0 and arg.startswith("--library="):
+            root = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+        i += 1
+    return out, root
+
+
+#: benchmarks/bench_gui.py: when set to a file name, the app writes there (JSON, ``time.time()``
+#: stamps) when the window is first painted and when the grid first shows photos, then quits.
+STARTUP_REPORT_ENV = "PHOTOCLIP_STARTUP_REPORT"
+
+
+class _StartupProbe(QObject):
+    def __init__(self, window, path: str) -> None:
+        super().__init__(window)
+        self.window, self.path = window, path
+        self.stamps: dict[str, float] = {}
+        window.installEventFilter(self)
+        window.resultsShown.connect(self._results)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Paint and "painted" not in self.stamps:
+            self.stamps["painted"] = time.time()
+            self._maybe_done()
+        return False
+
+    def _results(self, count: int) -> None:
+        if count > 0 and "populated" not in self.stamps:
+            self.window.grid.viewport().repaint()  # the first rows drawn, not just the model filled
+            self.stamps["populated"] = time.time()
+            self.stamps["rows"] = count
+            self._maybe_done()
+
+    def _maybe_done(self) -> None:
+        if "painted" in self.stamps and "populated" in self.stamps:
+            self.window.removeEventFilter(self)
+            with open(self.path, "w", encoding="utf-8") as fh:
+                json.dump(self.stamps, fh)
+            QTimer.singleShot(0, self.window.close)
 
 
 def main() -> int:  # pragma: no cover - `python -m photoclip.gui.app`

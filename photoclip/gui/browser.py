@@ -21,6 +21,8 @@ from .photo_model import PhotoIdRole, PhotoItem
 log = logging.getLogger("photoclip.gui.browser")
 
 SEARCH_LIMIT = 200
+#: a new listing first shows this many photos, then the rest
+FIRST_PAGE = 600
 #: while indexing, the grid and sidebar are refreshed this often (seconds) so photos appear
 LIVE_REFRESH_S = 2.0
 
@@ -50,6 +52,8 @@ class Browser(QObject):
         self.model_ready = False
         self.last_error = ""
         self._last_live = 0.0
+        self._requests: dict[int, tuple[bool, bool, Any]] = {}  # results token -> (search, first page, listing)
+        self._listing: Any = None  # (folder, tag) of the listing in the grid
         queries.done.connect(self._on_done)
         queries.failed.connect(self._on_failed)
         window.sidebar.filterChanged.connect(self.set_filter)
@@ -103,13 +107,23 @@ class Browser(QObject):
                     hits = lib.search(text or None, image, limit=SEARCH_LIMIT, tag=tag, folder=folder)
                 return [PhotoItem(h.photo_id, h.path, float(h.score)) for h in hits]
             is_search = True
+            first_page = False
         else:
+            # A new listing shows its first photos at once, then the whole list (100,000 records
+            # take about a second to read); a refresh of the listing on screen reads it whole.
+            first_page = not self._showing_listing((folder, tag))
+            limit = FIRST_PAGE if first_page else None
+
             def run():
-                return [PhotoItem(r.id, r.path, None) for r in lib.photos(folder=folder, tag=tag)]
+                return [PhotoItem(r.id, r.path, None) for r in lib.photos(folder=folder, tag=tag, limit=limit)]
             is_search = False
         token = self.queries.submit("results", run)
         self._pending_search = is_search
+        self._requests = {token: (is_search, first_page, (folder, tag))}
         return token
+
+    def _showing_listing(self, key) -> bool:
+        return not self.model.is_search and self.model.rowCount() > 0 and self._listing == key
 
     def refresh_sidebar(self) -> int:
         lib = self.library
@@ -161,7 +175,11 @@ class Browser(QObject):
         if token != self.queries.latest(slot):
             return  # an answer to a request that has been replaced: never shown
         if slot == "results":
-            self._show_results(result, self._pending_search)
+            is_search, first_page, listing = self._requests.get(token, (self._pending_search, False, None))
+            previous, self._listing = self._listing, (None if is_search else listing)
+            self._show_results(result, is_search, same_listing=previous == listing)
+            if first_page and len(result) >= FIRST_PAGE:
+                self.refresh_results()  # the rest of the listing (the grid keeps its place)
         elif slot == "sidebar":
             self.tag_sets = result["tag_sets"]
             self.problems = result["problems"]
@@ -202,13 +220,13 @@ class Browser(QObject):
         else:
             log.warning("%s failed: %s", slot, message)
 
-    def _show_results(self, items: list[PhotoItem], is_search: bool) -> None:
+    def _show_results(self, items: list[PhotoItem], is_search: bool, same_listing: bool = True) -> None:
         grid = self.window.grid
         keep_id = None
         cur = grid.currentIndex()
         if cur.isValid():
             keep_id = cur.data(PhotoIdRole)
-        same_view = (not is_search and not self.model.is_search)
+        same_view = not is_search and not self.model.is_search and same_listing
         scroll = grid.verticalScrollBar().value() if same_view else 0
         self.model.set_items(items, is_search=is_search)
         self.last_error = ""

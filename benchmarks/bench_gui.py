@@ -1,0 +1,324 @@
+"""GUI responsiveness (issue 5 §3): window start-up with 100k photos, event-loop stalls while
+indexing, scrolling the grid end to end.
+
+    python benchmarks/bench_gui.py                      # everything (offscreen Qt)
+    python benchmarks/bench_gui.py --only stall --images 200
+    xvfb-run -a python benchmarks/bench_gui.py          # the same on a real X server (QT_QPA_PLATFORM=xcb)
+
+(a) start-up: a library of N photo rows (default 100,000) is written straight into a catalog
+    (rows + random 32-d vectors for the tiny model) over real tiny JPEG files made once by
+    bench_rescan.py's generator, so thumbnails really load. Then ``python -m photoclip --library
+    LIB`` is launched with PHOTOCLIP_STARTUP_REPORT set: the app records when the window is first
+    painted and when the grid first shows photos, then quits. Seconds from process launch, against
+    a baseline measured in the same run: a bare PySide6 QMainWindow launched the same way.
+(b) stall: a window indexes G generated 640x480 JPEGs (default 200), the model already loaded,
+    while a QTimer fires every 10 ms on the GUI thread: the worst gap between ticks (vs the 10 ms
+    tick), p99, and the GUI thread's own CPU time (the longest stretch of our work inside one gap,
+    and its total share). Once with the tiny random model, once with the default ViT-B-32-256
+    (random weights: speed does not depend on the weight values); --skip-default skips it.
+(c) scroll: the 100k grid is paged from top to bottom (scroll bar page steps, each page painted
+    synchronously), thumbnails loading in the background from a cold cache: seconds end to end,
+    ms per page (p50 / p99 / max, vs a 16.7 ms frame) and how many thumbnails arrived meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
+
+from _common import REPO, data_dir, isolate_home, load_average, tiny_config_file  # noqa: E402
+
+TICK_MS = 10
+
+
+# ---- data -------------------------------------------------------------------------------------
+def big_library(n: int, home: Path) -> Path:
+    """A library with ``n`` photo rows (and tiny-model vectors) over real tiny JPEG files."""
+    import numpy as np
+
+    from bench_rescan import ensure_files
+    from photoclip.core.catalog import NewPhoto
+    from photoclip.core.library import Library
+
+    tree = ensure_files(n)
+    cfg = tiny_config_file(home)
+    root = home / f"lib-{n}"
+    t0 = time.perf_counter()
+    lib = Library(root, model=str(cfg), pretrained="random", device="cpu", threads=1, remember_model=True)
+    fid = lib.catalog.add_folder(str(tree))
+    dim = 32
+    model_row = lib.catalog.model_id(lib.model_id, dim)
+    rng = np.random.default_rng(0)
+    batch: list = []
+    written = 0
+
+    def flush() -> None:
+        nonlocal written
+        vecs = rng.standard_normal((len(batch), dim)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        lib.catalog.store_photos(batch, model_row, vecs)
+        written += len(batch)
+        batch.clear()
+
+    for folder in sorted(os.scandir(tree), key=lambda e: e.name):
+        if not folder.is_dir():
+            continue
+        for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
+            st = entry.stat()
+            batch.append(NewPhoto(entry.path, fid, st.st_size, st.st_mtime_ns, f"bench-gui-{written + len(batch):08d}",
+                                  16, 16, None))
+            if len(batch) >= 5000:
+                flush()
+            if written + len(batch) >= n:
+                break
+        if written + len(batch) >= n:
+            break
+    if batch:
+        flush()
+    lib.close()
+    print(f"library of {written:,} photo rows written in {time.perf_counter() - t0:.1f} s ({root})", flush=True)
+    return root
+
+
+def stall_images(count: int) -> Path:
+    """``count`` distinct 640x480 JPEGs (gradients, shapes, noise), made once and cached."""
+    root = data_dir() / f"gui-jpeg-{count}"
+    if (root / ".complete").exists():
+        return root
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        base = rng.integers(0, 255, (3,))
+        grad = np.linspace(0, 1, 640)[None, :, None] * rng.integers(0, 255, (1, 1, 3))
+        arr = (base[None, None, :] * 0.5 + grad + rng.normal(0, 12, (480, 640, 3))).clip(0, 255).astype(np.uint8)
+        img = Image.fromarray(arr)
+        d = ImageDraw.Draw(img)
+        for _ in range(4):
+            x, y = int(rng.integers(0, 560)), int(rng.integers(0, 400))
+            d.ellipse((x, y, x + int(rng.integers(20, 200)), y + int(rng.integers(20, 200))),
+                      fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+        img.save(root / f"IMG_{i:04d}.jpg", quality=88)
+    (root / ".complete").write_text("ok")
+    return root
+
+
+# ---- (a) start-up -----------------------------------------------------------------------------
+BARE_WINDOW = """
+import json, os, sys, time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow, QLabel
+app = QApplication(sys.argv)
+w = QMainWindow(); w.setCentralWidget(QLabel("hello")); w.resize(1200, 780)
+class F(QObject):
+    def eventFilter(self, o, e):
+        if e.type() == QEvent.Type.Paint:
+            json.dump({"painted": time.time(), "populated": time.time(), "rows": 0}, open(sys.argv[1], "w"))
+            QTimer.singleShot(0, app.quit)
+            o.removeEventFilter(self)
+        return False
+f = F(); w.installEventFilter(f); w.show(); app.exec()
+"""
+
+
+def launch(cmd: list[str], env: dict, report: Path, timeout: float = 120.0) -> dict:
+    if report.exists():
+        report.unlink()
+    env = dict(env, PHOTOCLIP_STARTUP_REPORT=str(report))
+    t0 = time.time()
+    proc = subprocess.run(cmd, env=env, cwd=str(REPO), timeout=timeout, capture_output=True, text=True)
+    ended = time.time()
+    if not report.exists():
+        raise RuntimeError(f"{cmd} wrote no start-up report (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+    stamps = json.loads(report.read_text())
+    return {"painted": stamps["painted"] - t0, "populated": stamps["populated"] - t0, "rows": stamps.get("rows", 0),
+            "exit": ended - t0}
+
+
+def bench_startup(lib_root: Path, home: Path, runs: int) -> dict:
+    env = dict(os.environ, PHOTOCLIP_HOME=str(home), PHOTOCLIP_GUI_SETTINGS=str(home / "gui-startup.ini"))
+    report = home / "startup.json"
+    bare_script = home / "bare_window.py"
+    bare_script.write_text(BARE_WINDOW)
+    launch([sys.executable, str(bare_script), str(report)], env, report)  # warm the page cache
+    bare = [launch([sys.executable, str(bare_script), str(report)], env, report)["painted"] for _ in range(runs)]
+    app_runs = [launch([sys.executable, "-m", "photoclip", "--library", str(lib_root)], env, report)
+                for _ in range(runs)]
+    painted = [r["painted"] for r in app_runs]
+    populated = [r["populated"] for r in app_runs]
+    bare_s = statistics.median(bare)
+    print(f"\n(a) start-up, {app_runs[0]['rows']:,} photos in the grid ({runs} launches, median):")
+    print(f"    bare PySide6 window painted   {bare_s:6.2f} s   (baseline; runs {', '.join(f'{x:.2f}' for x in bare)})")
+    print(f"    photoclip window painted      {statistics.median(painted):6.2f} s   "
+          f"= {statistics.median(painted) / bare_s:.2f} x baseline (runs {', '.join(f'{x:.2f}' for x in painted)})")
+    print(f"    photoclip grid shows photos   {statistics.median(populated):6.2f} s   "
+          f"= {statistics.median(populated) / bare_s:.2f} x baseline (runs {', '.join(f'{x:.2f}' for x in populated)})"
+          f"   target <= 1.5 s")
+    print(f"    process exited (quit at once) {statistics.median(r['exit'] for r in app_runs):6.2f} s")
+    return {"bare": bare_s, "painted": statistics.median(painted), "populated": statistics.median(populated)}
+
+
+# ---- (b) stall while indexing -------------------------------------------------------------------
+def bench_stall(app, images: Path, count: int, model: str, pretrained: str, label: str, home: Path) -> dict:
+    from PySide6.QtCore import QSettings, QTimer
+
+    from photoclip.core.library import Library
+    from photoclip.gui.app import create_main_window
+
+    root = Path(tempfile.mkdtemp(prefix="photoclip-bench-stall-", dir=home))
+    lib = Library(root, model=model, pretrained=pretrained, device="cpu")
+    window = create_main_window(lib, QSettings(str(root / "gui.ini"), QSettings.Format.IniFormat),
+                                rescan_on_start=False)
+    window.show()
+    worker = window.services.worker
+    t0 = time.perf_counter()
+    wait_for(app, lambda: window.browser.model_ready and not worker.is_busy(), 600)  # model loaded
+    load_s = time.perf_counter() - t0
+    ticks: list[tuple[float, float]] = []
+    last = [0.0, 0.0]
+
+    def tick() -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        ticks.append((now - last[0], cpu - last[1]))
+        last[0], last[1] = now, cpu
+
+    done: list = []
+    worker.finished.connect(lambda job, result: job.kind == "index" and done.append(result))
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+    cpu0 = time.thread_time()
+    last[0], last[1] = time.perf_counter(), cpu0
+    start = last[0]
+    timer.start()
+    window.actions.add_folders([str(images)])
+    wait_for(app, lambda: bool(done), 1800)
+    timer.stop()
+    wall = time.perf_counter() - start
+    gui_cpu = time.thread_time() - cpu0
+    report = done[0]
+    window.close()
+    shutil.rmtree(root, ignore_errors=True)
+    gaps = sorted(g for g, _ in ticks)
+    worst, worst_cpu = max(ticks)
+    busiest = max(c for _, c in ticks)
+    result = {"worst_ms": worst * 1e3, "p99_ms": gaps[int(len(gaps) * 0.99)] * 1e3, "busiest_ms": busiest * 1e3,
+              "gui_cpu_share": gui_cpu / wall, "rate": report.embedded / wall}
+    print(f"\n(b) indexing {report.embedded} photos with {label} (model load {load_s:.1f} s, not counted): "
+          f"{wall:.1f} s, {report.embedded / wall:.1f} photos/s")
+    print(f"    worst event-loop gap   {worst * 1e3:7.1f} ms = {worst * 1e3 / TICK_MS:5.1f} x the {TICK_MS} ms tick "
+          f"(GUI thread busy {worst_cpu * 1e3:.1f} ms of it)   target <= 50 ms")
+    print(f"    p99 gap                {result['p99_ms']:7.1f} ms = {result['p99_ms'] / TICK_MS:5.1f} x tick; "
+          f"{len(ticks)} ticks of {wall * 1e3 / TICK_MS:.0f} possible")
+    print(f"    longest GUI-thread work inside one gap {busiest * 1e3:.1f} ms; GUI thread CPU "
+          f"{gui_cpu:.2f} s = {gui_cpu / wall:.1%} of the wall time")
+    return result
+
+
+# ---- (c) scrolling ----------------------------------------------------------------------------
+def bench_scroll(app, lib_root: Path, home: Path) -> dict:
+    from PySide6.QtCore import QSettings
+
+    from photoclip.core.library import Library
+    from photoclip.gui.app import create_main_window
+
+    shutil.rmtree(lib_root / "thumbnails", ignore_errors=True)  # cold thumbnail cache
+    lib = Library(lib_root)
+    window = create_main_window(lib, QSettings(str(home / "gui-scroll.ini"), QSettings.Format.IniFormat),
+                                rescan_on_start=False)
+    window.resize(1200, 780)
+    window.show()
+    total = lib.catalog.photo_count()
+    wait_for(app, lambda: window.model.rowCount() == total, 300)
+    grid = window.grid
+    arrived = [0]
+    window.services.thumbnails.ready.connect(lambda *_: arrived.__setitem__(0, arrived[0] + 1))
+    bar = grid.verticalScrollBar()
+    wait_for(app, lambda: bar.maximum() > 0, 60)
+    step = bar.pageStep()
+    pages: list[float] = []
+    t0 = time.perf_counter()
+    value = 0
+    while value < bar.maximum():
+        p0 = time.perf_counter()
+        value = min(bar.maximum(), value + step)
+        bar.setValue(value)
+        grid.viewport().repaint()
+        app.processEvents()
+        pages.append(time.perf_counter() - p0)
+    took = time.perf_counter() - t0
+    window.close()
+    pages_ms = sorted(p * 1e3 for p in pages)
+    p50, p99 = pages_ms[len(pages_ms) // 2], pages_ms[int(len(pages_ms) * 0.99)]
+    per_page_rows = total / max(1, len(pages))
+    print(f"\n(c) scrolling {total:,} photos end to end: {len(pages):,} pages (~{per_page_rows:.0f} photos each) "
+          f"in {took:.1f} s = {total / took:,.0f} photos/s")
+    print(f"    per page: p50 {p50:.1f} ms = {p50 / 16.7:.2f} frames, p99 {p99:.1f} ms = {p99 / 16.7:.2f} frames, "
+          f"max {pages_ms[-1]:.1f} ms (60 Hz frame = 16.7 ms); {arrived[0]:,} thumbnails arrived meanwhile")
+    return {"seconds": took, "p50_ms": p50, "p99_ms": p99, "max_ms": pages_ms[-1]}
+
+
+def wait_for(app, condition, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark step did not finish in time")
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--photos", type=int, default=100_000, help="library size for start-up and scrolling")
+    ap.add_argument("--images", type=int, default=200, help="photos indexed while measuring stalls")
+    ap.add_argument("--runs", type=int, default=3, help="launches for the start-up figure")
+    ap.add_argument("--only", default="startup,stall,scroll", help="comma list of: startup, stall, scroll")
+    ap.add_argument("--skip-default", action="store_true", help="stall with the tiny model only")
+    args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+
+    home = isolate_home()
+    os.environ["PHOTOCLIP_GUI_SETTINGS"] = str(home / "gui.ini")
+    print(f"Qt platform {os.environ['QT_QPA_PLATFORM']}; {load_average()} at start", flush=True)
+    lib_root = big_library(args.photos, home) if only & {"startup", "scroll"} else None
+    if "startup" in only:
+        bench_startup(lib_root, home, args.runs)
+
+    if only & {"stall", "scroll"}:
+        from PySide6.QtWidgets import QApplication
+
+        from photoclip.gui.app import make_application
+
+        app = make_application([sys.argv[0]])
+        assert isinstance(app, QApplication)
+        if "stall" in only:
+            images = stall_images(args.images)
+            cfg = tiny_config_file(home)
+            bench_stall(app, images, args.images, str(cfg), "random", "the tiny random model", home)
+            if not args.skip_default:
+                bench_stall(app, images, args.images, "ViT-B-32-256", "random", "ViT-B-32-256 (random weights)", home)
+        if "scroll" in only:
+            bench_scroll(app, lib_root, home)
+    print(f"\n{load_average()} at end")
+    shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
