@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -196,6 +197,7 @@ def run_photoclip(args, folder: str) -> dict:
     report = lib.index([folder], tag=False)
     seconds = time.perf_counter() - started
     lib.close()
+    shutil.rmtree(root, ignore_errors=True)
     from photoclip.core.indexer import default_workers
 
     return {"photos": report.embedded, "seconds": seconds, "batch": batch, "threads": torch.get_num_threads(),
@@ -203,7 +205,7 @@ def run_photoclip(args, folder: str) -> dict:
 
 
 def run_variant(args) -> None:
-    isolate_home()
+    home = isolate_home()
     folder = ensure_photos(args.photos)
     files = sorted(str(p) for p in folder.glob("*.jpg"))
     if args.variant == "ceiling":
@@ -214,6 +216,7 @@ def run_variant(args) -> None:
         result = run_photoclip(args, str(folder))
     result["rate"] = result["photos"] / result["seconds"]
     result["peak_rss_mb"] = peak_rss_mb()
+    shutil.rmtree(home, ignore_errors=True)
     print("RESULT " + json.dumps(result), flush=True)
 
 

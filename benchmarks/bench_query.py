@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exact-max", type=int, default=1_000_000, help="largest size to also run exact numpy search on")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached synthetic libraries")
     args = ap.parse_args(argv)
-    isolate_home()
+    home = isolate_home()
     print(f"model {MODEL} (random weights), CPU; {args.queries} queries per figure; {load_average()} at start",
           flush=True)
     rows = []
@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({verdict} the {target} ms target), {r['e2e_miss'][0]:.1f} ms for a new text "
               f"(its text encoding alone: p50 {r['text_cold'][0]:.1f} ms)")
     print(f"peak RSS {peak_rss_mb():.0f} MB; {load_average()} at end")
+    shutil.rmtree(home, ignore_errors=True)
     return 0
 
 
