@@ -267,6 +267,14 @@ class Browser(QObject):
             if not self.is_search():
                 self.refresh_results()
 
+    #: jobs after which the photos shown cannot have changed: only the sidebar is refreshed
+    NO_PHOTO_CHANGES = frozenset({"model", "export", "folders"})
+
     def job_finished(self, job, result) -> None:
         self._last_live = time.monotonic()
-        self.refresh_all()
+        if job.kind in self.NO_PHOTO_CHANGES:
+            self.refresh_sidebar()
+            if self.window.grid.currentIndex().isValid():
+                self.refresh_details()  # best labels need the model
+        else:
+            self.refresh_all()

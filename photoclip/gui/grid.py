@@ -141,6 +141,19 @@ class PhotoGrid(QListView):
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._visible_timer.start())
         self._update_grid()
 
+    def setModel(self, model) -> None:  # noqa: N802 - Qt API
+        old = self.model()
+        if old is not None and hasattr(old, "thumbnailArrived"):
+            old.thumbnailArrived.disconnect(self._thumbnail_arrived)
+        super().setModel(model)
+        if model is not None and hasattr(model, "thumbnailArrived"):
+            model.thumbnailArrived.connect(self._thumbnail_arrived)
+
+    def _thumbnail_arrived(self, row: int) -> None:
+        rect = self.visualRect(self.model().index(row, 0))
+        if rect.isValid() and rect.intersects(self.viewport().rect()):
+            self.viewport().update(rect)
+
     # ---- thumbnail size -------------------------------------------------------------------
     def thumbnail_size(self) -> int:
         return self.delegate.thumb_size
@@ -155,6 +168,7 @@ class PhotoGrid(QListView):
         if model is not None and hasattr(model, "set_thumbnail_size"):
             model.set_thumbnail_size(size)
         self._update_grid()
+        self.viewport().update()
         if current.isValid():
             self.scrollTo(current, QAbstractItemView.ScrollHint.PositionAtCenter)
         self.thumbnailSizeChanged.emit(size)

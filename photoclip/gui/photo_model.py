@@ -3,7 +3,11 @@
 Rows are ``PhotoItem`` tuples (photo id, path, score or None). The records are built on the query
 thread; the model only holds them, so 100,000 rows cost one list and one dict. ``data()`` never
 touches the disk: thumbnails come from the ``ThumbnailLoader`` memory cache or are requested
-and arrive later through ``dataChanged``.
+and arrive later through ``thumbnailArrived(row)``.
+
+Not ``dataChanged``: in Qt 6 a QListView in batched layout mode lays out ALL its rows again after
+any dataChanged (measured with 100,000 rows: the scroll range collapsed to the first batch, and
+every arriving thumbnail restarted the layout). The grid repaints the row's cell instead.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple, Optional, Sequence
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from photoclip.core.paths import display_path
 
@@ -33,6 +37,8 @@ class PhotoItem(NamedTuple):
 
 class PhotoModel(QAbstractListModel):
     """Photos shown in the grid: a browse listing (no scores) or search results (best first)."""
+
+    thumbnailArrived = Signal(int)  # row whose thumbnail is now in memory (repaint its cell)
 
     def __init__(self, thumbnails=None, parent=None) -> None:
         super().__init__(parent)
@@ -72,10 +78,7 @@ class PhotoModel(QAbstractListModel):
 
     def set_thumbnail_size(self, size: int) -> None:
         if size != self.thumbnail_size:
-            self.thumbnail_size = size
-            if self._items:
-                self.dataChanged.emit(self.index(0), self.index(len(self._items) - 1),
-                                      [ThumbnailRole, Qt.ItemDataRole.DecorationRole])
+            self.thumbnail_size = size  # the grid lays itself out again for the new size
 
     # ---- Qt model API ---------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -133,5 +136,4 @@ class PhotoModel(QAbstractListModel):
     def _on_thumbnail_ready(self, path: str, bucket: int) -> None:
         row = self.row_for_path(path)
         if row >= 0:
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [ThumbnailRole, Qt.ItemDataRole.DecorationRole])
+            self.thumbnailArrived.emit(row)

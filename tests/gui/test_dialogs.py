@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from photoclip.core.catalog import Problem
 from photoclip.core.config import CURATED_MODELS, Settings
@@ -183,8 +183,11 @@ def test_enter_accepts_when_valid_and_escape_cancels(qtbot):
         editor.show()
     fill(editor, labels="dog\ncat")
     editor.activateWindow()
-    qtbot.waitUntil(editor.isActiveWindow, timeout=2000)  # shortcuts fire only in the active window
+    # shortcuts fire only in the active window, for the focused widget: wait for both (under load
+    # the activation arrives late, and a shortcut sent before it is lost)
+    qtbot.waitUntil(lambda: editor.isActiveWindow() and QApplication.activeWindow() is editor, timeout=10_000)
     editor.labels_edit.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is editor.labels_edit, timeout=10_000)
     editor.labels_edit.moveCursor(editor.labels_edit.textCursor().MoveOperation.End)
     qtbot.keyClick(editor.labels_edit, Qt.Key.Key_Return)
     assert editor.isVisible()
