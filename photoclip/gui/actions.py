@@ -540,8 +540,12 @@ class Actions(QObject):
         elif job.kind == "settings":
             msg = "Preferences saved"
             if self.watcher is not None:
-                self.watcher.set_enabled(bool(getattr(self.library.settings, "watch", True)))
+                watch = bool(getattr(self.library.settings, "watch", True))
+                turned_on = watch and not self.watcher.enabled
+                self.watcher.set_enabled(watch)
                 self._sync_watched_folders()
+                if turned_on and self.browser.folder_count and not job.data:
+                    self.index(None)  # what changed while watching was off
         self._idle_message = msg
         self.browser.job_finished(job, result)
 

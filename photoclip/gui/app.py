@@ -69,7 +69,7 @@ class Services:
         if self.closed:
             return True
         self.closed = True
-        self.watcher.stop(min(timeout_s, 1.0))
+        self.watcher.close(min(timeout_s, 1.0))
         self.worker.cancel()
         stopped = self.worker.stop(timeout_s)
         stopped = self.queries.stop(timeout_s) and stopped

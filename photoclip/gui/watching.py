@@ -72,32 +72,39 @@ class LibraryWatcher(QObject):
         super().__init__(parent)
         self.options = options or WatchOptions()
         self._known_paths_under = known_paths_under
-        self._watcher = None
+        self._lock = threading.Lock()
+        self._watcher = None  # the core FolderWatcher once started
+        self._starter: Optional[threading.Thread] = None
         self._folders: list[str] = []
+        self._active = False  # started (or starting) and not stopped
+        self._closed = False  # the window closed: nothing starts again (late queued signals)
         self.enabled = True
 
     # ---- GUI-thread API -------------------------------------------------------------------
     @property
     def folders(self) -> list[str]:
         """The folders being watched (empty when watching is off)."""
-        return list(self._folders) if self._watcher is not None else []
+        return list(self._folders) if self._active else []
 
     def is_running(self) -> bool:
-        return self._watcher is not None
+        return self._active or (self._starter is not None and self._starter.is_alive())
 
     def set_folders(self, folders: Sequence[str]) -> None:
         """Watch exactly these folders (starts the watcher on the first folder)."""
         folders = sorted(dict.fromkeys(folders))
-        if folders == self._folders and (self._watcher is not None or not folders or not self.enabled):
+        if folders == self._folders and (self._active or not folders or not self.enabled):
             return
-        self._folders = folders
+        with self._lock:
+            self._folders = folders
+            watcher = self._watcher
         if not self.enabled:
             return
-        if self._watcher is None:
+        if not self._active:
             if folders:
                 self._start()
-        else:
-            self._watcher.set_folders(folders)
+        elif watcher is not None:
+            watcher.set_folders(folders)
+        # (while the watcher is starting, it picks up self._folders when it is ready)
         self.foldersChanged.emit(len(self.folders))
 
     def set_enabled(self, enabled: bool) -> None:
@@ -111,33 +118,76 @@ class LibraryWatcher(QObject):
             self.stop()
         self.foldersChanged.emit(len(self.folders))
 
+    def close(self, timeout_s: float = 1.0) -> None:
+        """Stop for good (the window is closing)."""
+        self._closed = True
+        self.stop(timeout_s)
+
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the watcher thread and its observers (waits up to about ``timeout_s`` each)."""
-        watcher, self._watcher = self._watcher, None
+        with self._lock:
+            was_active, self._active = self._active, False
+        starter = self._starter
+        if starter is not None:
+            starter.join(timeout_s)
+            self._starter = None
+        with self._lock:
+            watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.stop(timeout_s)
+        if was_active:
             log.info("stopped watching %d folder(s)", len(self._folders))
 
     def modes(self) -> dict[str, str]:
-        return self._watcher.modes() if self._watcher is not None else {}
+        watcher = self._watcher
+        return watcher.modes() if watcher is not None else {}
 
     def wait_ready(self, timeout_s: float = 10.0) -> bool:
-        return self._watcher is not None and self._watcher.wait_ready(timeout_s)
+        """True once every folder is watched (or known to be offline)."""
+        starter = self._starter
+        if starter is not None and starter.is_alive():
+            starter.join(timeout_s)
+            if starter.is_alive():
+                return False
+        watcher = self._watcher
+        return watcher is not None and watcher.wait_ready(timeout_s)
 
     # ---- the core watcher -----------------------------------------------------------------
     def _start(self) -> None:
+        """Start the core watcher from a short-lived thread: importing watchdog and starting its
+        observers takes tens of milliseconds that the GUI thread should not wait for."""
+        if self._active or self._closed:
+            return
+        self._active = True
+        self._starter = threading.Thread(target=self._start_watcher, name="photoclip-watch-start", daemon=True)
+        self._starter.start()
+
+    def _start_watcher(self) -> None:  # the starter thread
         from photoclip.core.watcher import FolderWatcher
 
         o = self.options
-        # These run on the watcher's thread: emitting a signal of this GUI-thread object queues
-        # the call to the GUI thread. Nothing else happens here.
-        self._watcher = FolderWatcher(
-            self._folders, self.batchReady.emit,
+        with self._lock:
+            if not self._active:
+                return
+            folders = list(self._folders)
+        # The callbacks run on the watcher's thread: emitting a signal of this GUI-thread object
+        # queues the call to the GUI thread. Nothing else happens there.
+        watcher = FolderWatcher(
+            folders, self.batchReady.emit,
             debounce_s=o.debounce_s, stable_s=o.stable_s, max_delay_s=o.max_delay_s,
             poll_interval_s=o.poll_interval_s, check_interval_s=o.check_interval_s,
             known_paths_under=self._known_paths_under,
             on_folder_back=self.folderBack.emit,
             on_folder_gone=self.folderGone.emit,
         )
-        self._watcher.start()
-        log.info("watching %d folder(s)", len(self._folders))
+        watcher.start()
+        with self._lock:
+            if self._active:
+                self._watcher = watcher
+                if self._folders != folders:
+                    watcher.set_folders(self._folders)
+                watcher = None
+        if watcher is not None:  # stopped while starting
+            watcher.stop(1.0)
+            return
+        log.info("watching %d folder(s)", len(folders))

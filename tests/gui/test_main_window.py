@@ -217,7 +217,7 @@ def test_gui_never_blocked_while_indexing(open_window, qtbot, tmp_path):
           f"on {os.cpu_count()} CPUs)")
     # Our own work on the GUI thread must never block it ...
     assert busiest < 0.050, f"the GUI thread worked {busiest * 1000:.0f} ms without returning to the event loop"
-    overloaded = load > 2 * (os.cpu_count() or 1)
+    overloaded = load > (os.cpu_count() or 1)  # other processes want more CPUs than there are
     if not overloaded:
         assert worst < 0.100, f"GUI thread blocked for {worst * 1000:.0f} ms"
     else:

@@ -8,6 +8,8 @@ import shutil
 import threading
 import time
 
+from PySide6.QtWidgets import QApplication
+
 from photoclip.gui import actions as actions_module
 from photoclip.gui.photo_model import PathRole
 from photoclip.gui.workers import Job
@@ -206,6 +208,11 @@ def test_closing_the_window_stops_the_watcher(open_window, qtbot, tmp_path):
     left = [n for n in watcher_threads() if n not in before]
     assert not left, left
     assert took < 2.0
+    # signals still queued when the window closed (a sidebar refresh) do not start it again
+    w.actions._sync_watched_folders()
+    QApplication.processEvents()
+    assert not w.services.watcher.is_running()
+    assert not [n for n in watcher_threads() if n not in before]
 
 
 def test_watching_can_be_turned_off(open_window, qtbot, tmp_path, make_library, monkeypatch):
@@ -234,7 +241,7 @@ def test_watching_can_be_turned_off(open_window, qtbot, tmp_path, make_library, 
                           check_params_cb=lambda job, _r: job.kind == "settings"):
         w.actions.preferences.trigger()
     assert w.library.settings.watch
-    qtbot.waitUntil(w.services.watcher.is_running, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.services.watcher.is_running() and w.services.watcher.wait_ready(0), timeout=WAIT_MS)
     assert w.services.watcher.folders == [str(folder)]
     assert w.status.watching.text() == "Watching 1 folder"
     target = folder / "now_watched.jpg"
