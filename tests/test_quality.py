@@ -40,11 +40,14 @@ N_SINGLE = 360
 N_TWO = 120
 THRESHOLD = 0.9
 MULTI_SET = "shapes-multi"
+MULTI_THRESHOLD = 0.25
 
 TAG_SETS = [
     TagSet("colours", list(COLOURS), "single"),
     TagSet("shapes", list(SHAPES), "single"),
-    TagSet(MULTI_SET, list(SHAPES), "multi", threshold=0.3),
+    # multi: every shape whose softmax share is >= 0.25 (the threshold tests/tinyclip.py is tuned
+    # for; two shapes in one photo share the probability, so each gets about a half)
+    TagSet(MULTI_SET, list(SHAPES), "multi", threshold=MULTI_THRESHOLD),
 ]
 
 # Scenes drawn in several variants (upright, EXIF-rotated, large): colour, shape, background.
@@ -255,11 +258,12 @@ def test_multi_tag_set_finds_both_shapes(quality):
     absent_tagged = sum(shape in multi[p] for p, shape in absent)
     exact = sum(set(multi[p]) == {s.shape for s in truth[p]} for p in quality.two)
     single_exact = sum(multi[p] == [truth[p][0].shape] for p in quality.single)
+    missed = Counter(s.shape for p in quality.two for s in truth[p] if s.shape not in multi[p])
     n = len(quality.two)
-    print(f"\n[quality] '{MULTI_SET}' (multi, threshold 0.3) on {n} two-shape photos: both shapes tagged "
+    print(f"\n[quality] '{MULTI_SET}' (multi, threshold {MULTI_THRESHOLD}) on {n} two-shape photos: both shapes tagged "
           f"{both / n:.3f}, exactly the two shapes {exact / n:.3f}, absent shape tagged "
           f"{absent_tagged / len(absent):.3f} ({absent_tagged}/{len(absent)}); on single-shape photos exactly "
-          f"the one shape {single_exact / len(quality.single):.3f}")
+          f"the one shape {single_exact / len(quality.single):.3f}; present shapes missed: {dict(missed)}")
     assert both / n >= 0.85
     assert absent_tagged / len(absent) <= 0.1
 
