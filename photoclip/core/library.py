@@ -61,6 +61,7 @@ class Library:
         self.searcher = Searcher(self.catalog, self.store)
         self._embedder: Optional[Embedder] = None
         self._previous_embedder: Optional[Embedder] = None
+        self._identity: Optional[tuple[ModelSpec, str]] = None
         self._embedder_lock = threading.Lock()
         self._labels: Optional[LabelEmbeddings] = None
         self._first_run_defaults()
@@ -68,7 +69,10 @@ class Library:
     # -- model -------------------------------------------------------------------------------
     @property
     def model_id(self) -> str:
-        return self.spec.identity
+        """The identity of the model in use (computed once: it may hash a weights file)."""
+        if self._identity is None or self._identity[0] != self.spec:
+            self._identity = (self.spec, self.spec.identity)
+        return self._identity[1]
 
     def model_ready(self) -> bool:
         return self.spec.ready()
