@@ -377,20 +377,29 @@ def write_dataset(directory: str | Path, n: int, seed: int, *, two_shape_fractio
 
 MODEL_NAME = "tinyclip-shapes"
 
+# The image tower is open_clip's ModifiedResNet (vision_cfg.layers is a list), not a ViT: a
+# 2-layer, width-64, patch-8 ViT learned the colours in 420 steps but no shape at all (shape
+# zero-shot accuracy 0.29-0.36, chance is 0.33), while this tiny ResNet (width 8, ~0.3 M
+# parameters) reaches >= 0.99 in the same CPU budget.  It has BatchNorm: use model.eval().
 MODEL_CONFIG: dict = {
     "embed_dim": 64,
-    "vision_cfg": json.loads(os.environ.get("TINYCLIP_VISION", "null")) or {"image_size": 64, "layers": [1, 1, 1, 1], "width": 8, "head_width": 32},
+    "vision_cfg": {"image_size": 64, "layers": [1, 1, 1, 1], "width": 8, "head_width": 32},
     "text_cfg": {"context_length": 24, "vocab_size": 49408, "width": 64, "heads": 4, "layers": 2},
 }
 
 SEED = 1234
 N_TRAIN = 6000
-TWO_SHAPE_FRACTION = 0.3
-STEPS = int(os.environ.get("TINYCLIP_STEPS", 420))
-BATCH = int(os.environ.get("TINYCLIP_BATCH", 128))
-LR = float(os.environ.get("TINYCLIP_LR", 2e-3))
+TWO_SHAPE_FRACTION = 0.45
+STEPS = 900
+BATCH = 96
+LR = 3e-3
 CAPTIONS_PER_IMAGE = 12
-GROUP_WEIGHTS = (0.3, 0.7, 0.3)  # label-prompt loss weights: colours, shapes, colour+shape
+GROUP_WEIGHTS = (0.3, 0.7, 0.3)
+# The learnable logit scale is capped (open_clip itself caps it at 100).  Uncapped it climbs
+# to ~22 and softmax over ["circle", "square", "triangle"] gets so peaky that on photos with
+# two shapes the second one falls under photoclip's multi-label threshold (0.25) in a third
+# of the photos; at 10 both shapes stay above it.  Argmax accuracy and ranking do not change.
+MAX_LOGIT_SCALE = 10.0  # label-prompt loss weights: colours, shapes, colour+shape
 
 
 @contextlib.contextmanager
@@ -422,7 +431,7 @@ def train(out_dir: str | Path, *, steps: int = STEPS, n_train: int = N_TRAIN, se
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    with _torch_settings(int(os.environ.get("TINYCLIP_THREADS", 0)) or min(2, os.cpu_count() or 1)):
+    with _torch_settings(min(2, os.cpu_count() or 1)):
         torch.manual_seed(seed)
         rng = random.Random(seed)
         cfg_path = out_dir / "model.json"
@@ -498,16 +507,19 @@ def train(out_dir: str | Path, *, steps: int = STEPS, n_train: int = N_TRAIN, se
                 return LR * (step + 1) / warm
             return LR * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
 
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(MAX_LOGIT_SCALE))
         gen = torch.Generator().manual_seed(seed)
+        batch = min(BATCH, n_train)
         model.train()
         loss_val = float("nan")
         for step in range(steps):
             for g in opt.param_groups:
                 g["lr"] = lr_at(step) * g["mult"]
-            idx = torch.randperm(n_train, generator=gen)[:BATCH]
-            which = torch.randint(0, CAPTIONS_PER_IMAGE, (BATCH,), generator=gen)
+            idx = torch.randperm(n_train, generator=gen)[:batch]
+            which = torch.randint(0, CAPTIONS_PER_IMAGE, (batch,), generator=gen)
             x = images[idx]
-            flip = torch.rand(BATCH, generator=gen) < 0.5
+            flip = torch.rand(batch, generator=gen) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
             t = cap_tokens[idx, which]
             req = cap_masks[idx, which]
@@ -516,7 +528,7 @@ def train(out_dir: str | Path, *, steps: int = STEPS, n_train: int = N_TRAIN, se
             lab_t = [lt[torch.arange(len(lt)), torch.randint(0, len(forms), (len(lt),), generator=gen)]
                      for lt in label_tokens]
             img_f, txt_f, scale = model(x, torch.cat([t] + lab_t))
-            cap_f, lab_f = txt_f[:BATCH], txt_f[BATCH:]
+            cap_f, lab_f = txt_f[:batch], txt_f[batch:]
             logits = scale * img_f @ cap_f.T
             loss = 0.5 * (F.cross_entropy(logits, match / match.sum(1, keepdim=True))
                           + F.cross_entropy(logits.T, (match / match.sum(0, keepdim=True)).T))
@@ -530,7 +542,7 @@ def train(out_dir: str | Path, *, steps: int = STEPS, n_train: int = N_TRAIN, se
             loss.backward()
             opt.step()
             with torch.no_grad():
-                model.logit_scale.clamp_(0, math.log(100))
+                model.logit_scale.clamp_(0, math.log(MAX_LOGIT_SCALE))
             loss_val = float(loss.detach())
             if verbose and (step % 50 == 0 or step == steps - 1):
                 print(f"step {step:4d} loss {loss_val:.3f} scale {model.logit_scale.detach().exp().item():.1f} "
