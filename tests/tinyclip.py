@@ -394,12 +394,12 @@ STEPS = 900
 BATCH = 96
 LR = 3e-3
 CAPTIONS_PER_IMAGE = 12
-GROUP_WEIGHTS = (0.3, 0.7, 0.3)
+GROUP_WEIGHTS = (0.3, 0.7, 0.3)  # label-prompt loss weights: colours, shapes, colour+shape
 # The learnable logit scale is capped (open_clip itself caps it at 100).  Uncapped it climbs
 # to ~22 and softmax over ["circle", "square", "triangle"] gets so peaky that on photos with
 # two shapes the second one falls under photoclip's multi-label threshold (0.25) in a third
 # of the photos; at 10 both shapes stay above it.  Argmax accuracy and ranking do not change.
-MAX_LOGIT_SCALE = 10.0  # label-prompt loss weights: colours, shapes, colour+shape
+MAX_LOGIT_SCALE = 10.0
 
 
 @contextlib.contextmanager
