@@ -521,8 +521,7 @@ class Catalog:
                 (model_id, last, batch)).fetchall()
             if not rows:
                 return
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            ids, mat = _id_matrix(rows)
             yield ids, mat
             last = int(ids[-1])
 
@@ -621,8 +620,7 @@ class Catalog:
                 "ORDER BY v.id LIMIT ?", (model_id, last, tag_set_id, batch)).fetchall()
             if not rows:
                 return
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            ids, mat = _id_matrix(rows)
             yield ids, mat
             last = int(ids[-1])
 
@@ -671,6 +669,12 @@ class Catalog:
             args.append(model_id)
         for p, f, s, label, score, m in self.conn.execute(sql + " ORDER BY p.path, s.name, t.score DESC", args):
             yield dec(p), dec(f), s, label, score, m
+
+
+def _id_matrix(rows) -> tuple[np.ndarray, np.ndarray]:
+    """(id, vector blob) rows -> (ids, float32 matrix)."""
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
 
 
 def _is_within(path: str, folder: str) -> bool:

@@ -67,12 +67,18 @@ class IndexStore:
     def index(self, model_id: int) -> VectorIndex:
         """The synced index of a model (loading or rebuilding it on first use)."""
         with self._lock:
-            entry = self._entries.get(model_id)
-            if entry is None:
-                entry = self._open(model_id)
-                self._entries[model_id] = entry
-            self._sync(entry)
-            return entry.index
+            return self._synced_entry(model_id).index
+
+    def _synced_entry(self, model_id: int) -> _Entry:
+        """The model's entry (opened on first use), caught up with the catalog. Call with the lock held."""
+        entry = self._entries.get(model_id)
+        if entry is None:
+            entry = self._open(model_id)
+            self._entries[model_id] = entry
+        # Catch up first: max_id only advances over ids the index really holds (a stale file from a
+        # killed run, or vectors another process committed before ours, would otherwise be skipped).
+        self._sync(entry)
+        return entry
 
     def _open(self, model_id: int) -> _Entry:
         row = [m for m in self.catalog.models() if m[0] == model_id]
@@ -129,13 +135,7 @@ class IndexStore:
     def add(self, model_id: int, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Vectors just committed to the catalog."""
         with self._lock:
-            entry = self._entries.get(model_id)
-            if entry is None:
-                entry = self._open(model_id)
-                self._entries[model_id] = entry
-            # Catch up first: max_id only advances over ids the index really holds (a stale file from a
-            # killed run, or vectors another process committed before ours, would otherwise be skipped).
-            self._sync(entry)
+            entry = self._synced_entry(model_id)
             missing = [k for k, i in enumerate(ids) if int(i) > entry.max_id or int(i) not in entry.index]
             if missing:
                 entry.index.add(np.asarray(ids, dtype=np.int64)[missing], np.asarray(vectors)[missing])
