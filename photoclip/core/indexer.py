@@ -219,17 +219,7 @@ class Indexer:
                 to_embed.append(item)
 
         # 2. files whose content already has a vector (duplicates, touched files, returning files).
-        known = self.catalog.has_vectors(model_id, [p.fingerprint for p in to_embed]) if model_id else set()
-        known_meta = self._known_metadata([p.fingerprint for p in to_embed if p.fingerprint in known])
-        linked = [p for p in to_embed if p.fingerprint in known]
-        if linked:
-            self.catalog.store_photos([self._new_photo(p, known_meta.get(p.fingerprint)) for p in linked])
-            for p in linked:
-                if p.changed:
-                    report.updated += 1
-                else:
-                    report.added += 1
-        to_embed = [p for p in to_embed if p.fingerprint not in known]
+        to_embed = self._link_known(to_embed, model_id, report)
 
         # 3. files that left: gone from the catalog (their vectors go with the garbage below).
         if gone:
@@ -266,8 +256,15 @@ class Indexer:
                      control: JobControl) -> None:
         """Store duplicates with the vector just made for their first copy (or try them if that failed)."""
         found = self.catalog.find_model(self.model_name)
-        known = self.catalog.has_vectors(found[0], [p.fingerprint for p in copies]) if found else set()
-        linked = [p for p in copies if p.fingerprint in known]
+        rest = self._link_known(copies, found[0] if found else None, report)
+        if rest:
+            self._embed(rest, report, progress, control)
+
+    def _link_known(self, items: list[_Pending], model_id: Optional[int], report: IndexReport) -> list[_Pending]:
+        """Store the files whose content already has a vector of this model (duplicates, touched or
+        returning files) without the model; returns the ones that still need embedding."""
+        known = self.catalog.has_vectors(model_id, [p.fingerprint for p in items]) if model_id else set()
+        linked = [p for p in items if p.fingerprint in known]
         if linked:
             meta = self._known_metadata([p.fingerprint for p in linked])
             self.catalog.store_photos([self._new_photo(p, meta.get(p.fingerprint)) for p in linked])
@@ -276,9 +273,7 @@ class Indexer:
                     report.updated += 1
                 else:
                     report.added += 1
-        rest = [p for p in copies if p.fingerprint not in known]
-        if rest:
-            self._embed(rest, report, progress, control)
+        return [p for p in items if p.fingerprint not in known]
 
     def _folder_id_of(self, rec: PhotoRecord) -> int:
         folder = self.catalog.folder_by_path(rec.folder)
