@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import StorageError
+from . import paths
 
 log = logging.getLogger("photoclip.config")
 
@@ -52,17 +51,5 @@ class Settings:
             return cls()
 
     def save(self, path: Path) -> None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(dataclasses.asdict(self), f, indent=2)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            raise StorageError(f"Could not save settings to {path}: {exc.strerror or exc}") from exc
+        with paths.atomic_write(path, "save settings to", encoding="utf-8") as f:
+            json.dump(dataclasses.asdict(self), f, indent=2)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import os
-from pathlib import Path
 from typing import Iterable
 
-from .errors import StorageError
+from .paths import atomic_write
 
 HEADER = ("path", "folder", "tag_set", "tag", "score", "model")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -23,24 +22,12 @@ def write_csv(dest: str | os.PathLike, rows: Iterable[tuple]) -> int:
 
     Paths whose names are not valid UTF-8 keep their original bytes (surrogateescape), so they
     still name the right file."""
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     n = 0
-    try:
-        with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
-            writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-            writer.writerow(HEADER)
-            for path, folder, tag_set, tag, score, model in rows:
-                writer.writerow([neutralise(path), neutralise(folder), neutralise(tag_set), neutralise(tag),
-                                 f"{score:.4f}", neutralise(model)])
-                n += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise StorageError(f"Could not write {dest}: {exc.strerror or exc}") from exc
+    with atomic_write(dest, "write", encoding="utf-8", errors="surrogateescape", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        for path, folder, tag_set, tag, score, model in rows:
+            writer.writerow([neutralise(path), neutralise(folder), neutralise(tag_set), neutralise(tag),
+                             f"{score:.4f}", neutralise(model)])
+            n += 1
     return n

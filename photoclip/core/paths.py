@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Iterator
 
 APP_NAME = "photoclip"
 HOME_ENV = "PHOTOCLIP_HOME"
@@ -38,3 +40,25 @@ def models_dir() -> Path:
 def display_path(path: str) -> str:
     """A path made printable: undecodable bytes shown as \\xNN escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, what: str, **open_kwargs) -> Iterator[IO]:
+    """Write a text file all or nothing: a temporary file beside it, fsynced, then os.replace.
+    A failure (a full disk, say) leaves the previous file as it was and raises StorageError."""
+    from .errors import StorageError
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", **open_kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise StorageError(f"Could not {what} {path}: {exc.strerror or exc}") from exc
