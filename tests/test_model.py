@@ -120,3 +120,30 @@ def test_local_weights_file_loads_and_identity_follows_the_file(tmp_path, tiny_c
     assert loaded.identity != random_model.identity
     assert "weights.safetensors" in loaded.identity
     assert open_clip is not None
+
+
+@pytest.mark.parametrize("custom_text", [False, True])
+def test_text_vectors_are_the_models_own_whatever_the_prompt_lengths(tmp_path, custom_text):
+    """Prompts are encoded without their padding (faster); the vectors must be exactly open_clip's."""
+    import json
+
+    import numpy as np
+    import torch
+
+    from helpers import TINY_CONFIG
+    from photoclip.core.embedder import Embedder
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**TINY_CONFIG, "custom_text": custom_text}))
+    embedder = Embedder(ModelSpec(str(config), "random"), "cpu")
+    assert embedder._trim_padding  # the fast path is the one being checked
+    texts = ["dog", "a photo of a red circle on a blue background",
+             "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"]
+    got = embedder.encode_texts(texts)
+    with torch.inference_mode():
+        ref = torch.nn.functional.normalize(embedder.model.encode_text(embedder.tokenizer(texts)).float(), dim=-1)
+    assert np.abs(got - ref.numpy()).max() < 1e-5
+    # each text alone (a different trimmed length) gives the vector it got in the batch
+    for i, text in enumerate(texts):
+        embedder._text_cache.clear()
+        assert np.abs(embedder.encode_text(text) - got[i]).max() < 1e-5

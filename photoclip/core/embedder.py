@@ -7,11 +7,13 @@ and the app's window never wait for them.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import os
 import threading
 import time
+import types
 import urllib.error
 import urllib.request
 from collections import OrderedDict
@@ -321,6 +323,7 @@ class Embedder:
         with torch.inference_mode():
             probe = self.tokenizer(["a photo"]).to(self.device)
             self.dim = int(model.encode_text(probe).shape[-1])
+        self._trim_padding = _check_trimmed_text(model, self.tokenizer, self.device, torch)
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._text_lock = threading.Lock()
         self._model_lock = threading.Lock()
@@ -380,7 +383,8 @@ class Embedder:
             # (forward passes in inference mode do not mutate the model).
             with torch.inference_mode():
                 tokens = self.tokenizer(unique).to(self.device)
-                feats = torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
+                raw = _encode_text_trimmed(self.model, tokens) if self._trim_padding else self.model.encode_text(tokens)
+                feats = torch.nn.functional.normalize(raw.float(), dim=-1)
                 feats = feats.cpu().numpy().astype(np.float32)
             with self._text_lock:
                 for text, vec in zip(unique, feats):
@@ -393,3 +397,67 @@ class Embedder:
 
     def encode_text(self, text: str) -> np.ndarray:
         return self.encode_texts([text])[0]
+
+
+# -- text without its padding -------------------------------------------------------------------
+# open_clip pads every prompt to the model's context (77 tokens) although a query or a tag prompt
+# is usually under 15. In a causal text tower pooled at the end-of-text token, the padding after
+# the longest prompt of a batch cannot change any output, so it is cut off: the same vectors,
+# several times faster. open_clip's own forward code runs on a view of the model whose positional
+# embedding and causal mask are cut to that length; each model is checked once at load against
+# the full-length path, and one that does not match (another tower, another open_clip) keeps it.
+
+class _TrimmedView:
+    """``module`` with its positional embedding and causal mask cut to the first ``n`` positions;
+    the class's methods run with this view as ``self``, everything else comes from ``module``."""
+
+    def __init__(self, module, n: int) -> None:
+        self._module = module
+        self.positional_embedding = module.positional_embedding[:n]
+        self.attn_mask = module.attn_mask[:n, :n]
+
+    def __getattr__(self, name: str):
+        attr = inspect.getattr_static(type(self._module), name, None)
+        if inspect.isfunction(attr):
+            return types.MethodType(attr, self)
+        return getattr(self._module, name)
+
+
+def _text_tower(model):
+    """The module holding the text transformer's positional embedding and mask, and its pooling."""
+    text = getattr(model, "text", None)
+    if text is not None:  # CustomTextCLIP: a TextTransformer submodule
+        return text, getattr(text, "pool_type", None), getattr(text, "cls_emb", None) is None
+    return model, getattr(model, "text_pool_type", None), True
+
+
+def _encode_text_trimmed(model, tokens):
+    tower, _, _ = _text_tower(model)
+    length = int((tokens != 0).sum(dim=1).max()) if tokens.numel() else tokens.shape[1]
+    if length >= tokens.shape[1]:
+        return model.encode_text(tokens)
+    view = _TrimmedView(tower, length)
+    return view.encode_text(tokens[:, :length]) if tower is model else view.forward(tokens[:, :length])
+
+
+def _check_trimmed_text(model, tokenizer, device: str, torch) -> bool:
+    """Whether this model's text vectors can be computed without the padding (checked, not assumed)."""
+    import open_clip
+
+    tower, pool, no_cls = _text_tower(model)
+    if (pool != "argmax" or not no_cls or not isinstance(tokenizer, open_clip.tokenizer.SimpleTokenizer)
+            or getattr(tower, "attn_mask", None) is None or getattr(tower, "positional_embedding", None) is None):
+        return False
+    probe = ["a photo", "kids building a sandcastle on the beach at sunset"]
+    try:
+        with torch.inference_mode():
+            tokens = tokenizer(probe).to(device)
+            full = torch.nn.functional.normalize(model.encode_text(tokens).float(), dim=-1)
+            short = torch.nn.functional.normalize(_encode_text_trimmed(model, tokens).float(), dim=-1)
+    except Exception as exc:  # an open_clip whose code this view does not fit: use the full path
+        log.info("text padding kept for this model (%s)", exc)
+        return False
+    ok = bool(full.shape == short.shape and (full - short).abs().max() < 1e-3)
+    if not ok:
+        log.info("text padding kept for this model (trimmed vectors differ)")
+    return ok
