@@ -315,6 +315,7 @@ class Embedder:
         model.eval()
         self.model = model
         self.preprocess = preprocess
+        self._to_pixels, self._mean_std = _split_preprocess(preprocess, torch)
         self.tokenizer = open_clip.get_tokenizer(name)
         self.dtype = torch.float16 if precision == "fp16" else torch.float32
         size = getattr(model.visual, "image_size", 224)
@@ -355,9 +356,22 @@ class Embedder:
     def default_batch_size(self) -> int:
         return 64 if self.device == "cuda" else 16
 
+    def image_tensor(self, image):
+        """A PIL image -> what :meth:`encode_images` takes: the model's pixels as uint8 (a quarter of
+        the memory of the float tensor, for the decoded photos queued ahead of the model) where
+        open_clip's transform ends in ToTensor + Normalize, else the fully preprocessed tensor."""
+        return self._to_pixels(image) if self._to_pixels else self.preprocess(image)
+
     def encode_images(self, batch) -> np.ndarray:
-        """A (n, 3, H, W) float tensor (already preprocessed) -> (n, dim) float32 unit vectors."""
+        """(n, 3, H, W) images from :meth:`image_tensor` (uint8 pixels) or open_clip's preprocess
+        (normalized floats) -> (n, dim) float32 unit vectors."""
         torch = self._torch
+        if batch.dtype == torch.uint8:
+            if self._mean_std is None:
+                raise ValueError("this model's preprocessing does not take uint8 pixels")
+            mean, std = self._mean_std
+            # exactly ToTensor + Normalize, once per batch instead of once per photo
+            batch = batch.to(torch.float32).div_(255).sub_(mean).div_(std)
         with self._model_lock, torch.inference_mode():
             x = batch.to(self.device, dtype=self.dtype, non_blocking=True)
             feats = self.model.encode_image(x).float()
@@ -397,6 +411,39 @@ class Embedder:
 
     def encode_text(self, text: str) -> np.ndarray:
         return self.encode_texts([text])[0]
+
+
+def _split_preprocess(preprocess, torch):
+    """open_clip's image transform split into (PIL -> uint8 pixels, (mean, std) to normalize a batch),
+    or (None, None) when it does not end in ToTensor + Normalize."""
+    from torchvision import transforms as T
+    from torchvision.transforms.functional import pil_to_tensor
+
+    steps = list(getattr(preprocess, "transforms", []))
+    if len(steps) < 2 or not isinstance(steps[-2], T.ToTensor) or type(steps[-1]) is not T.Normalize:
+        return None, None
+    head = T.Compose(steps[:-2])
+    shape = (1, -1, 1, 1)
+    mean = torch.as_tensor(steps[-1].mean, dtype=torch.float32).reshape(shape)
+    std = torch.as_tensor(steps[-1].std, dtype=torch.float32).reshape(shape)
+
+    def to_pixels(image):
+        image = head(image)
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        return pil_to_tensor(image)
+
+    # checked, not assumed: on a probe image the split gives exactly open_clip's tensor
+    from PIL import Image
+
+    probe = Image.fromarray(np.random.default_rng(0).integers(0, 256, (301, 203, 3), dtype=np.uint8))
+    try:
+        split = to_pixels(probe).unsqueeze(0).to(torch.float32).div_(255).sub_(mean).div_(std)[0]
+        same = bool((split - preprocess(probe)).abs().max() < 1e-5)
+    except Exception as exc:  # a transform this split does not fit
+        log.info("image preprocessing kept whole (%s)", exc)
+        return None, None
+    return (to_pixels, (mean, std)) if same else (None, None)
 
 
 # -- text without its padding -------------------------------------------------------------------

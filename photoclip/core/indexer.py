@@ -300,7 +300,7 @@ class Indexer:
         model_id = self.catalog.model_id(embedder.identity, embedder.dim)
         batch_size = self.batch_size or embedder.default_batch_size
         min_size = embedder.image_size
-        preprocess = embedder.preprocess
+        image_tensor = embedder.image_tensor
         total = len(items)
         meter = RateMeter(total)
         done = 0
@@ -308,11 +308,12 @@ class Indexer:
 
         def decode(item: _Pending):
             loaded = open_image(item.state.path, min_size=min_size)
-            return loaded, preprocess(loaded.image)
+            return loaded, image_tensor(loaded.image)
 
         import torch
 
-        lookahead = max(2 * batch_size, 4 * self.decode_workers)
+        # the next batch decoded while this one is encoded, and each decode thread a few photos beyond
+        lookahead = batch_size + 4 * self.decode_workers
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="photoclip-decode") as pool:
             queue: deque[tuple[_Pending, Future]] = deque()
             it = iter(items)

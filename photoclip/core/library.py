@@ -229,7 +229,7 @@ class Library:
         import torch
 
         loaded = open_image(image, min_size=embedder.image_size)
-        return embedder.encode_images(torch.stack([embedder.preprocess(loaded.image)]))[0]
+        return embedder.encode_images(torch.stack([embedder.image_tensor(loaded.image)]))[0]
 
     def similar(self, photo_id: int, limit: int = 50) -> list[SearchResult]:
         rec = self.catalog.photo(photo_id)
