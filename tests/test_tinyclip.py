@@ -261,8 +261,6 @@ def test_zero_shot_single_label_accuracy(loaded, single_set):
     assert acc_s >= 0.93
 
 
-@pytest.mark.xfail(strict=False, reason="measured 0.725 of two-shape photos with both shapes >= 0.25 "
-                   "(target 0.85): the tiny model's softmax favours one of the two shapes")
 def test_two_shape_multi_label(loaded, two_set):
     model, _, tokenizer = loaded
     items, emb = two_set
