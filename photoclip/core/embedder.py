@@ -431,7 +431,7 @@ def _split_preprocess(preprocess, torch):
         image = head(image)
         if image.mode != "RGB":
             image = image.convert("RGB")
-        return pil_to_tensor(image)
+        return pil_to_tensor(image).contiguous()  # the HWC -> CHW copy here, in the decode thread
 
     # checked, not assumed: on a probe image the split gives exactly open_clip's tensor
     from PIL import Image
