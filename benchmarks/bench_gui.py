@@ -196,7 +196,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
 
     def tick() -> None:
         now, cpu = time.perf_counter(), time.thread_time()
-        ticks.append((now - last[0], cpu - last[1]))
+        ticks.append((now - last[0], cpu - last[1], now - start))
         last[0], last[1] = now, cpu
 
     done: list = []
@@ -204,6 +204,18 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
+    import gc
+
+    pauses: list[tuple[float, int]] = []
+    gc_started = [0.0]
+
+    def on_gc(phase, info) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            pauses.append((time.perf_counter() - gc_started[0], info["generation"]))
+
+    gc.callbacks.append(on_gc)
     cpu0 = time.thread_time()
     last[0], last[1] = time.perf_counter(), cpu0
     start = last[0]
@@ -211,14 +223,16 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
     window.actions.add_folders([str(images)])
     wait_for(app, lambda: bool(done), 1800)
     timer.stop()
+    gc.callbacks.remove(on_gc)
     wall = time.perf_counter() - start
     gui_cpu = time.thread_time() - cpu0
     report = done[0]
     window.close()
     shutil.rmtree(root, ignore_errors=True)
-    gaps = sorted(g for g, _ in ticks)
-    worst, worst_cpu = max(ticks)
-    busiest = max(c for _, c in ticks)
+    gaps = sorted(g for g, _, _ in ticks)
+    worst, worst_cpu, _ = max(ticks)
+    busiest = max(c for _, c, _ in ticks)
+    top = sorted(ticks, reverse=True)[:3]
     result = {"worst_ms": worst * 1e3, "p99_ms": gaps[int(len(gaps) * 0.99)] * 1e3, "busiest_ms": busiest * 1e3,
               "gui_cpu_share": gui_cpu / wall, "rate": report.embedded / wall}
     print(f"\n(b) indexing {report.embedded} photos with {label} (model load {load_s:.1f} s, not counted): "
@@ -229,6 +243,11 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
           f"{len(ticks)} ticks of {wall * 1e3 / TICK_MS:.0f} possible")
     print(f"    longest GUI-thread work inside one gap {busiest * 1e3:.1f} ms; GUI thread CPU "
           f"{gui_cpu:.2f} s = {gui_cpu / wall:.1%} of the wall time")
+    print("    longest gaps: " + ", ".join(f"{g * 1e3:.1f} ms at {at:.1f} s" for g, _, at in top)
+          + f" (of {wall:.1f} s)")
+    worst_gc = max(pauses, default=(0.0, 0))
+    print(f"    garbage collections {len(pauses)}, longest {worst_gc[0] * 1e3:.1f} ms (generation {worst_gc[1]}; "
+          "any thread's collection holds the GIL, so the GUI thread waits for it too)")
     return result
 
 
