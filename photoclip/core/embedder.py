@@ -369,9 +369,7 @@ class Embedder:
         if batch.dtype == torch.uint8:
             if self._mean_std is None:
                 raise ValueError("this model's preprocessing does not take uint8 pixels")
-            mean, std = self._mean_std
-            # exactly ToTensor + Normalize, once per batch instead of once per photo
-            batch = batch.to(torch.float32).div_(255).sub_(mean).div_(std)
+            batch = _normalize_pixels(batch, *self._mean_std)  # once per batch instead of once per photo
         with self._model_lock, torch.inference_mode():
             x = batch.to(self.device, dtype=self.dtype, non_blocking=True)
             feats = self.model.encode_image(x).float()
@@ -413,6 +411,11 @@ class Embedder:
         return self.encode_texts([text])[0]
 
 
+def _normalize_pixels(pixels, mean, std):
+    """(n, 3, H, W) uint8 pixels -> exactly what open_clip's ToTensor + Normalize make of them."""
+    return pixels.float().div_(255).sub_(mean).div_(std)
+
+
 def _split_preprocess(preprocess, torch):
     """open_clip's image transform split into (PIL -> uint8 pixels, (mean, std) to normalize a batch),
     or (None, None) when it does not end in ToTensor + Normalize."""
@@ -438,7 +441,7 @@ def _split_preprocess(preprocess, torch):
 
     probe = Image.fromarray(np.random.default_rng(0).integers(0, 256, (301, 203, 3), dtype=np.uint8))
     try:
-        split = to_pixels(probe).unsqueeze(0).to(torch.float32).div_(255).sub_(mean).div_(std)[0]
+        split = _normalize_pixels(to_pixels(probe).unsqueeze(0), mean, std)[0]
         same = bool((split - preprocess(probe)).abs().max() < 1e-5)
     except Exception as exc:  # a transform this split does not fit
         log.info("image preprocessing kept whole (%s)", exc)
