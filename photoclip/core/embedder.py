@@ -33,6 +33,7 @@ log = logging.getLogger("photoclip.embedder")
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 RANDOM = "random"
 RANDOM_SEED = 0
+TEXT_BATCH = 64  # texts per text-tower pass
 
 
 def _file_digest(path: Path) -> str:
@@ -393,11 +394,16 @@ class Embedder:
             torch = self._torch
             # No model lock here: a search must not wait behind an image batch being indexed
             # (forward passes in inference mode do not mutate the model).
+            chunks = []
             with torch.inference_mode():
-                tokens = self.tokenizer(unique).to(self.device)
-                raw = _encode_text_trimmed(self.model, tokens) if self._trim_padding else self.model.encode_text(tokens)
-                feats = torch.nn.functional.normalize(raw.float(), dim=-1)
-                feats = feats.cpu().numpy().astype(np.float32)
+                # in chunks: a tag set's hundreds of prompts never make one huge forward pass
+                # (its activations would add hundreds of MB to the peak memory of an indexing run)
+                for start in range(0, len(unique), TEXT_BATCH):
+                    tokens = self.tokenizer(unique[start:start + TEXT_BATCH]).to(self.device)
+                    raw = (_encode_text_trimmed(self.model, tokens) if self._trim_padding
+                           else self.model.encode_text(tokens))
+                    chunks.append(torch.nn.functional.normalize(raw.float(), dim=-1).cpu().numpy())
+            feats = np.concatenate(chunks).astype(np.float32, copy=False)
             with self._text_lock:
                 for text, vec in zip(unique, feats):
                     self._text_cache[text] = vec
