@@ -201,6 +201,13 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
 
     done: list = []
     worker.finished.connect(lambda job, result: job.kind == "index" and done.append(result))
+    phases: list[tuple[str, float]] = []
+
+    def on_progress(job, progress) -> None:
+        if not phases or phases[-1][0] != progress.phase:
+            phases.append((progress.phase, time.perf_counter() - start))
+
+    worker.progress.connect(on_progress)
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
@@ -245,6 +252,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
           f"{gui_cpu:.2f} s = {gui_cpu / wall:.1%} of the wall time")
     print("    longest gaps: " + ", ".join(f"{g * 1e3:.1f} ms at {at:.1f} s" for g, _, at in top)
           + f" (of {wall:.1f} s)")
+    print("    phases: " + ", ".join(f"{name} at {at:.1f} s" for name, at in phases))
     worst_gc = max(pauses, default=(0.0, 0))
     print(f"    garbage collections {len(pauses)}, longest {worst_gc[0] * 1e3:.1f} ms (generation {worst_gc[1]}; "
           "any thread's collection holds the GIL, so the GUI thread waits for it too)")
