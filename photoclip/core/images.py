@@ -166,22 +166,15 @@ def _open_file(path: str) -> BinaryIO:
     """The file opened "rb", or ImageError for a missing / unreadable / empty / special file."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        raise ImageError("file not found") from None
-    except PermissionError:
-        raise ImageError("permission denied") from None
-    except OSError as e:
-        raise ImageError(f"cannot read file: {e.strerror or e}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ImageError("not a file (a folder)")
-    if not stat.S_ISREG(st.st_mode):
-        # FIFOs, devices, sockets: opening one could block forever.
-        raise ImageError("not a regular file")
-    if st.st_size == 0:
-        raise ImageError("empty file (0 bytes)")
-    try:
+        if stat.S_ISDIR(st.st_mode):
+            raise ImageError("not a file (a folder)")
+        if not stat.S_ISREG(st.st_mode):
+            # FIFOs, devices, sockets: opening one could block forever.
+            raise ImageError("not a regular file")
+        if st.st_size == 0:
+            raise ImageError("empty file (0 bytes)")
         return open(path, "rb")  # noqa: SIM115 - the caller closes it
-    except FileNotFoundError:
+    except FileNotFoundError:  # from stat, or from open when the file vanished in between
         raise ImageError("file not found") from None
     except PermissionError:
         raise ImageError("permission denied") from None
