@@ -42,6 +42,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from photoclip.core import tagging as _tagging
+
 log = logging.getLogger("photoclip.tests.tinyclip")
 
 # --------------------------------------------------------------------------------------------
@@ -74,19 +76,9 @@ TEXTURED_BACKGROUNDS: tuple[str, ...] = ("noise", "gradient")
 #: Every background name ``draw`` understands: neutral colours, shape colours, textures.
 BACKGROUNDS: tuple[str, ...] = tuple(NEUTRAL_BACKGROUNDS) + tuple(COLOURS) + TEXTURED_BACKGROUNDS
 
-#: Same list as photoclip's tagging.DEFAULT_TEMPLATES (the zero-shot prompt ensemble).
-DEFAULT_TEMPLATES: tuple[str, ...] = (
-    "a photo of a {}.",
-    "a photo of the {}.",
-    "a close-up photo of a {}.",
-    "a bright photo of a {}.",
-    "a cropped photo of a {}.",
-    "a good photo of a {}.",
-    "a photo of a small {}.",
-    "a photo of a large {}.",
-    "an image of a {}.",
-    "a picture of a {}.",
-)
+#: photoclip's zero-shot prompt ensemble: the model learns the prompts photoclip will tag with.
+#: (Part of the training data, so it is part of the cache key below.)
+DEFAULT_TEMPLATES: tuple[str, ...] = tuple(_tagging.DEFAULT_TEMPLATES)
 
 _SMALL, _LARGE = 0.30, 0.45  # size thresholds (fraction of the shorter side) for the words
 
@@ -604,6 +596,7 @@ def _cache_key() -> str:
 
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
+    h.update(json.dumps(DEFAULT_TEMPLATES).encode())
     h.update(f"torch={torch.__version__} open_clip={open_clip.__version__}".encode())
     return h.hexdigest()[:16]
 
