@@ -47,8 +47,9 @@ TICK_MS = 10
 
 
 # ---- data -------------------------------------------------------------------------------------
-def big_library(n: int, home: Path) -> Path:
-    """A library with ``n`` photo rows (and tiny-model vectors) over real tiny JPEG files."""
+def big_library(n: int, home: Path, model: str | None = None, dim: int = 32, root: Path | None = None) -> Path:
+    """A library with ``n`` photo rows (and random vectors of ``model``, default the tiny one) over
+    real tiny JPEG files."""
     import numpy as np
 
     from bench_rescan import ensure_files
@@ -56,12 +57,11 @@ def big_library(n: int, home: Path) -> Path:
     from photoclip.core.library import Library
 
     tree = ensure_files(n)
-    cfg = tiny_config_file(home)
-    root = home / f"lib-{n}"
+    model = model or str(tiny_config_file(home))
+    root = root or home / f"lib-{n}"
     t0 = time.perf_counter()
-    lib = Library(root, model=str(cfg), pretrained="random", device="cpu", threads=1, remember_model=True)
+    lib = Library(root, model=model, pretrained="random", device="cpu", threads=1, remember_model=True)
     fid = lib.catalog.add_folder(str(tree))
-    dim = 32
     model_row = lib.catalog.model_id(lib.model_id, dim)
     rng = np.random.default_rng(0)
     batch: list = []
@@ -92,6 +92,27 @@ def big_library(n: int, home: Path) -> Path:
         flush()
     lib.close()
     print(f"library of {written:,} photo rows written in {time.perf_counter() - t0:.1f} s ({root})", flush=True)
+    return root
+
+
+def stall_library(n: int, home: Path) -> Path:
+    """``n`` photos indexed with ViT-B-32-256 (random vectors), tagged by the default tag sets, its
+    hnswlib index built: a user's library that new photos arrive in. Made once (minutes), cached."""
+    from photoclip.core.library import Library
+
+    root = data_dir() / f"stall-library-{n}"
+    if (root / ".complete").exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    big_library(n, home, "ViT-B-32-256", 512, root)
+    t0 = time.perf_counter()
+    lib = Library(root)
+    lib.tag()
+    lib.store.index(lib._model_row())  # builds and saves the hnswlib index
+    lib.store.save(force=True)
+    lib.close()
+    (root / ".complete").write_text("ok")
+    print(f"  tagged and indexed in {time.perf_counter() - t0:.0f} s (once; cached in {root})", flush=True)
     return root
 
 
@@ -176,16 +197,22 @@ def bench_startup(lib_root: Path, home: Path, runs: int) -> dict:
 
 
 # ---- (b) stall while indexing -------------------------------------------------------------------
-def bench_stall(app, images: Path, count: int, model: str, pretrained: str, label: str, home: Path) -> dict:
+def bench_stall(app, images: Path, count: int, model: str, pretrained: str, label: str, home: Path,
+                trace_ms: float = 0.0, base: Path | None = None) -> dict:
+    import faulthandler
+
     from PySide6.QtCore import QSettings, QTimer
 
     from photoclip.core.library import Library
     from photoclip.gui.app import create_main_window
 
     root = Path(tempfile.mkdtemp(prefix="photoclip-bench-stall-", dir=home))
+    if base is not None:  # new photos arrive in a library that already has many
+        shutil.rmtree(root)
+        shutil.copytree(base, root, ignore=shutil.ignore_patterns("thumbnails"))
     lib = Library(root, model=model, pretrained=pretrained, device="cpu")
     window = create_main_window(lib, QSettings(str(root / "gui.ini"), QSettings.Format.IniFormat),
-                                rescan_on_start=False)
+                                rescan_on_start=False, freeze_heap=True)  # as the app does
     window.show()
     worker = window.services.worker
     t0 = time.perf_counter()
@@ -198,6 +225,11 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
         now, cpu = time.perf_counter(), time.thread_time()
         ticks.append((now - last[0], cpu - last[1], now - start))
         last[0], last[1] = now, cpu
+        if trace_file is not None:  # every thread's stack is written if the next tick is late
+            if ticks[-1][0] * 1e3 > trace_ms:
+                trace_file.write(f"=== the stacks above: tick {ticks[-1][0] * 1e3:.1f} ms late at {ticks[-1][2]:.2f} s\n")
+                trace_file.flush()
+            faulthandler.dump_traceback_later(trace_ms / 1e3, file=trace_file)
 
     done: list = []
     worker.finished.connect(lambda job, result: job.kind == "index" and done.append(result))
@@ -208,6 +240,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
             phases.append((progress.phase, time.perf_counter() - start))
 
     worker.progress.connect(on_progress)
+    trace_file = open(data_dir() / f"stall-traces-{'tiny' if 'tiny' in label else model}.txt", "w") if trace_ms else None
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
@@ -231,6 +264,10 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
     wait_for(app, lambda: bool(done), 1800)
     timer.stop()
     gc.callbacks.remove(on_gc)
+    if trace_file is not None:
+        faulthandler.cancel_dump_traceback_later()
+        trace_file.close()
+        print(f"    stacks of late ticks (> {trace_ms:.0f} ms): {trace_file.name}")
     wall = time.perf_counter() - start
     gui_cpu = time.thread_time() - cpu0
     report = done[0]
@@ -269,7 +306,7 @@ def bench_scroll(app, lib_root: Path, home: Path, pages_limit: int = 300) -> dic
     shutil.rmtree(lib_root / "thumbnails", ignore_errors=True)  # cold thumbnail cache
     lib = Library(lib_root)
     window = create_main_window(lib, QSettings(str(home / "gui-scroll.ini"), QSettings.Format.IniFormat),
-                                rescan_on_start=False)
+                                rescan_on_start=False, freeze_heap=True)
     window.resize(1200, 780)
     window.show()
     total = lib.catalog.photo_count()
@@ -347,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="launches for the start-up figure")
     ap.add_argument("--only", default="startup,stall,scroll", help="comma list of: startup, stall, scroll")
     ap.add_argument("--skip-default", action="store_true", help="stall with the tiny model only")
+    ap.add_argument("--stall-library", type=int, default=0, metavar="N",
+                    help="the indexed photos arrive in a library that already has N photos (default: an empty "
+                         "one); only with the default model")
+    ap.add_argument("--trace-stalls", type=float, default=0.0, metavar="MS",
+                    help="write every thread's stack whenever a tick is MS late (faulthandler; into the data dir)")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
 
@@ -354,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PHOTOCLIP_GUI_SETTINGS"] = str(home / "gui.ini")
     print(f"Qt platform {os.environ['QT_QPA_PLATFORM']}; {load_average()} at start", flush=True)
     lib_root = big_library(args.photos, home) if only & {"startup", "scroll"} else None
+    stall_base = None
+    if args.stall_library and "stall" in only:
+        stall_base = stall_library(args.stall_library, home)
     if "startup" in only:
         bench_startup(lib_root, home, args.runs)
 
@@ -367,9 +412,13 @@ def main(argv: list[str] | None = None) -> int:
         if "stall" in only:
             images = stall_images(args.images)
             cfg = tiny_config_file(home)
-            bench_stall(app, images, args.images, str(cfg), "random", "the tiny random model", home)
+            where = f" into a library of {args.stall_library:,} photos" if stall_base else ""
+            if stall_base is None:  # (the big library's vectors are the tiny model's, never tagged)
+                bench_stall(app, images, args.images, str(cfg), "random", "the tiny random model", home,
+                            args.trace_stalls)
             if not args.skip_default:
-                bench_stall(app, images, args.images, "ViT-B-32-256", "random", "ViT-B-32-256 (random weights)", home)
+                bench_stall(app, images, args.images, "ViT-B-32-256", "random",
+                            "ViT-B-32-256 (random weights)" + where, home, args.trace_stalls, stall_base)
         if "scroll" in only:
             bench_scroll(app, lib_root, home)
     print(f"\n{load_average()} at end")

@@ -127,6 +127,13 @@ def test_good_files_indexed_bad_ones_recorded_and_the_folder_untouched(bad_libra
     report = lib.index([str(root)])
     assert {r.path for r in lib.photos()} == good
     assert report.added == len(good) and report.problems == len(bad)
+    # the grid's listing (ids and paths only, decoded in one pass) names the same photos in the
+    # same order, odd names included (a newline, quotes, a name that is not UTF-8)
+    for kwargs in ({}, {"limit": 3}, {"offset": 2, "limit": 4}, {"folder": str(root)}, {"folder": "/nowhere"}):
+        records, shown = lib.photos(**kwargs), lib.photo_listing(**kwargs)
+        assert list(shown.ids) == [r.id for r in records], kwargs
+        assert shown.paths == [r.path for r in records], kwargs
+    assert CAFE in {os.path.basename(p) for p in lib.photo_listing().paths}
     problems = {p.path: p.reason for p in lib.problems()}
     self_link = str(root / "loops" / "self")  # a symlink to itself is reported, not followed forever
     assert set(problems) == bad | {self_link}

@@ -11,10 +11,12 @@ processes read while one writes.
 
 from __future__ import annotations
 
+import array
 import json
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -134,6 +136,31 @@ class PhotoRecord:
 
 
 @dataclass(frozen=True)
+class PhotoListing:
+    """Photos in display order as two flat columns, for grids of 100,000s of photos.
+
+    No object per photo: 100,000 rows are an int64 array and a list of str (objects the garbage
+    collector never visits), read about 4x faster than as many ``PhotoRecord``s. ``scores`` is
+    set for search results (best first)."""
+
+    ids: array.array
+    paths: list[str]
+    scores: Optional[list[float]] = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, str, Optional[float]]]) -> "PhotoListing":
+        ids, paths, scores = array.array("q"), [], []
+        for pid, path, score in rows:
+            ids.append(pid)
+            paths.append(path)
+            scores.append(score)
+        return cls(ids, paths, scores if any(s is not None for s in scores) else None)
+
+
+@dataclass(frozen=True)
 class Problem:
     path: str
     reason: str
@@ -168,6 +195,16 @@ _PHOTO_COLUMNS = (
 
 def _photo(row) -> PhotoRecord:
     return PhotoRecord(row[0], dec(row[1]), dec(row[2]), row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]))
+
+
+def _decode_all(blobs: list[bytes]) -> list[str]:
+    """``[dec(b) for b in blobs]`` in one C-level pass: no path holds a NUL byte, and the file
+    system codec (UTF-8 or the locale's, with surrogateescape) decodes each byte sequence the same
+    whether alone or joined by NULs."""
+    if not blobs:
+        return []
+    text = b"\0".join(blobs).decode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+    return text.split("\0")
 
 
 def vector_to_blob(vec: np.ndarray) -> bytes:
@@ -366,6 +403,25 @@ class Catalog:
                model_id: Optional[int] = None, include_offline: bool = True,
                offset: int = 0, limit: Optional[int] = None) -> list[PhotoRecord]:
         """Browse: newest first (date taken, else file time). A tag filter orders by the tag's score."""
+        sql, args = self._browse_sql(_PHOTO_COLUMNS, folder_id, tag, model_id, include_offline, offset, limit)
+        return [_photo(r) for r in self.conn.execute(sql, args)]
+
+    def photo_listing(self, *, folder_id: Optional[int] = None, tag: Optional[tuple[str, str]] = None,
+                      model_id: Optional[int] = None, include_offline: bool = True,
+                      offset: int = 0, limit: Optional[int] = None) -> PhotoListing:
+        """The same photos in the same order as ``photos()``, as ids and paths only."""
+        sql, args = self._browse_sql("p.id, p.path", folder_id, tag, model_id, include_offline, offset, limit)
+        ids, blobs = array.array("q"), []
+        add_id, add_blob = ids.append, blobs.append
+        for pid, blob in self.conn.execute(sql, args):  # each row tuple is freed at once
+            add_id(pid)
+            add_blob(blob)
+        return PhotoListing(ids, _decode_all(blobs))
+
+    @staticmethod
+    def _browse_sql(columns: str, folder_id: Optional[int], tag: Optional[tuple[str, str]],
+                    model_id: Optional[int], include_offline: bool, offset: int,
+                    limit: Optional[int]) -> tuple[str, list]:
         where, args = [], []
         join = ""
         order = "COALESCE(p.taken_at, '') DESC, p.mtime_ns DESC, p.id DESC"
@@ -381,14 +437,14 @@ class Catalog:
             where.append("s.name=? AND t.label=?")
             args.extend(tag)
             order = "t.score DESC, p.id"
-        sql = f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id {join}"
+        sql = f"SELECT {columns} FROM photos p JOIN folders f ON f.id=p.folder_id {join}"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args.extend([limit, offset])
-        return [_photo(r) for r in self.conn.execute(sql, args)]
+        return sql, args
 
     def photo_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM photos").fetchone()[0]

@@ -21,7 +21,7 @@ from photoclip.core.paths import display_path
 
 from .photo_model import PathRole, PhotoIdRole
 from .watching import PathBatch
-from .workers import Job
+from .workers import Job, freeze_heap, thaw_heap
 
 log = logging.getLogger("photoclip.gui.actions")
 
@@ -82,8 +82,10 @@ def _model_size_text(label: str) -> str:
 class Actions(QObject):
     """Creates the actions, menus and job wiring for one MainWindow."""
 
-    def __init__(self, window, library, worker, browser, watcher=None) -> None:
+    def __init__(self, window, library, worker, browser, watcher=None, *, freeze_heap: bool = False) -> None:
         super().__init__(window)
+        #: after a job that may have loaded the model, freeze the heap (see workers.freeze_heap)
+        self.freeze_heap = freeze_heap
         self.window = window
         self.library = library
         self.worker = worker
@@ -450,6 +452,7 @@ class Actions(QObject):
         arch = model or lib.spec.model
 
         def run(progress, control):
+            thaw_heap()
             lib.set_model(arch, weights)
             lib.embedder(progress, control)
 
@@ -475,6 +478,7 @@ class Actions(QObject):
         changed_model = (new.model, new.pretrained) != old
 
         def run(progress, control):
+            thaw_heap()  # the model may be dropped
             lib.save_settings(new)
             if changed_model:
                 lib.embedder(progress, control)
@@ -514,7 +518,12 @@ class Actions(QObject):
             self.window.banner.show_progress(p.done, p.total or None)
         self.browser.job_progress(job, p)
 
+    #: jobs that may load the model
+    LOADS_MODEL = frozenset({"model", "settings", "index"})
+
     def _job_finished(self, job: Job, result) -> None:
+        if self.freeze_heap and job.kind in self.LOADS_MODEL:
+            freeze_heap()
         msg = "Ready"
         if job.kind == "index" and result is not None and hasattr(result, "summary"):
             msg = "Indexed: " + result.summary()

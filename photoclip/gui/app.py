@@ -32,7 +32,7 @@ from .browser import Browser
 from .main_window import MainWindow
 from .thumbnails import ThumbnailLoader
 from .watching import LibraryWatcher, WatchOptions
-from .workers import QueryRunner, Worker
+from .workers import QueryRunner, Worker, thaw_heap
 
 log = logging.getLogger("photoclip.gui.app")
 
@@ -86,19 +86,22 @@ class Services:
 
 
 def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_on_start: bool = True,
-                       thumbnail_threads: int = 2, watch: Optional[WatchOptions] = None) -> MainWindow:
+                       thumbnail_threads: int = 2, watch: Optional[WatchOptions] = None,
+                       freeze_heap: bool = False) -> MainWindow:
     """A wired MainWindow over ``library``; its services stop when the window closes.
 
     ``rescan_on_start``: once the model is known to be there, reconcile the library with the disk
     (what changed while the app was closed). While the window is open every library folder is
-    watched (unless Settings.watch is off), with ``watch``'s timings.
+    watched (unless Settings.watch is off), with ``watch``'s timings. ``freeze_heap`` (the app's
+    choice): once the model is loaded, the garbage collector's full passes skip what is alive then
+    (workers.freeze_heap), until the window closes.
     """
     services = Services(library, thumbnail_threads=thumbnail_threads, watch=watch)
     window = MainWindow(services.thumbnails, settings if settings is not None else gui_settings(),
                         models_dir=str(paths.models_dir()))
     browser = Browser(library, services.queries, window)
     browser.resultsShown.connect(window.resultsShown)
-    actions = Actions(window, library, services.worker, browser, services.watcher)
+    actions = Actions(window, library, services.worker, browser, services.watcher, freeze_heap=freeze_heap)
     window.services = services
     window.browser = browser
     window.actions = actions
@@ -116,7 +119,12 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
             window.banner.show_needed(label, _model_size_text(label))
 
     window.on_startup_checked = startup_checked
-    window.on_close = services.shutdown
+    def close() -> None:
+        services.shutdown()
+        if freeze_heap:
+            thaw_heap()
+
+    window.on_close = close
     browser.refresh_results()  # first: the photos are what a user waits for
     browser.refresh_sidebar()
     browser.check_model()
@@ -239,7 +247,7 @@ def run_app(argv: Optional[list[str]] = None, *, library_root: Optional[str] = N
     except PhotoclipError as exc:
         QMessageBox.critical(None, "photoclip cannot open the library", str(exc))
         return 1
-    window = create_main_window(library)
+    window = create_main_window(library, freeze_heap=True)
     probe = os.environ.get(STARTUP_REPORT_ENV)
     if probe:
         _StartupProbe(window, probe)

@@ -14,9 +14,10 @@ from typing import Any, Optional
 
 from PySide6.QtCore import QItemSelectionModel, QObject, Signal
 
+from photoclip.core.catalog import PhotoListing
 from photoclip.core.errors import PhotoclipError
 
-from .photo_model import PhotoIdRole, PhotoItem
+from .photo_model import PhotoIdRole
 
 log = logging.getLogger("photoclip.gui.browser")
 
@@ -25,6 +26,9 @@ SEARCH_LIMIT = 200
 FIRST_PAGE = 600
 #: while indexing, the grid and sidebar are refreshed this often (seconds) so photos appear
 LIVE_REFRESH_S = 2.0
+#: ... or less often for a library so big that re-reading its listing would take more than this
+#: share of the time (100,000 photos: ~0.1 s a read, so every 2 s; 1,000,000: every ~20 s)
+LIVE_REFRESH_SHARE = 0.05
 
 
 class Browser(QObject):
@@ -52,6 +56,7 @@ class Browser(QObject):
         self.model_ready = False
         self.last_error = ""
         self._last_live = 0.0
+        self._listing_s = 0.0  # how long the last whole listing took to read (on the query thread)
         self._requests: dict[int, tuple[bool, bool, Any]] = {}  # results token -> (search, first page, listing)
         self._listing: Any = None  # (folder, tag) of the listing in the grid
         queries.done.connect(self._on_done)
@@ -105,7 +110,7 @@ class Browser(QObject):
                     hits = lib.similar(similar[0], limit=SEARCH_LIMIT)
                 else:
                     hits = lib.search(text or None, image, limit=SEARCH_LIMIT, tag=tag, folder=folder)
-                return [PhotoItem(h.photo_id, h.path, float(h.score)) for h in hits]
+                return PhotoListing.of((h.photo_id, h.path, float(h.score)) for h in hits)
             is_search = True
             first_page = False
         else:
@@ -115,7 +120,11 @@ class Browser(QObject):
             limit = FIRST_PAGE if first_page else None
 
             def run():
-                return [PhotoItem(r.id, r.path, None) for r in lib.photos(folder=folder, tag=tag, limit=limit)]
+                t0 = time.perf_counter()
+                listing = lib.photo_listing(folder=folder, tag=tag, limit=limit)
+                if limit is None:
+                    self._listing_s = time.perf_counter() - t0
+                return listing
             is_search = False
         token = self.queries.submit("results", run)
         self._pending_search = is_search
@@ -220,7 +229,14 @@ class Browser(QObject):
         else:
             log.warning("%s failed: %s", slot, message)
 
-    def _show_results(self, items: list[PhotoItem], is_search: bool, same_listing: bool = True) -> None:
+    def _show_results(self, items: PhotoListing, is_search: bool, same_listing: bool = True) -> None:
+        if same_listing and self.model.shows(items, is_search=is_search):
+            # A live refresh that changed nothing (e.g. while photos are tagged): no model reset,
+            # so the grid is not laid out again and keeps its place without a flicker.
+            self.last_error = ""
+            self._update_count()
+            self.resultsShown.emit(len(items))
+            return
         grid = self.window.grid
         keep_id = None
         cur = grid.currentIndex()
@@ -228,7 +244,7 @@ class Browser(QObject):
             keep_id = cur.data(PhotoIdRole)
         same_view = not is_search and not self.model.is_search and same_listing
         scroll = grid.verticalScrollBar().value() if same_view else 0
-        self.model.set_items(items, is_search=is_search)
+        self.model.set_listing(items, is_search=is_search)
         self.last_error = ""
         if keep_id is not None:
             row = self.model.row_for_photo(keep_id)
@@ -261,10 +277,12 @@ class Browser(QObject):
         if job.kind not in ("index", "watch") or progress.phase not in ("embedding", "saving", "tagging"):
             return
         now = time.monotonic()
-        if now - self._last_live >= LIVE_REFRESH_S:
+        if now - self._last_live >= max(LIVE_REFRESH_S, self._listing_s / LIVE_REFRESH_SHARE):
             self._last_live = now
             self.refresh_sidebar()
-            if not self.is_search():
+            # photos are added while embedding; tagging changes only what a tag filter shows
+            tag_filter = bool(self.filter and self.filter[0] == "tag")
+            if not self.is_search() and (progress.phase == "embedding" or tag_filter):
                 self.refresh_results()
 
     #: jobs after which the photos shown cannot have changed: only the sidebar is refreshed

@@ -1,7 +1,8 @@
 """The photo grid's model: a thin list adapter over plain records, with named roles.
 
-Rows are ``PhotoItem`` tuples (photo id, path, score or None). The records are built on the query
-thread; the model only holds them, so 100,000 rows cost one list and one dict. ``data()`` never
+Rows are a core ``PhotoListing`` (ids, paths and, for search results, scores as flat columns)
+read on the query thread; the model only holds it, so 100,000 rows cost an int array and a list
+of str, nothing the garbage collector has to visit. ``item(row)`` gives a ``PhotoItem``. ``data()`` never
 touches the disk: thumbnails come from the ``ThumbnailLoader`` memory cache or are requested
 and arrive later through ``thumbnailArrived(row)``.
 
@@ -12,11 +13,13 @@ every arriving thumbnail restarted the layout). The grid repaints the row's cell
 
 from __future__ import annotations
 
+import array
 import os
 from typing import NamedTuple, Optional, Sequence
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from photoclip.core.catalog import PhotoListing
 from photoclip.core.paths import display_path
 
 PathRole = Qt.ItemDataRole.UserRole + 1
@@ -42,7 +45,9 @@ class PhotoModel(QAbstractListModel):
 
     def __init__(self, thumbnails=None, parent=None) -> None:
         super().__init__(parent)
-        self._items: list[PhotoItem] = []
+        self._ids = array.array("q")
+        self._paths: list[str] = []
+        self._scores: Optional[list[float]] = None
         self._rows: dict[str, int] = {}
         self._thumbs = thumbnails
         self.thumbnail_size = 160
@@ -51,30 +56,38 @@ class PhotoModel(QAbstractListModel):
             thumbnails.ready.connect(self._on_thumbnail_ready)
 
     # ---- content ------------------------------------------------------------------------------
-    def set_items(self, items: Sequence[PhotoItem], *, is_search: bool = False) -> None:
+    def set_listing(self, listing: PhotoListing, *, is_search: bool = False) -> None:
         self.beginResetModel()
-        self._items = list(items)
+        self._ids, self._paths, self._scores = listing.ids, listing.paths, listing.scores
         self._rows = {}
         self.is_search = is_search
         self.endResetModel()
 
+    def set_items(self, items: Sequence[PhotoItem], *, is_search: bool = False) -> None:
+        self.set_listing(PhotoListing.of(items), is_search=is_search)
+
+    def shows(self, listing: PhotoListing, *, is_search: bool = False) -> bool:
+        """Whether the grid already shows exactly ``listing`` (compared in C: about 1 ms for 100,000)."""
+        return (is_search == self.is_search and listing.ids == self._ids and listing.scores == self._scores
+                and listing.paths == self._paths)
+
     def items(self) -> list[PhotoItem]:
-        return list(self._items)
+        return [self.item(row) for row in range(len(self._ids))]
 
     def item(self, row: int) -> PhotoItem:
-        return self._items[row]
+        return PhotoItem(self._ids[row], self._paths[row], None if self._scores is None else self._scores[row])
 
     def row_for_path(self, path: str) -> int:
         """The row showing ``path``, or -1."""
-        if not self._rows and self._items:
-            self._rows = {it.path: i for i, it in enumerate(self._items)}
+        if not self._rows and self._paths:
+            self._rows = {p: i for i, p in enumerate(self._paths)}
         return self._rows.get(path, -1)
 
     def row_for_photo(self, photo_id: int) -> int:
-        for i, it in enumerate(self._items):
-            if it.photo_id == photo_id:
-                return i
-        return -1
+        try:
+            return self._ids.index(photo_id)
+        except ValueError:
+            return -1
 
     def set_thumbnail_size(self, size: int) -> None:
         if size != self.thumbnail_size:
@@ -82,13 +95,13 @@ class PhotoModel(QAbstractListModel):
 
     # ---- Qt model API ---------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._items)
+        return 0 if parent.isValid() else len(self._ids)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         row = index.row()
-        if not index.isValid() or row >= len(self._items):
+        if not index.isValid() or row >= len(self._ids):
             return None
-        item = self._items[row]
+        item = self.item(row)
         if role == Qt.ItemDataRole.DisplayRole or role == NameRole:
             return display_path(os.path.basename(item.path))
         if role == PathRole:
@@ -130,7 +143,7 @@ class PhotoModel(QAbstractListModel):
         from PySide6.QtCore import QMimeData, QUrl
 
         mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(self._items[i.row()].path) for i in indexes if i.isValid()])
+        mime.setUrls([QUrl.fromLocalFile(self._paths[i.row()]) for i in indexes if i.isValid()])
         return mime
 
     def _on_thumbnail_ready(self, path: str, bucket: int) -> None:

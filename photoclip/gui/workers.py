@@ -18,6 +18,7 @@ wait behind an indexing job.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import os
@@ -68,6 +69,21 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
     return f"Unexpected error ({exc.__class__.__name__}: {exc}). Details are in the log."
+
+
+def freeze_heap() -> None:
+    """Leave everything alive now out of the garbage collector's full passes.
+
+    With torch, open_clip and a loaded model the interpreter holds ~400,000 objects, and a full
+    collection visits them all: ~200 ms holding the GIL (measured with ViT-B-32), a stall of the
+    GUI thread whichever thread it runs on. Frozen, a full pass visits only what was made since.
+    O(1); done on the GUI thread when a model has been loaded."""
+    gc.freeze()
+
+
+def thaw_heap() -> None:
+    """Before the model is replaced: the old one has reference cycles and must be collectable."""
+    gc.unfreeze()
 
 
 _niced = threading.local()

@@ -273,3 +273,54 @@ def test_thumbnail_size_and_splitter_persist(open_window, qtbot, gui_settings, m
     assert abs(w2.splitter.sizes()[0] - sizes[0]) <= 2
     w2.close()
     assert not w2.services.threads_running()
+
+
+def test_a_refresh_that_changes_nothing_leaves_the_grid_in_place(open_window, qtbot, tmp_path):
+    """While photos are indexed the grid is re-read every few seconds; when nothing changed (e.g.
+    while photos are tagged) the grid is not reset: no relayout, the selection and scroll stay."""
+    w, folder = indexed_window(open_window, qtbot, tmp_path, n=30)
+    w.resize(500, 400)
+    w.grid.set_thumbnail_size(128)
+    resets = []
+    w.model.modelAboutToBeReset.connect(lambda: resets.append(time.monotonic()))
+    w.grid.setCurrentIndex(w.model.index(20))
+    bar = w.grid.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=10_000)
+    bar.setValue(bar.maximum())
+    position, current = bar.value(), w.model.index(20).data(PhotoIdRole)
+    with qtbot.waitSignal(w.resultsShown, timeout=10_000):
+        w.browser.refresh_results()
+    assert resets == [] and bar.value() == position
+    assert w.grid.currentIndex().data(PhotoIdRole) == current
+    # a photo that arrived is shown by the next refresh (and the grid keeps the selected photo)
+    make_images(folder, 1, start=30)
+    with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
+                          check_params_cb=lambda job, _r: job.kind == "index"):
+        w.actions.index([str(folder)])
+    wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 31, timeout=10_000)
+    assert len(resets) >= 1
+    assert w.grid.currentIndex().data(PhotoIdRole) == current
+
+
+def test_the_app_takes_its_loaded_model_out_of_full_garbage_collections(qtbot, make_library, gui_settings):
+    """A full collection visits every object alive: ~200 ms holding the GIL with a real model
+    loaded, a visible stall. The app freezes the heap once the model is loaded, and thaws it before
+    a model is replaced and when its window closes."""
+    import gc
+
+    from photoclip.gui.app import create_main_window
+
+    assert gc.get_freeze_count() == 0
+    w = create_main_window(make_library(), gui_settings, rescan_on_start=False, freeze_heap=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.browser.model_ready and not w.services.worker.is_busy(), timeout=60_000)
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=10_000)
+    frozen = gc.get_freeze_count()
+    t0 = time.perf_counter()
+    gc.collect()
+    print(f"\n{frozen:,} objects frozen; a full collection then takes {(time.perf_counter() - t0) * 1e3:.1f} ms")
+    w.close()
+    assert gc.get_freeze_count() == 0
+    assert not w.services.threads_running()
