@@ -43,6 +43,11 @@ class IndexStore:
     def __init__(self, catalog: Catalog, root: str | os.PathLike) -> None:
         self.catalog = catalog
         self.dir = Path(root) / "index"
+        #: Indexes with more vectors than this are written only by a final save (``close``).
+        #: hnswlib holds the GIL while it writes a file (~5 us a vector: 0.5 s for 100,000), so
+        #: an app keeping a window responsive defers those saves; the file is a cache, and after a
+        #: crash the vectors it misses are added back from the catalog (GIL released) on next use.
+        self.hold_saves_above: Optional[int] = None
         self._entries: dict[int, _Entry] = {}
         self._lock = threading.RLock()
         self._remove_leftovers()
@@ -110,7 +115,8 @@ class IndexStore:
         entry.dirty = True
         entry.data_versions[threading.get_ident()] = self.catalog.data_version()
         log.info("built index of %d vectors for %s in %.1f s", len(index), name, time.monotonic() - started)
-        self._save(entry)
+        if not self._held(entry):
+            self._save(entry)
         return entry
 
     def _sync(self, entry: _Entry) -> None:
@@ -149,12 +155,18 @@ class IndexStore:
                 entry.deleted_seq = self.catalog.vectors_deleted()
                 entry.dirty = True
 
-    def save(self, force: bool = False) -> None:
-        """Write dirty indexes (at most every SAVE_INTERVAL_S unless forced)."""
+    def save(self, force: bool = False, *, final: bool = False) -> None:
+        """Write dirty indexes (at most every SAVE_INTERVAL_S unless forced); ``final`` (closing)
+        writes the ones ``hold_saves_above`` holds back too."""
         with self._lock:
             for entry in self._entries.values():
-                if entry.dirty and (force or time.monotonic() - entry.saved_at > SAVE_INTERVAL_S):
+                if not entry.dirty or (self._held(entry) and not final):
+                    continue
+                if force or final or time.monotonic() - entry.saved_at > SAVE_INTERVAL_S:
                     self._save(entry)
+
+    def _held(self, entry: _Entry) -> bool:
+        return self.hold_saves_above is not None and len(entry.index) > self.hold_saves_above
 
     def _save(self, entry: _Entry) -> None:
         entry.index.meta = {"model": entry.name, "max_id": entry.max_id, "deleted_seq": entry.deleted_seq}

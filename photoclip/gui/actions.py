@@ -70,6 +70,13 @@ def show_in_folder(path: str) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
 
 
+def _load_model(library, progress, control) -> None:
+    """The model job: the model, then its search index (both hold the GIL in long C calls at
+    times; better while the app says it is loading than at a first search)."""
+    library.embedder(progress, control)
+    library.open_index()
+
+
 def _model_size_text(label: str) -> str:
     from photoclip.core.config import CURATED_MODELS
 
@@ -438,14 +445,14 @@ class Actions(QObject):
     def load_model(self, quiet: bool = True) -> Job:
         lib = self.library
         return self.worker.submit(Job("model", "Loading the image model…",
-                                      lambda progress, control: lib.embedder(progress, control) and None,
+                                      lambda progress, control: _load_model(lib, progress, control),
                                       data="load" if quiet else "download"))
 
     def download_model(self) -> None:
         self.window.banner.show_progress(0, None)
         lib = self.library
         self.worker.submit(Job("model", f"Downloading {lib.spec.label}…",
-                               lambda progress, control: lib.embedder(progress, control) and None, data="download"))
+                               lambda progress, control: _load_model(lib, progress, control), data="download"))
 
     def use_local_model(self, model: str, weights: str) -> None:
         lib = self.library
@@ -454,7 +461,7 @@ class Actions(QObject):
         def run(progress, control):
             thaw_heap()
             lib.set_model(arch, weights)
-            lib.embedder(progress, control)
+            _load_model(lib, progress, control)
 
         self.worker.submit(Job("model", "Loading the local model file…", run, data="download"))
 

@@ -85,6 +85,10 @@ class Services:
                 or self.thumbnails._pool.activeThreadCount() > 0)
 
 
+#: an index with more vectors than this (whose save would hold the GIL > ~50 ms) is saved at close
+HOLD_INDEX_SAVES_ABOVE = 10_000
+
+
 def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_on_start: bool = True,
                        thumbnail_threads: int = 2, watch: Optional[WatchOptions] = None,
                        freeze_heap: bool = False) -> MainWindow:
@@ -96,6 +100,9 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
     choice): once the model is loaded, the garbage collector's full passes skip what is alive then
     (workers.freeze_heap), until the window closes.
     """
+    # While the window is open, a big search index is written only when the library closes:
+    # hnswlib holds the GIL while it writes (0.5 s for 100,000 photos), which would stall the window.
+    library.store.hold_saves_above = HOLD_INDEX_SAVES_ABOVE
     services = Services(library, thumbnail_threads=thumbnail_threads, watch=watch)
     window = MainWindow(services.thumbnails, settings if settings is not None else gui_settings(),
                         models_dir=str(paths.models_dir()))

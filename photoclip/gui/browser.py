@@ -26,8 +26,8 @@ SEARCH_LIMIT = 200
 FIRST_PAGE = 600
 #: while indexing, the grid and sidebar are refreshed this often (seconds) so photos appear
 LIVE_REFRESH_S = 2.0
-#: ... or less often for a library so big that re-reading its listing would take more than this
-#: share of the time (100,000 photos: ~0.1 s a read, so every 2 s; 1,000,000: every ~20 s)
+#: ... or less often for a library so big that re-reading its listing and sidebar would take more
+#: than this share of the time (100,000 photos: ~0.4 s a read, so every ~8 s)
 LIVE_REFRESH_SHARE = 0.05
 
 
@@ -56,7 +56,8 @@ class Browser(QObject):
         self.model_ready = False
         self.last_error = ""
         self._last_live = 0.0
-        self._listing_s = 0.0  # how long the last whole listing took to read (on the query thread)
+        # how long the last whole listing and sidebar took to read (on the query thread)
+        self._listing_s = self._sidebar_s = 0.0
         self._requests: dict[int, tuple[bool, bool, Any]] = {}  # results token -> (search, first page, listing)
         self._listing: Any = None  # (folder, tag) of the listing in the grid
         queries.done.connect(self._on_done)
@@ -122,6 +123,7 @@ class Browser(QObject):
             def run():
                 t0 = time.perf_counter()
                 listing = lib.photo_listing(folder=folder, tag=tag, limit=limit)
+                listing.rows()  # here rather than on the GUI thread when the first thumbnail arrives
                 if limit is None:
                     self._listing_s = time.perf_counter() - t0
                 return listing
@@ -138,13 +140,16 @@ class Browser(QObject):
         lib = self.library
 
         def run():
-            return {
+            t0 = time.perf_counter()
+            result = {
                 "total": lib.catalog.photo_count(),
                 "folders": lib.folders(),
                 "tag_sets": lib.tag_sets(),
                 "counts": lib.tag_counts(),
                 "problems": lib.problems(),
             }
+            self._sidebar_s = time.perf_counter() - t0
+            return result
 
         return self.queries.submit("sidebar", run)
 
@@ -277,7 +282,7 @@ class Browser(QObject):
         if job.kind not in ("index", "watch") or progress.phase not in ("embedding", "saving", "tagging"):
             return
         now = time.monotonic()
-        if now - self._last_live >= max(LIVE_REFRESH_S, self._listing_s / LIVE_REFRESH_SHARE):
+        if now - self._last_live >= max(LIVE_REFRESH_S, (self._listing_s + self._sidebar_s) / LIVE_REFRESH_SHARE):
             self._last_live = now
             self.refresh_sidebar()
             # photos are added while embedding; tagging changes only what a tag filter shows

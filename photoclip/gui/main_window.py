@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.save_state()
         self.closing.emit()
+        self.hide()  # gone at once; stopping the threads and saving the index may take a moment
         if self.on_close is not None:
             callback, self.on_close = self.on_close, None
             callback()

@@ -45,10 +45,8 @@ class PhotoModel(QAbstractListModel):
 
     def __init__(self, thumbnails=None, parent=None) -> None:
         super().__init__(parent)
-        self._ids = array.array("q")
-        self._paths: list[str] = []
-        self._scores: Optional[list[float]] = None
-        self._rows: dict[str, int] = {}
+        self._listing = PhotoListing(array.array("q"), [])
+        self._ids, self._paths, self._scores = self._listing.ids, self._listing.paths, None
         self._thumbs = thumbnails
         self.thumbnail_size = 160
         self.is_search = False
@@ -58,8 +56,8 @@ class PhotoModel(QAbstractListModel):
     # ---- content ------------------------------------------------------------------------------
     def set_listing(self, listing: PhotoListing, *, is_search: bool = False) -> None:
         self.beginResetModel()
+        self._listing = listing
         self._ids, self._paths, self._scores = listing.ids, listing.paths, listing.scores
-        self._rows = {}
         self.is_search = is_search
         self.endResetModel()
 
@@ -79,9 +77,7 @@ class PhotoModel(QAbstractListModel):
 
     def row_for_path(self, path: str) -> int:
         """The row showing ``path``, or -1."""
-        if not self._rows and self._paths:
-            self._rows = {p: i for i, p in enumerate(self._paths)}
-        return self._rows.get(path, -1)
+        return self._listing.rows().get(path, -1)
 
     def row_for_photo(self, photo_id: int) -> int:
         try:
