@@ -21,7 +21,7 @@ from photoclip.core.paths import display_path
 
 from .photo_model import PathRole, PhotoIdRole
 from .watching import PathBatch
-from .workers import Job, freeze_heap, thaw_heap
+from .workers import Job, freeze_heap, plain_imports, thaw_heap
 
 log = logging.getLogger("photoclip.gui.actions")
 
@@ -73,7 +73,8 @@ def show_in_folder(path: str) -> bool:
 def _load_model(library, progress, control) -> None:
     """The model job: the model, then its search index (both hold the GIL in long C calls at
     times; better while the app says it is loading than at a first search)."""
-    library.embedder(progress, control)
+    with plain_imports():  # torch and open_clip are imported here, the first time
+        library.embedder(progress, control)
     library.open_index()
 
 
@@ -488,7 +489,7 @@ class Actions(QObject):
             thaw_heap()  # the model may be dropped
             lib.save_settings(new)
             if changed_model:
-                lib.embedder(progress, control)
+                _load_model(lib, progress, control)
                 return lib.index(progress=progress, control=control)
             return None
 

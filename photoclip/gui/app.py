@@ -295,8 +295,10 @@ def _take_library_option(argv: list[str]) -> tuple[list[str], Optional[str]]:
 
 
 #: benchmarks/bench_gui.py: when set to a file name, the app writes there (JSON, ``time.time()``
-#: stamps) when the window is first painted and when the grid first shows photos, then quits.
+#: stamps) when the window is first painted and when the grid first shows photos, then quits;
+#: with STARTUP_REPORT_MODEL_ENV set too, it also waits for the model to be loaded.
 STARTUP_REPORT_ENV = "PHOTOCLIP_STARTUP_REPORT"
+STARTUP_REPORT_MODEL_ENV = "PHOTOCLIP_STARTUP_REPORT_MODEL"
 
 
 class _StartupProbe(QObject):
@@ -304,8 +306,11 @@ class _StartupProbe(QObject):
         super().__init__(window)
         self.window, self.path = window, path
         self.stamps: dict[str, float] = {}
+        # with STARTUP_REPORT_MODEL set, the report waits until the model is loaded (search works)
+        self.wait_model = bool(os.environ.get(STARTUP_REPORT_MODEL_ENV))
         window.installEventFilter(self)
         window.resultsShown.connect(self._results)
+        window.services.worker.finished.connect(self._job_finished)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.Paint and "painted" not in self.stamps:
@@ -320,8 +325,14 @@ class _StartupProbe(QObject):
             self.stamps["rows"] = count
             self._maybe_done()
 
+    def _job_finished(self, job, _result) -> None:
+        if job.kind == "model" and "model_ready" not in self.stamps:  # loaded, its index open
+            self.stamps["model_ready"] = time.time()
+            self._maybe_done()
+
     def _maybe_done(self) -> None:
-        if "painted" in self.stamps and "populated" in self.stamps:
+        if "painted" in self.stamps and "populated" in self.stamps and (
+                "model_ready" in self.stamps or not self.wait_model):
             self.window.removeEventFilter(self)
             with open(self.path, "w", encoding="utf-8") as fh:
                 json.dump(self.stamps, fh)

@@ -18,6 +18,7 @@ wait behind an indexing job.
 
 from __future__ import annotations
 
+import builtins
 import gc
 import itertools
 import logging
@@ -26,8 +27,9 @@ import queue
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -79,6 +81,28 @@ def freeze_heap() -> None:
     GUI thread whichever thread it runs on. Frozen, a full pass visits only what was made since.
     O(1); done on the GUI thread when a model has been loaded."""
     gc.freeze()
+
+
+@contextmanager
+def plain_imports() -> Iterator[None]:
+    """Imports straight through Python's own ``__import__`` while the model loads.
+
+    PySide6 wraps ``builtins.__import__`` and reads back the source of every module imported after
+    it (``inspect.getsource``, to see whether it uses PySide6's ``__feature__`` switches, which
+    photoclip does not). torch and open_clip, imported by the model job, are thousands of modules:
+    the wrapper made their import ~40% slower (measured 5.9-6.9 s against 4.3-4.7 s). A module any
+    thread imports meanwhile is only left out of PySide6's registry of such modules."""
+    wrapped = builtins.__import__
+    plain = getattr(builtins, "__orig_import__", None)
+    if plain is None or getattr(wrapped, "__name__", "") != "__feature_import__":
+        yield  # not PySide6's wrapper (another version, or none): leave imports alone
+        return
+    builtins.__import__ = plain
+    try:
+        yield
+    finally:
+        if builtins.__import__ is plain:
+            builtins.__import__ = wrapped
 
 
 def thaw_heap() -> None:

@@ -324,3 +324,23 @@ def test_the_app_takes_its_loaded_model_out_of_full_garbage_collections(qtbot, m
     w.close()
     assert gc.get_freeze_count() == 0
     assert not w.services.threads_running()
+
+
+def test_the_model_job_imports_around_pyside6s_import_wrapper():
+    """PySide6 reads back the source of every module imported after it; the model job imports
+    torch and open_clip (thousands of modules) through Python's own import instead, and puts
+    PySide6's wrapper back afterwards, also when the import fails."""
+    import builtins
+
+    from photoclip.gui.workers import plain_imports
+
+    wrapped = builtins.__import__
+    plain = getattr(builtins, "__orig_import__", wrapped)
+    with plain_imports():
+        assert builtins.__import__ is plain
+        import json  # noqa: F401 - imports work meanwhile
+    assert builtins.__import__ is wrapped
+    with pytest.raises(ImportError):
+        with plain_imports():
+            import photoclip_no_such_module  # noqa: F401
+    assert builtins.__import__ is wrapped
