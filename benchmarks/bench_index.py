@@ -14,6 +14,10 @@ own subprocess (so each has its own peak RSS and none inherits another's warm ca
              fingerprint, draft decode in a thread pool overlapped with inference, store vectors
              in the catalog and the hnswlib index.
 
+With photoclip[onnx] installed, two more: ceiling-onnx and photoclip-onnx, the same with the
+image tower run by ONNX Runtime (Settings.image_backend = "onnxruntime"; the model's own tower
+exported once, outside the timing, and cached in the data folder).
+
 The photos are made once from ../shared/photos (random crop, upscale to 4000 x 3000, colour
 jitter, flip, mild sensor-like grain so they compress like real photos, JPEG quality 90) and
 cached in $PHOTOCLIP_BENCH_DATA (default /tmp/photoclip-bench). The page cache is warmed for
@@ -43,6 +47,7 @@ from _common import SHARED_PHOTOS, data_dir, isolate_home, load_average, peak_rs
 MODEL = "ViT-B-32-256"
 WIDTH, HEIGHT = 4000, 3000
 VARIANTS = ("ceiling", "naive", "photoclip")
+ONNX_VARIANTS = ("ceiling-onnx", "photoclip-onnx")  # with photoclip[onnx] installed
 GRAIN = 4  # +- levels of uniform luminance grain
 
 
@@ -129,12 +134,17 @@ def warm_page_cache(folder: Path) -> int:
 # ---------------------------------------------------------------------------- variants (subprocess)
 
 
+def _backend(args) -> str:
+    return "onnxruntime" if args.variant.endswith("-onnx") else "torch"
+
+
 def _embedder(args):
     from photoclip.core.embedder import Embedder, ModelSpec
     from photoclip.core.indexer import default_workers
 
     threads = args.threads or default_workers()[1]
-    emb = Embedder(ModelSpec(MODEL, "random"), "cpu", threads)
+    emb = Embedder(ModelSpec(MODEL, "random"), "cpu", threads, image_backend=_backend(args))
+    assert emb.image_backend == _backend(args), "ONNX Runtime could not be used (see the log)"
     return emb, threads
 
 
@@ -190,7 +200,9 @@ def run_photoclip(args, folder: str) -> dict:
         lib.settings.batch_size = args.batch
     if args.decode_workers:
         lib.settings.decode_workers = args.decode_workers
-    emb = lib.embedder()  # load the model outside the timing (the app loads it once)
+    lib.settings.image_backend = _backend(args)
+    emb = lib.embedder()
+    assert emb.image_backend == _backend(args), "ONNX Runtime could not be used (see the log)"  # load the model outside the timing (the app loads it once)
     batch = args.batch or emb.default_batch_size
     emb.encode_images(torch.randn(batch, 3, emb.image_size, emb.image_size))  # warm-up
     started = time.perf_counter()
@@ -206,9 +218,10 @@ def run_photoclip(args, folder: str) -> dict:
 
 def run_variant(args) -> None:
     home = isolate_home()
+    os.environ["PHOTOCLIP_MODELS"] = str(data_dir() / "models")  # the ONNX export, made once
     folder = ensure_photos(args.photos)
     files = sorted(str(p) for p in folder.glob("*.jpg"))
-    if args.variant == "ceiling":
+    if args.variant.startswith("ceiling"):
         result = run_ceiling(args, files)
     elif args.variant == "naive":
         result = run_naive(args, files)
@@ -243,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: photoclip's default)")
     ap.add_argument("--decode-workers", type=int, default=0, help="photoclip decode threads (0: default)")
     ap.add_argument("--rounds", type=int, default=1, help="measure every variant this many times (interleaved); best-of is reported")
-    ap.add_argument("--variants", default=",".join(VARIANTS), help=argparse.SUPPRESS)
-    ap.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
+    from photoclip.core import onnx_tower
+
+    default = VARIANTS + (ONNX_VARIANTS if onnx_tower.available() else ())
+    ap.add_argument("--variants", default=",".join(default), help="comma list of: " + ", ".join(VARIANTS + ONNX_VARIANTS))
+    ap.add_argument("--variant", choices=VARIANTS + ONNX_VARIANTS, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.variant:
         run_variant(args)
@@ -257,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(files)} JPEGs of {WIDTH} x {HEIGHT}, {np.mean(sizes) / 1e6:.1f} MB on average, in {folder}")
     print(f"model {MODEL} (random weights), CPU; {load_average()} at start")
     variants = [v for v in args.variants.split(",") if v]
+    if any(v.endswith("-onnx") for v in variants):
+        measure(args, "ceiling-onnx")  # exports the image tower once, so no timed run pays for it
     results: dict[str, list[dict]] = {v: [] for v in variants}
     for r in range(args.rounds):
         for v in variants:
@@ -278,6 +296,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photoclip / naive   = {pc / naive:.2f}   (target >= 2.5)")
         print(f"naive / ceiling     = {naive / ceil:.2f}")
         print(f"photoclip peak RSS  = {best['photoclip']['peak_rss_mb']:.0f} MB (target <= 1536 MB)")
+    if {"ceiling-onnx", "photoclip-onnx", "naive", "ceiling"} <= best.keys():
+        pc, ceil, naive, torch_ceil = (best[v]["rate"] for v in ("photoclip-onnx", "ceiling-onnx", "naive", "ceiling"))
+        print()
+        print(f"ONNX Runtime image tower: ceiling-onnx / ceiling = {ceil / torch_ceil:.2f}")
+        print(f"photoclip-onnx / ceiling-onnx = {pc / ceil:.2f}")
+        print(f"photoclip-onnx / naive        = {pc / naive:.2f}   (the naive script runs torch)")
+        print(f"photoclip-onnx peak RSS       = {best['photoclip-onnx']['peak_rss_mb']:.0f} MB")
     print(f"{load_average()} at end")
     return 0
 

@@ -148,3 +148,61 @@ def test_text_vectors_are_the_models_own_whatever_the_prompt_lengths(tmp_path, c
     for i, text in enumerate(texts[:5]):
         embedder._text_cache.clear()
         assert np.abs(embedder.encode_text(text) - got[i]).max() < 1e-5
+
+
+def test_onnx_runtime_image_backend_gives_torchs_vectors(tmp_path, tiny_config, make_library, photo_folder,
+                                                         monkeypatch, caplog):
+    """The optional ONNX Runtime image tower (photoclip[onnx]) is the model's own tower exported
+    once: its vectors equal torch's within 1e-3 cosine, the export is cached, a damaged cache file
+    is exported again, and without onnxruntime photoclip says why and uses torch."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    import logging
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from helpers import draw_photo
+    from photoclip.core import onnx_tower
+    from photoclip.core.embedder import Embedder
+
+    spec = ModelSpec(tiny_config, "random")
+    with_torch = Embedder(spec, "cpu")
+    with_onnx = Embedder(spec, "cpu", image_backend="onnxruntime")
+    assert (with_torch.image_backend, with_onnx.image_backend) == ("torch", "onnxruntime")
+    files = [draw_photo(tmp_path / f"p{i}.jpg", (40 * i, 200 - 30 * i, 90), shape=shape)
+             for i, shape in enumerate(["circle", "square", "triangle", "circle", "square"])]
+    batch = torch.stack([with_onnx.image_tensor(Image.open(f).convert("RGB")) for f in files])
+    a, b = with_torch.encode_images(batch), with_onnx.encode_images(batch)
+    cosines = np.sum(a * b, axis=1)
+    print(f"\nONNX Runtime vs torch image vectors: min cosine {cosines.min():.7f}")
+    assert cosines.min() >= 0.999 and np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-5)
+
+    path = with_onnx._onnx.path
+    exported = path.stat().st_mtime_ns
+    again = Embedder(spec, "cpu", image_backend="onnxruntime")
+    assert again.image_backend == "onnxruntime" and path.stat().st_mtime_ns == exported  # not exported twice
+    path.write_bytes(b"half a file")  # e.g. a disk that filled up
+    mended = Embedder(spec, "cpu", image_backend="onnxruntime")
+    assert mended.image_backend == "onnxruntime" and np.sum(mended.encode_images(batch) * a, axis=1).min() >= 0.999
+
+    # through a library: the setting is honoured and an image query finds the photo itself first
+    lib = make_library()
+    lib.settings.image_backend = "onnxruntime"
+    lib.index([str(photo_folder)])
+    assert lib.embedder().image_backend == "onnxruntime"
+    probe = next(photo_folder.rglob("*.png"))
+    assert lib.search(image=str(probe), limit=3)[0].path == str(probe)
+
+    # features that disagree with torch's: torch is used (its image tower loaded back)
+    monkeypatch.setattr(onnx_tower.OnnxImageTower, "start", lambda self, threads: 0.5)
+    with caplog.at_level(logging.WARNING, logger="photoclip"):
+        disagrees = Embedder(spec, "cpu", image_backend="onnxruntime")
+    assert disagrees.image_backend == "torch" and "cosine 0.50000" in caplog.text
+    assert np.abs(disagrees.encode_images(batch) - a).max() < 1e-5
+
+    monkeypatch.setattr(onnx_tower, "available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="photoclip"):
+        fallback = Embedder(spec, "cpu", image_backend="onnxruntime")
+    assert fallback.image_backend == "torch" and "pip install photoclip[onnx]" in caplog.text

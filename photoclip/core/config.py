@@ -29,6 +29,7 @@ class Settings:
     pretrained: str = DEFAULT_PRETRAINED  # pretrained tag, local weights file, or "random"
     device: str = "auto"                 # auto | cpu | cuda | mps
     threads: int = 0                     # torch intra-op threads; 0 = automatic
+    image_backend: str = "torch"         # torch | onnxruntime (CPU; needs pip install photoclip[onnx])
     batch_size: int = 0                  # images per model call; 0 = automatic
     decode_workers: int = 0              # image decoding threads; 0 = automatic
     watch: bool = True                   # watch library folders for changes while the app runs

@@ -278,7 +278,8 @@ class Embedder:
     """A loaded open_clip model: encode batches of preprocessed images and texts into unit vectors."""
 
     def __init__(self, spec: ModelSpec, device: str = "auto", threads: int = 0,
-                 progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> None:
+                 progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None, *,
+                 image_backend: str = "torch") -> None:
         self.spec = spec
         self.identity = spec.identity
         weights = ensure_weights(spec, progress, control)
@@ -303,17 +304,24 @@ class Embedder:
         if spec.is_random:
             log.warning("RANDOM WEIGHTS (seed %d): %s gives meaningless results; for tests and benchmarks only",
                         RANDOM_SEED, spec.model)
-            torch.manual_seed(RANDOM_SEED)
         precision = "fp16" if self.device == "cuda" else "fp32"
-        try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                name, pretrained=str(weights) if weights else None, precision=precision, device=self.device,
-                pretrained_text=False, **kwargs)
-        except ModelUnavailableError:
-            raise
-        except (RuntimeError, ValueError, KeyError, OSError) as exc:
-            raise ModelUnavailableError(f"Could not load {spec.label}: {exc}") from exc
-        model.eval()
+
+        def create():
+            if spec.is_random:
+                torch.manual_seed(RANDOM_SEED)
+            try:
+                made = open_clip.create_model_and_transforms(
+                    name, pretrained=str(weights) if weights else None, precision=precision, device=self.device,
+                    pretrained_text=False, **kwargs)
+            except ModelUnavailableError:
+                raise
+            except (RuntimeError, ValueError, KeyError, OSError) as exc:
+                raise ModelUnavailableError(f"Could not load {spec.label}: {exc}") from exc
+            made[0].eval()
+            return made[0], made[2]
+
+        self._create = create  # a second load: only if the ONNX Runtime image tower fails after all
+        model, preprocess = create()
         self.model = model
         self.preprocess = preprocess
         self._to_pixels, self._mean_std = _split_preprocess(preprocess, torch)
@@ -326,6 +334,10 @@ class Embedder:
             probe = self.tokenizer(["a photo"]).to(self.device)
             self.dim = int(model.encode_text(probe).shape[-1])
         self._trim_padding = _check_trimmed_text(model, self.tokenizer, self.device, torch)
+        self.image_backend = "torch"
+        self._onnx = None
+        if image_backend == "onnxruntime":
+            self._onnx = self._open_onnx(open_clip, threads or torch.get_num_threads())
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._text_lock = threading.Lock()
         self._model_lock = threading.Lock()
@@ -353,6 +365,53 @@ class Embedder:
         open_clip.add_model_config(target)
         return name
 
+    def _open_onnx(self, open_clip, threads: int):
+        """The image tower in ONNX Runtime, if it can run here and gives torch's features (cosine
+        >= 0.999 on a probe batch); else None, with the reason in the log, and torch is used."""
+        from . import onnx_tower
+
+        if self.device != "cpu":
+            log.info("the ONNX Runtime image backend is for the CPU; using torch on %s", self.device)
+            return None
+        if not onnx_tower.available():
+            log.warning("image_backend 'onnxruntime' needs onnxruntime and onnx (pip install photoclip[onnx]); "
+                        "using torch")
+            return None
+        torch = self._torch
+        try:
+            tower = onnx_tower.OnnxImageTower(self.model, self.identity, self.image_size, torch, open_clip)
+        except Exception as exc:  # noqa: BLE001 - an optional speed-up never stops the app
+            log.warning("the image tower could not be exported to ONNX (%s); using torch", exc)
+            return None
+        # torch's copy of the tower (~350 MB for ViT-B-32) goes before ONNX Runtime loads its own
+        self.model.visual = None
+        cosine, problem = 0.0, ""
+        for attempt in (1, 2):
+            try:
+                cosine = tower.start(threads)
+                break
+            except Exception as exc:  # noqa: BLE001 - e.g. a damaged cache file (a disk that filled up)
+                problem = str(exc)
+                if attempt == 2:
+                    break
+                log.warning("the cached ONNX image tower cannot be used (%s); exporting it again", exc)
+                onnx_tower.OnnxImageTower.discard_cached(self.identity, self.image_size, torch, open_clip)
+                self.model, _ = self._create()
+                try:
+                    tower = onnx_tower.OnnxImageTower(self.model, self.identity, self.image_size, torch, open_clip)
+                except Exception as exc2:  # noqa: BLE001
+                    problem = str(exc2)
+                    break
+                self.model.visual = None
+        if cosine >= 0.999:
+            self.image_backend = "onnxruntime"
+            log.info("image tower runs in ONNX Runtime (%s; cosine to torch %.6f)", tower.path.name, cosine)
+            return tower
+        log.warning("the ONNX Runtime image backend cannot be used (%s); using torch",
+                    problem or f"its features differ from torch's: cosine {cosine:.5f}")
+        self.model, _ = self._create()  # torch's image tower back (a second load, only here)
+        return None
+
     @property
     def default_batch_size(self) -> int:
         return 64 if self.device == "cuda" else 16
@@ -372,6 +431,10 @@ class Embedder:
                 raise ValueError("this model's preprocessing does not take uint8 pixels")
             batch = _normalize_pixels(batch, *self._mean_std)  # once per batch instead of once per photo
         with self._model_lock, torch.inference_mode():
+            if self._onnx is not None:
+                feats = torch.from_numpy(self._onnx(batch.float().numpy()))
+                feats = torch.nn.functional.normalize(feats, dim=-1)
+                return feats.numpy().astype(np.float32, copy=False)
             x = batch.to(self.device, dtype=self.dtype, non_blocking=True)
             feats = self.model.encode_image(x).float()
             feats = torch.nn.functional.normalize(feats, dim=-1)

@@ -81,7 +81,8 @@ class Library:
         with self._embedder_lock:
             if self._embedder is None:
                 threads = self.settings.threads or default_workers()[1]
-                self._embedder = Embedder(self.spec, self.settings.device, threads, progress, control)
+                self._embedder = Embedder(self.spec, self.settings.device, threads, progress, control,
+                                          image_backend=self.settings.image_backend)
                 self._labels = LabelEmbeddings(self._embedder)
             return self._embedder
 
@@ -100,7 +101,8 @@ class Library:
 
     def save_settings(self, settings: Settings) -> None:
         model_changed = (settings.model, settings.pretrained) != (self.spec.model, self.spec.pretrained)
-        device_changed = settings.device != self.settings.device or settings.threads != self.settings.threads
+        device_changed = (settings.device != self.settings.device or settings.threads != self.settings.threads
+                          or settings.image_backend != self.settings.image_backend)
         if model_changed:
             self.set_model(settings.model, settings.pretrained)
         self.settings = settings

@@ -271,6 +271,22 @@ def test_preferences_device_and_threads(qtbot):
     assert other.result_settings().device == ("mps" if "cuda" in gpu else "cuda")
 
 
+def test_preferences_onnx_runtime_image_backend(qtbot, monkeypatch):
+    from photoclip.core import onnx_tower
+
+    monkeypatch.setattr(onnx_tower, "available", lambda: True)
+    dialog = make_prefs(qtbot, Settings())
+    assert dialog.onnx_check.isEnabled() and not dialog.onnx_check.isChecked()
+    assert dialog.result_settings().image_backend == "torch"
+    dialog.onnx_check.setChecked(True)
+    assert dialog.result_settings().image_backend == "onnxruntime"
+    assert make_prefs(qtbot, Settings(image_backend="onnxruntime")).onnx_check.isChecked()
+    # without ONNX Runtime installed the choice is shown, greyed out, with what to install
+    monkeypatch.setattr(onnx_tower, "available", lambda: False)
+    missing = make_prefs(qtbot, Settings())
+    assert not missing.onnx_check.isEnabled() and "photoclip[onnx]" in missing.onnx_check.toolTip()
+
+
 def test_preferences_local_weights_file(qtbot, tmp_path):
     weights = tmp_path / "my model.safetensors"
     weights.write_bytes(b"\0" * 16)
