@@ -135,7 +135,7 @@ class PhotoRecord:
     offline: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class PhotoListing:
     """Photos in display order as two flat columns, for grids of 100,000s of photos.
 
@@ -154,8 +154,8 @@ class PhotoListing:
     def rows(self) -> dict[str, int]:
         """Path -> position, made on first use (~30 ms for 100,000: worth making off the GUI thread)."""
         if self._rows is None:
-            object.__setattr__(self, "_rows", {path: row for row, path in enumerate(self.paths)})
-        return self._rows  # type: ignore[return-value]
+            self._rows = {path: row for row, path in enumerate(self.paths)}
+        return self._rows
 
     @classmethod
     def of(cls, rows: Iterable[tuple[int, str, Optional[float]]]) -> "PhotoListing":

@@ -175,26 +175,26 @@ class Library:
     # -- browsing ----------------------------------------------------------------------------
     def photos(self, *, folder: Optional[str] = None, tag: Optional[tuple[str, str]] = None,
                offset: int = 0, limit: Optional[int] = None) -> list[PhotoRecord]:
-        folder_id = None
-        if folder is not None:
-            f = self.catalog.folder_by_path(folder)
-            if f is None:
-                return []
-            folder_id = f.id
-        return self.catalog.photos(folder_id=folder_id, tag=tag, model_id=self._model_row() or -1,
-                                   offset=offset, limit=limit)
+        browse = self._browse(folder, tag, offset, limit)
+        return self.catalog.photos(**browse) if browse is not None else []
 
     def photo_listing(self, *, folder: Optional[str] = None, tag: Optional[tuple[str, str]] = None,
                       offset: int = 0, limit: Optional[int] = None) -> PhotoListing:
         """``photos()`` as ids and paths only: what a grid of 100,000s of photos needs."""
+        browse = self._browse(folder, tag, offset, limit)
+        return self.catalog.photo_listing(**browse) if browse is not None else PhotoListing.of([])
+
+    def _browse(self, folder: Optional[str], tag: Optional[tuple[str, str]], offset: int,
+                limit: Optional[int]) -> Optional[dict]:
+        """The catalog's browse arguments, or None for a folder that is not in the library."""
         folder_id = None
         if folder is not None:
             f = self.catalog.folder_by_path(folder)
             if f is None:
-                return PhotoListing.of([])
+                return None
             folder_id = f.id
-        return self.catalog.photo_listing(folder_id=folder_id, tag=tag, model_id=self._model_row() or -1,
-                                          offset=offset, limit=limit)
+        return {"folder_id": folder_id, "tag": tag, "model_id": self._model_row() or -1, "offset": offset,
+                "limit": limit}
 
     def photo(self, photo_id: int) -> Optional[PhotoRecord]:
         return self.catalog.photo(photo_id)

@@ -46,7 +46,6 @@ class PhotoModel(QAbstractListModel):
     def __init__(self, thumbnails=None, parent=None) -> None:
         super().__init__(parent)
         self._listing = PhotoListing(array.array("q"), [])
-        self._ids, self._paths, self._scores = self._listing.ids, self._listing.paths, None
         self._thumbs = thumbnails
         self.thumbnail_size = 160
         self.is_search = False
@@ -57,7 +56,6 @@ class PhotoModel(QAbstractListModel):
     def set_listing(self, listing: PhotoListing, *, is_search: bool = False) -> None:
         self.beginResetModel()
         self._listing = listing
-        self._ids, self._paths, self._scores = listing.ids, listing.paths, listing.scores
         self.is_search = is_search
         self.endResetModel()
 
@@ -66,14 +64,16 @@ class PhotoModel(QAbstractListModel):
 
     def shows(self, listing: PhotoListing, *, is_search: bool = False) -> bool:
         """Whether the grid already shows exactly ``listing`` (compared in C: about 1 ms for 100,000)."""
-        return (is_search == self.is_search and listing.ids == self._ids and listing.scores == self._scores
-                and listing.paths == self._paths)
+        shown = self._listing
+        return (is_search == self.is_search and listing.ids == shown.ids and listing.scores == shown.scores
+                and listing.paths == shown.paths)
 
     def items(self) -> list[PhotoItem]:
-        return [self.item(row) for row in range(len(self._ids))]
+        return [self.item(row) for row in range(len(self._listing))]
 
     def item(self, row: int) -> PhotoItem:
-        return PhotoItem(self._ids[row], self._paths[row], None if self._scores is None else self._scores[row])
+        listing = self._listing
+        return PhotoItem(listing.ids[row], listing.paths[row], None if listing.scores is None else listing.scores[row])
 
     def row_for_path(self, path: str) -> int:
         """The row showing ``path``, or -1."""
@@ -81,7 +81,7 @@ class PhotoModel(QAbstractListModel):
 
     def row_for_photo(self, photo_id: int) -> int:
         try:
-            return self._ids.index(photo_id)
+            return self._listing.ids.index(photo_id)
         except ValueError:
             return -1
 
@@ -91,11 +91,11 @@ class PhotoModel(QAbstractListModel):
 
     # ---- Qt model API ---------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._ids)
+        return 0 if parent.isValid() else len(self._listing)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         row = index.row()
-        if not index.isValid() or row >= len(self._ids):
+        if not index.isValid() or row >= len(self._listing):
             return None
         item = self.item(row)
         if role == Qt.ItemDataRole.DisplayRole or role == NameRole:
@@ -139,7 +139,7 @@ class PhotoModel(QAbstractListModel):
         from PySide6.QtCore import QMimeData, QUrl
 
         mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(self._paths[i.row()]) for i in indexes if i.isValid()])
+        mime.setUrls([QUrl.fromLocalFile(self._listing.paths[i.row()]) for i in indexes if i.isValid()])
         return mime
 
     def _on_thumbnail_ready(self, path: str, bucket: int) -> None:
