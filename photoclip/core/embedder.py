@@ -377,39 +377,36 @@ class Embedder:
             log.warning("image_backend 'onnxruntime' needs onnxruntime and onnx (pip install photoclip[onnx]); "
                         "using torch")
             return None
-        torch = self._torch
+        args = (self.identity, self.image_size, self._torch, open_clip)
+
+        def start():
+            tower = onnx_tower.OnnxImageTower(self.model, *args)  # exports the tower unless cached
+            # torch's copy of the tower (~350 MB for ViT-B-32) goes before ONNX Runtime loads its own
+            self.model.visual = None
+            return tower, tower.start(threads)
+
+        tower, cosine, problem = None, 0.0, ""
         try:
-            tower = onnx_tower.OnnxImageTower(self.model, self.identity, self.image_size, torch, open_clip)
-        except Exception as exc:  # noqa: BLE001 - an optional speed-up never stops the app
-            log.warning("the image tower could not be exported to ONNX (%s); using torch", exc)
-            return None
-        # torch's copy of the tower (~350 MB for ViT-B-32) goes before ONNX Runtime loads its own
-        self.model.visual = None
-        cosine, problem = 0.0, ""
-        for attempt in (1, 2):
             try:
-                cosine = tower.start(threads)
-                break
-            except Exception as exc:  # noqa: BLE001 - e.g. a damaged cache file (a disk that filled up)
-                problem = str(exc)
-                if attempt == 2:
-                    break
+                tower, cosine = start()
+            except Exception as exc:  # noqa: BLE001
+                if self.model.visual is not None:  # the export itself failed: no second try
+                    raise
+                # e.g. a damaged cache file (a disk that filled up): export it again, once
                 log.warning("the cached ONNX image tower cannot be used (%s); exporting it again", exc)
-                onnx_tower.OnnxImageTower.discard_cached(self.identity, self.image_size, torch, open_clip)
+                onnx_tower.discard_cached(*args)
                 self.model, _ = self._create()
-                try:
-                    tower = onnx_tower.OnnxImageTower(self.model, self.identity, self.image_size, torch, open_clip)
-                except Exception as exc2:  # noqa: BLE001
-                    problem = str(exc2)
-                    break
-                self.model.visual = None
-        if cosine >= 0.999:
+                tower, cosine = start()
+        except Exception as exc:  # noqa: BLE001 - an optional speed-up never stops the app
+            problem = str(exc)
+        if tower is not None and cosine >= 0.999:
             self.image_backend = "onnxruntime"
             log.info("image tower runs in ONNX Runtime (%s; cosine to torch %.6f)", tower.path.name, cosine)
             return tower
         log.warning("the ONNX Runtime image backend cannot be used (%s); using torch",
                     problem or f"its features differ from torch's: cosine {cosine:.5f}")
-        self.model, _ = self._create()  # torch's image tower back (a second load, only here)
+        if self.model.visual is None:
+            self.model, _ = self._create()  # torch's image tower back (a second load, only here)
         return None
 
     @property

@@ -30,9 +30,20 @@ def available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
 
 
-def cache_path(identity: str, image_size: int, torch, open_clip) -> Path:
+def cache_files(identity: str, image_size: int, torch, open_clip) -> tuple[Path, Path]:
+    """The exported tower and torch's features of the probe batch beside it."""
     key = f"{identity}|{image_size}|torch {torch.__version__}|open_clip {open_clip.__version__}|opset {OPSET}"
-    return paths.models_dir() / "onnx" / f"image-tower-{hashlib.sha256(key.encode()).hexdigest()[:20]}.onnx"
+    path = paths.models_dir() / "onnx" / f"image-tower-{hashlib.sha256(key.encode()).hexdigest()[:20]}.onnx"
+    return path, path.with_suffix(".probe.npy")
+
+
+def discard_cached(identity: str, image_size: int, torch, open_clip) -> None:
+    """Remove the cached files (damaged: the next load exports again)."""
+    for file in cache_files(identity, image_size, torch, open_clip):
+        try:
+            file.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def probe_pixels(image_size: int, torch):
@@ -49,23 +60,12 @@ class OnnxImageTower:
     reference every later load is checked against), ``start()`` opens the ONNX Runtime session."""
 
     def __init__(self, model, identity: str, image_size: int, torch, open_clip) -> None:
-        self.path = cache_path(identity, image_size, torch, open_clip)
-        self.reference_path = self.path.with_suffix(".probe.npy")
+        self.path, self.reference_path = cache_files(identity, image_size, torch, open_clip)
         self.image_size = image_size
         self._model, self._torch = model, torch
         self.session = None
         if not self.path.is_file() or not self.reference_path.is_file():
             self._export()
-
-    @staticmethod
-    def discard_cached(identity: str, image_size: int, torch, open_clip) -> None:
-        """Remove the cached files (damaged: the next load exports again)."""
-        path = cache_path(identity, image_size, torch, open_clip)
-        for file in (path, path.with_suffix(".probe.npy")):
-            try:
-                file.unlink()
-            except FileNotFoundError:
-                pass
 
     def _export(self) -> None:
         import warnings
