@@ -142,8 +142,8 @@ def _embedder(args):
     from photoclip.core.embedder import Embedder, ModelSpec
     from photoclip.core.indexer import default_workers
 
-    threads = args.threads or default_workers()[1]
-    emb = Embedder(ModelSpec(MODEL, "random"), "cpu", threads, image_backend=_backend(args))
+    threads = args.threads or default_workers(args.device)[1]
+    emb = Embedder(ModelSpec(MODEL, "random"), args.device, threads, image_backend=_backend(args))
     assert emb.image_backend == _backend(args), "ONNX Runtime could not be used (see the log)"
     return emb, threads
 
@@ -155,6 +155,8 @@ def run_ceiling(args, files: list[str]) -> dict:
     batch = args.batch or emb.default_batch_size
     n = len(files)
     x = torch.randn(batch, 3, emb.image_size, emb.image_size)
+    if emb.device != "cpu":  # ready tensors: already on the GPU, in the model's precision
+        x = x.to(emb.device, emb.dtype)
     emb.encode_images(x)  # warm-up
     started = time.perf_counter()
     done = 0
@@ -195,7 +197,7 @@ def run_photoclip(args, folder: str) -> dict:
     from photoclip.core.library import Library
 
     root = tempfile.mkdtemp(prefix="photoclip-bench-lib-")
-    lib = Library(root, model=MODEL, pretrained="random", device="cpu", threads=args.threads or None)
+    lib = Library(root, model=MODEL, pretrained="random", device=args.device, threads=args.threads or None)
     if args.batch:
         lib.settings.batch_size = args.batch
     if args.decode_workers:
@@ -213,7 +215,7 @@ def run_photoclip(args, folder: str) -> dict:
     from photoclip.core.indexer import default_workers
 
     return {"photos": report.embedded, "seconds": seconds, "batch": batch, "threads": torch.get_num_threads(),
-            "decode_workers": args.decode_workers or default_workers()[0], "problems": report.problems}
+            "decode_workers": args.decode_workers or default_workers(args.device)[0], "problems": report.problems}
 
 
 def run_variant(args) -> None:
@@ -238,7 +240,8 @@ def run_variant(args) -> None:
 
 def measure(args, variant: str) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--variant", variant, "--photos", str(args.photos)]
-    for flag, value in (("--batch", args.batch), ("--threads", args.threads), ("--decode-workers", args.decode_workers)):
+    for flag, value in (("--batch", args.batch), ("--threads", args.threads), ("--decode-workers", args.decode_workers),
+                        ("--device", args.device)):
         if value:
             cmd += [flag, str(value)]
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -255,11 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=0, help="images per model call (0: photoclip's default)")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: photoclip's default)")
     ap.add_argument("--decode-workers", type=int, default=0, help="photoclip decode threads (0: default)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"],
+                    help="where the model runs (default cpu; the issue's targets are for the CPU)")
     ap.add_argument("--rounds", type=int, default=1, help="measure every variant this many times (interleaved); best-of is reported")
     from photoclip.core import onnx_tower
 
-    default = VARIANTS + (ONNX_VARIANTS if onnx_tower.available() else ())
-    ap.add_argument("--variants", default=",".join(default), help="comma list of: " + ", ".join(VARIANTS + ONNX_VARIANTS))
+    ap.add_argument("--variants", default="", help="comma list of: " + ", ".join(VARIANTS + ONNX_VARIANTS)
+                    + " (default: all that can run here; the ONNX Runtime ones on the CPU only)")
     ap.add_argument("--variant", choices=VARIANTS + ONNX_VARIANTS, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.variant:
@@ -271,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [p.stat().st_size for p in files]
     warm_page_cache(folder)
     print(f"{len(files)} JPEGs of {WIDTH} x {HEIGHT}, {np.mean(sizes) / 1e6:.1f} MB on average, in {folder}")
-    print(f"model {MODEL} (random weights), CPU; {load_average()} at start")
+    print(f"model {MODEL} (random weights), {args.device.upper()}; {load_average()} at start")
     variants = [v for v in args.variants.split(",") if v]
+    if not variants:
+        variants = list(VARIANTS + (ONNX_VARIANTS if onnx_tower.available() and args.device == "cpu" else ()))
     if any(v.endswith("-onnx") for v in variants):
         measure(args, "ceiling-onnx")  # exports the image tower once, so no timed run pays for it
     results: dict[str, list[dict]] = {v: [] for v in variants}

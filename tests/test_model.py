@@ -206,3 +206,22 @@ def test_onnx_runtime_image_backend_gives_torchs_vectors(tmp_path, tiny_config, 
     with caplog.at_level(logging.WARNING, logger="photoclip"):
         fallback = Embedder(spec, "cpu", image_backend="onnxruntime")
     assert fallback.image_backend == "torch" and "pip install photoclip[onnx]" in caplog.text
+
+
+def test_pixels_normalized_after_the_copy_to_a_gpu_give_the_same_vectors(tiny_config, photo_folder):
+    """On a GPU the indexer's uint8 pixels are copied as they are and normalized there; the same
+    steps run here on the CPU (tests/test_gpu.py checks the real GPU where there is one)."""
+    import numpy as np
+    import torch
+
+    from photoclip.core.images import open_image
+
+    embedder = emb.Embedder(ModelSpec(tiny_config, "random"), "cpu")
+    paths = sorted(p for p in photo_folder.rglob("*") if p.is_file())
+    pixels = torch.stack([embedder.image_tensor(open_image(str(p), min_size=embedder.image_size).image)
+                          for p in paths])
+    assert pixels.dtype == torch.uint8
+    usual = embedder.encode_images(pixels)
+    after_copy = embedder._encode_pixels_on_device(pixels)
+    assert after_copy.dtype == np.float32 and after_copy.shape == usual.shape
+    assert np.allclose(after_copy, usual, atol=1e-5)

@@ -325,6 +325,7 @@ class Embedder:
         self.model = model
         self.preprocess = preprocess
         self._to_pixels, self._mean_std = _split_preprocess(preprocess, torch)
+        self._mean_std_device = None  # (mean, std) on the GPU, made by the first batch there
         self.tokenizer = open_clip.get_tokenizer(name)
         self.dtype = torch.float16 if precision == "fp16" else torch.float32
         size = getattr(model.visual, "image_size", 224)
@@ -426,6 +427,8 @@ class Embedder:
         if batch.dtype == torch.uint8:
             if self._mean_std is None:
                 raise ValueError("this model's preprocessing does not take uint8 pixels")
+            if self.device != "cpu" and self._onnx is None:
+                return self._encode_pixels_on_device(batch)
             batch = _normalize_pixels(batch, *self._mean_std)  # once per batch instead of once per photo
         with self._model_lock, torch.inference_mode():
             if self._onnx is not None:
@@ -434,6 +437,20 @@ class Embedder:
                 return feats.numpy().astype(np.float32, copy=False)
             x = batch.to(self.device, dtype=self.dtype, non_blocking=True)
             feats = self.model.encode_image(x).float()
+            feats = torch.nn.functional.normalize(feats, dim=-1)
+            return feats.cpu().numpy().astype(np.float32, copy=False)
+
+    def _encode_pixels_on_device(self, pixels) -> np.ndarray:
+        """uint8 pixels go to the GPU as they are (a quarter of the bytes of floats, from pinned
+        memory on CUDA so the copy is a DMA) and are normalized there, in the model's precision."""
+        torch = self._torch
+        with self._model_lock, torch.inference_mode():
+            if self._mean_std_device is None:
+                self._mean_std_device = tuple(t.to(self.device) for t in self._mean_std)
+            if self.device == "cuda":
+                pixels = pixels.pin_memory()
+            x = _normalize_pixels(pixels.to(self.device, non_blocking=True), *self._mean_std_device)
+            feats = self.model.encode_image(x.to(self.dtype)).float()
             feats = torch.nn.functional.normalize(feats, dim=-1)
             return feats.cpu().numpy().astype(np.float32, copy=False)
 

@@ -67,9 +67,13 @@ def _is_empty(folder: str) -> bool:
         return False
 
 
-def default_workers() -> tuple[int, int]:
-    """(decode threads, torch threads) that do not oversubscribe the cores."""
+def default_workers(device: str = "cpu") -> tuple[int, int]:
+    """(decode threads, torch threads) that do not oversubscribe the cores. On the CPU the model and
+    the decoding share the cores; with the model on a GPU the CPU's only real work is decoding, so
+    it gets all cores but one (torch keeps a couple for batching and copies)."""
     cores = os.cpu_count() or 2
+    if device in ("cuda", "mps"):
+        return max(1, min(32, cores - 1)), max(1, min(2, cores))
     return max(1, min(4, cores // 2 or 1)), max(1, cores)
 
 
@@ -81,7 +85,7 @@ class Indexer:
         self.get_embedder = get_embedder
         self.model_name = model_name
         self.batch_size = batch_size
-        self.decode_workers = decode_workers or default_workers()[0]
+        self.decode_workers = decode_workers  # 0: automatic, for the device the model runs on
 
     # -- public ------------------------------------------------------------------------------
     def run(self, folders: Optional[Sequence[Folder]] = None, progress: Optional[ProgressCallback] = None,
@@ -312,9 +316,10 @@ class Indexer:
 
         import torch
 
+        workers = self.decode_workers or default_workers(embedder.device)[0]
         # the next batch decoded while this one is encoded, and each decode thread a few photos beyond
-        lookahead = batch_size + 4 * self.decode_workers
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="photoclip-decode") as pool:
+        lookahead = batch_size + 4 * workers
+        with ThreadPoolExecutor(workers, thread_name_prefix="photoclip-decode") as pool:
             queue: deque[tuple[_Pending, Future]] = deque()
             it = iter(items)
 

@@ -19,7 +19,7 @@ import numpy as np
 from . import paths
 from .catalog import Catalog, Folder, PhotoListing, PhotoRecord, Problem, Tag
 from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
-from .embedder import Embedder, ModelSpec
+from .embedder import Embedder, ModelSpec, pick_device
 from .errors import PhotoclipError
 from .export import write_csv
 from .images import open_image
@@ -80,11 +80,15 @@ class Library:
     def embedder(self, progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> Embedder:
         with self._embedder_lock:
             if self._embedder is None:
-                threads = self.settings.threads or default_workers()[1]
+                threads = self._torch_threads()
                 self._embedder = Embedder(self.spec, self.settings.device, threads, progress, control,
                                           image_backend=self.settings.image_backend)
                 self._labels = LabelEmbeddings(self._embedder)
             return self._embedder
+
+    def _torch_threads(self) -> int:
+        """The thread setting, or what suits the device the model will run on."""
+        return self.settings.threads or default_workers(pick_device(self.settings.device))[1]
 
     def set_model(self, model: str, pretrained: str) -> None:
         """Switch model: photos are re-embedded by the next index(); search keeps the old vectors meanwhile."""
@@ -222,7 +226,7 @@ class Library:
             with self._embedder_lock:
                 old = self._previous_embedder
                 if old is None or old.spec != prev_spec:
-                    threads = self.settings.threads or default_workers()[1]
+                    threads = self._torch_threads()
                     old = Embedder(prev_spec, self.settings.device, threads)
                     self._previous_embedder = old
             return found[0], old
