@@ -82,7 +82,7 @@ class Services:
 
     def threads_running(self) -> bool:
         return (self.worker.is_running() or self.queries.is_running() or self.watcher.is_running()
-                or self.thumbnails._pool.activeThreadCount() > 0)
+                or self.thumbnails.is_running())
 
 
 #: an index with more vectors than this (whose save would hold the GIL > ~50 ms) is saved at close

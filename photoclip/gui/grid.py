@@ -32,6 +32,15 @@ class PhotoDelegate(QStyledItemDelegate):
         return QSize(s + 2 * PADDING, s + 2 * PADDING + self.text_height(option))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        model = index.model()
+        if hasattr(model, "cell"):  # the photo model: one Python call, the GIL kept (see PhotoModel.cell)
+            name, score, pixmap, error = model.cell(index.row())
+        else:
+            name, score = index.data(NameRole) or "", index.data(ScoreRole)
+            pixmap, error = index.data(ThumbnailRole), index.data(ThumbnailErrorRole)
+        self.paint_cell(painter, option, name, score, pixmap, error)
+
+    def paint_cell(self, painter: QPainter, option: QStyleOptionViewItem, name: str, score, pixmap, error) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         pal: QPalette = option.palette
@@ -53,7 +62,6 @@ class PhotoDelegate(QStyledItemDelegate):
         s = self.thumb_size
         th = self.text_height(option)
         box = QRect(rect.x() + (rect.width() - s) // 2, rect.y() + PADDING - 3, s, s)
-        pixmap = index.data(ThumbnailRole)
         if pixmap is not None and not pixmap.isNull():
             size = pixmap.size()
             size.scale(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
@@ -75,14 +83,12 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.setBrush(color)
             painter.drawRoundedRect(QRectF(placeholder), 4, 4)
             image_rect = placeholder
-            error = index.data(ThumbnailErrorRole)
             if error:
                 painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
                 painter.drawText(placeholder.adjusted(6, 6, -6, -6),
                                  Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                                  "Cannot show this photo")
 
-        score = index.data(ScoreRole)
         if score is not None:
             text = f"{score:.2f}"
             fm = option.fontMetrics
@@ -97,7 +103,6 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.setPen(pal.color(QPalette.ColorRole.ToolTipText))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
 
-        name = index.data(NameRole) or ""
         text_rect = QRect(rect.x() + 4, box.bottom() + 4, rect.width() - 8, th)
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
         elided = option.fontMetrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width())

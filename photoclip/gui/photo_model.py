@@ -75,6 +75,24 @@ class PhotoModel(QAbstractListModel):
         listing = self._listing
         return PhotoItem(listing.ids[row], listing.paths[row], None if listing.scores is None else listing.scores[row])
 
+    def cell(self, row: int) -> tuple[str, Optional[float], Optional[object], Optional[str]]:
+        """What the grid paints for a row, in one Python call: (name, score, thumbnail QPixmap or
+        None while it loads, why it cannot be made or None). The delegate calls this instead of
+        ``index.data()`` four times: each of those goes out to Qt and back, giving up the GIL and
+        waiting to get it back while the indexer's threads run Python."""
+        listing = self._listing
+        if not 0 <= row < len(listing.paths):
+            return "", None, None, None
+        path = listing.paths[row]
+        score = None if listing.scores is None else listing.scores[row]
+        thumbs = self._thumbs
+        pixmap = error = None
+        if thumbs is not None:
+            pixmap = thumbs.pixmap(path, self.thumbnail_size)
+            if pixmap is None:
+                error = thumbs.error(path)
+        return display_path(os.path.basename(path)), score, pixmap, error
+
     def row_for_path(self, path: str) -> int:
         """The row showing ``path``, or -1."""
         return self._listing.rows().get(path, -1)

@@ -3,9 +3,13 @@
 * Disk cache: ``<library>/thumbnails/<bucket>/<ab>/<sha1>.jpg`` keyed by path, bucket size,
   file size and mtime, so an edited photo gets a new thumbnail. Files are written atomically
   (temporary name + ``os.replace``); a crash never leaves a half-written thumbnail.
-* Memory: an LRU of pixmaps already scaled (on the pool thread) to the size shown.
+* Memory: an LRU of pixmaps already scaled (on a loader thread) to the size shown.
 * Requests are served newest first (the items just painted are the ones on screen), and the
   view prunes requests for items that scrolled away, so fast scrolling never builds a backlog.
+* Its threads are plain Python threads, started with the loader and woken through a condition:
+  a request made while a cell is painted is a few Python statements. (Starting a QThreadPool
+  runnable or a thread there gave up the GIL, and while the indexer's threads run Python the
+  GUI thread waited up to 17 ms to get it back.)
 
 Images are decoded with the core's ``images.make_thumbnail`` (EXIF orientation, JPEG draft
 mode); nothing here runs on the GUI thread except turning a ready QImage into a QPixmap.
@@ -18,11 +22,12 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Optional
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 log = logging.getLogger("photoclip.gui.thumbnails")
@@ -57,7 +62,7 @@ class ThumbnailError(Exception):
 
 
 def load_thumbnail(path: str, bucket: int, cache_dir: Optional[Path]) -> QImage:
-    """Read a thumbnail from the disk cache, or make it (and cache it). Runs on a pool thread."""
+    """Read a thumbnail from the disk cache, or make it (and cache it). Runs on a loader thread."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -100,19 +105,6 @@ class _Bridge(QObject):
     broken = Signal(str, int, str)
 
 
-class _Runnable(QRunnable):
-    def __init__(self, loader: "ThumbnailLoader") -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self._loader = loader
-
-    def run(self) -> None:
-        from .workers import lower_thread_priority
-
-        lower_thread_priority()
-        self._loader._drain()
-
-
 class ThumbnailLoader(QObject):
     """Asynchronous thumbnails with a memory LRU and an on-disk cache."""
 
@@ -128,13 +120,13 @@ class ThumbnailLoader(QObject):
     ) -> None:
         super().__init__(parent)
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max(1, threads))
         self._threads = max(1, threads)
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
         self._pending: "OrderedDict[tuple[str, int], None]" = OrderedDict()
         self._inflight: set[tuple[str, int]] = set()
-        self._runners = 0
+        self._workers: list[threading.Thread] = []
+        self._idle = 0  # threads waiting for a request
         self._closed = False
         self._pixmaps: "OrderedDict[tuple[str, int], QPixmap]" = OrderedDict()
         self._sizes: dict[str, int] = {}  # path -> a size of it held in _pixmaps
@@ -145,6 +137,13 @@ class ThumbnailLoader(QObject):
         self._bridge.loaded.connect(self._on_loaded)
         self._bridge.broken.connect(self._on_broken)
         self.loaded_count = 0
+        # Started now, not at the first request: Thread.start() waits for the new thread to run,
+        # which under load took the GUI thread 17 ms in the middle of painting the grid.
+        # Daemon threads: a loader nobody closed must not keep the process alive; close() joins them.
+        for n in range(self._threads):
+            worker = threading.Thread(target=self._drain, name=f"photoclip-thumbnails-{n}", daemon=True)
+            self._workers.append(worker)
+            worker.start()
 
     # ---- GUI thread -------------------------------------------------------------------------
     def pixmap(self, path: str, size: int) -> Optional[QPixmap]:
@@ -178,11 +177,8 @@ class ThumbnailLoader(QObject):
                 self._pending[key] = None
                 while len(self._pending) > self.max_pending:
                     self._pending.popitem(last=False)  # the oldest requests scrolled away long ago
-            start = self._runners < self._threads
-            if start:
-                self._runners += 1
-        if start:
-            self._pool.start(_Runnable(self))
+            if self._idle:
+                self._wake.notify()  # else all are busy, and the next one free takes it
 
     def retain(self, paths: Iterable[str]) -> int:
         """Forget queued requests for paths not in ``paths`` (items no longer visible)."""
@@ -207,7 +203,16 @@ class ThumbnailLoader(QObject):
         with self._lock:
             self._closed = True
             self._pending.clear()
-        self._pool.waitForDone(int(timeout_s * 1000))
+            self._wake.notify_all()
+            workers = list(self._workers)
+        deadline = time.monotonic() + timeout_s
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+
+    def is_running(self) -> bool:
+        """Whether a thread of the loader is alive (after close(): still finishing a thumbnail)."""
+        with self._lock:
+            return any(w.is_alive() for w in self._workers)
 
     def _on_loaded(self, path: str, size: int, img: QImage) -> None:
         self._pixmaps[(path, size)] = QPixmap.fromImage(img)  # cheap: the image is already small
@@ -223,12 +228,20 @@ class ThumbnailLoader(QObject):
         self._broken[path] = reason
         self.ready.emit(path, size)
 
-    # ---- pool threads -------------------------------------------------------------------------
+    # ---- loader threads -----------------------------------------------------------------------
     def _drain(self) -> None:
+        from .workers import lower_thread_priority
+
+        lower_thread_priority()
         while True:
             with self._lock:
-                if self._closed or not self._pending:
-                    self._runners -= 1
+                while not self._pending and not self._closed:
+                    self._idle += 1
+                    try:
+                        self._wake.wait()
+                    finally:
+                        self._idle -= 1
+                if self._closed:
                     return
                 key, _ = self._pending.popitem(last=True)  # newest first: what is on screen now
                 self._inflight.add(key)
@@ -240,7 +253,7 @@ class ThumbnailLoader(QObject):
                                      Qt.TransformationMode.SmoothTransformation)
             except ThumbnailError as exc:
                 self._bridge.broken.emit(path, size, str(exc))
-            except Exception as exc:  # noqa: BLE001 - a bug must not kill the pool thread
+            except Exception as exc:  # noqa: BLE001 - a bug must not kill the loader thread
                 log.exception("thumbnail for %s failed", path)
                 self._bridge.broken.emit(path, size, str(exc))
             else:
