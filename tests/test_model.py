@@ -222,6 +222,8 @@ def test_pixels_normalized_after_the_copy_to_a_gpu_give_the_same_vectors(tiny_co
                           for p in paths])
     assert pixels.dtype == torch.uint8
     usual = embedder.encode_images(pixels)
-    after_copy = embedder._encode_pixels_on_device(pixels)
+    normalized = embedder._normalized_on_device(pixels)  # what a GPU does after the copy
+    assert normalized.dtype == torch.float32 and normalized.shape == pixels.shape
+    after_copy = embedder.encode_images(normalized)
     assert after_copy.dtype == np.float32 and after_copy.shape == usual.shape
     assert np.allclose(after_copy, usual, atol=1e-5)

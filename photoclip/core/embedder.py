@@ -427,32 +427,28 @@ class Embedder:
         if batch.dtype == torch.uint8:
             if self._mean_std is None:
                 raise ValueError("this model's preprocessing does not take uint8 pixels")
-            if self.device != "cpu" and self._onnx is None:
-                return self._encode_pixels_on_device(batch)
-            batch = _normalize_pixels(batch, *self._mean_std)  # once per batch instead of once per photo
+            if self.device == "cpu":  # (a GPU normalizes them itself, after the copy)
+                batch = _normalize_pixels(batch, *self._mean_std)  # once per batch instead of once per photo
         with self._model_lock, torch.inference_mode():
             if self._onnx is not None:
                 feats = torch.from_numpy(self._onnx(batch.float().numpy()))
                 feats = torch.nn.functional.normalize(feats, dim=-1)
                 return feats.numpy().astype(np.float32, copy=False)
+            if batch.dtype == torch.uint8:
+                batch = self._normalized_on_device(batch)
             x = batch.to(self.device, dtype=self.dtype, non_blocking=True)
             feats = self.model.encode_image(x).float()
             feats = torch.nn.functional.normalize(feats, dim=-1)
             return feats.cpu().numpy().astype(np.float32, copy=False)
 
-    def _encode_pixels_on_device(self, pixels) -> np.ndarray:
-        """uint8 pixels go to the GPU as they are (a quarter of the bytes of floats, from pinned
-        memory on CUDA so the copy is a DMA) and are normalized there, in the model's precision."""
-        torch = self._torch
-        with self._model_lock, torch.inference_mode():
-            if self._mean_std_device is None:
-                self._mean_std_device = tuple(t.to(self.device) for t in self._mean_std)
-            if self.device == "cuda":
-                pixels = pixels.pin_memory()
-            x = _normalize_pixels(pixels.to(self.device, non_blocking=True), *self._mean_std_device)
-            feats = self.model.encode_image(x.to(self.dtype)).float()
-            feats = torch.nn.functional.normalize(feats, dim=-1)
-            return feats.cpu().numpy().astype(np.float32, copy=False)
+    def _normalized_on_device(self, pixels):
+        """On a GPU, uint8 pixels are copied as they are (a quarter of the bytes of floats, from
+        pinned memory on CUDA so the copy is a DMA) and normalized there."""
+        if self._mean_std_device is None:
+            self._mean_std_device = tuple(t.to(self.device) for t in self._mean_std)
+        if self.device == "cuda":
+            pixels = pixels.pin_memory()
+        return _normalize_pixels(pixels.to(self.device, non_blocking=True), *self._mean_std_device)
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> (n, dim) unit vectors; an LRU cache serves repeated texts."""
