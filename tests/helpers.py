@@ -27,3 +27,15 @@ def draw_photo(path: Path, colour=(200, 40, 40), size=(120, 90), shape="circle",
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, **save)
     return path
+
+
+def folder_pixels(embedder, folder: Path):
+    """(paths, uint8 pixel batch) of every file under ``folder``, as the indexer hands them to
+    ``embedder.encode_images`` (draft-decoded, the model's own resize and crop)."""
+    import torch
+
+    from photoclip.core.images import open_image
+
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    return paths, torch.stack([embedder.image_tensor(open_image(str(p), min_size=embedder.image_size).image)
+                               for p in paths])

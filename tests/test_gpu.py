@@ -8,18 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import folder_pixels
 
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU (CUDA)")
-
-
-def _pixels(embedder, folder):
-    from photoclip.core.images import open_image
-
-    paths = sorted(p for p in folder.rglob("*") if p.is_file())
-    return paths, torch.stack([embedder.image_tensor(open_image(str(p), min_size=embedder.image_size).image)
-                               for p in paths])
 
 
 def test_the_gpu_gives_the_cpus_vectors_in_half_precision(tiny_config, photo_folder):
@@ -28,7 +21,7 @@ def test_the_gpu_gives_the_cpus_vectors_in_half_precision(tiny_config, photo_fol
     spec = ModelSpec(tiny_config, "random")
     cpu, gpu = Embedder(spec, "cpu"), Embedder(spec, "cuda")
     assert gpu.device == "cuda" and gpu.dtype == torch.float16
-    paths, pixels = _pixels(cpu, photo_folder)
+    paths, pixels = folder_pixels(cpu, photo_folder)
     assert pixels.dtype == torch.uint8  # what the indexer hands over; normalized on the GPU
 
     on_cpu, on_gpu = cpu.encode_images(pixels), gpu.encode_images(pixels)

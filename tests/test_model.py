@@ -214,12 +214,10 @@ def test_pixels_normalized_after_the_copy_to_a_gpu_give_the_same_vectors(tiny_co
     import numpy as np
     import torch
 
-    from photoclip.core.images import open_image
+    from helpers import folder_pixels
 
     embedder = emb.Embedder(ModelSpec(tiny_config, "random"), "cpu")
-    paths = sorted(p for p in photo_folder.rglob("*") if p.is_file())
-    pixels = torch.stack([embedder.image_tensor(open_image(str(p), min_size=embedder.image_size).image)
-                          for p in paths])
+    _, pixels = folder_pixels(embedder, photo_folder)
     assert pixels.dtype == torch.uint8
     usual = embedder.encode_images(pixels)
     normalized = embedder._normalized_on_device(pixels)  # what a GPU does after the copy
