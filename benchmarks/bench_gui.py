@@ -233,7 +233,7 @@ def bench_startup(lib_root: Path, home: Path, runs: int) -> dict:
 
 # ---- (b) stall while indexing -------------------------------------------------------------------
 def bench_stall(app, images: Path, count: int, model: str, pretrained: str, label: str, home: Path,
-                trace_ms: float = 0.0, base: Path | None = None) -> dict:
+                trace_ms: float = 0.0, base: Path | None = None, backend: str = "torch") -> dict:
     import faulthandler
 
     from PySide6.QtCore import QSettings, QTimer
@@ -246,6 +246,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
         shutil.rmtree(root)
         shutil.copytree(base, root, ignore=shutil.ignore_patterns("thumbnails"))
     lib = Library(root, model=model, pretrained=pretrained, device="cpu")
+    lib.settings.image_backend = backend
     window = create_main_window(lib, QSettings(str(root / "gui.ini"), QSettings.Format.IniFormat),
                                 rescan_on_start=False, freeze_heap=True)  # as the app does
     window.show()
@@ -422,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stall-library", type=int, default=0, metavar="N",
                     help="the indexed photos arrive in a library that already has N photos (default: an empty "
                          "one); only with the default model")
+    ap.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
+                    help="the image tower's backend for the stall figure with the default model")
     ap.add_argument("--trace-stalls", type=float, default=0.0, metavar="MS",
                     help="write every thread's stack whenever a tick is MS late (faulthandler; into the data dir)")
     args = ap.parse_args(argv)
@@ -453,7 +456,9 @@ def main(argv: list[str] | None = None) -> int:
                             args.trace_stalls)
             if not args.skip_default:
                 bench_stall(app, images, args.images, "ViT-B-32-256", "random",
-                            "ViT-B-32-256 (random weights)" + where, home, args.trace_stalls, stall_base)
+                            "ViT-B-32-256 (random weights)" + where
+                            + (", ONNX Runtime" if args.backend == "onnxruntime" else ""),
+                            home, args.trace_stalls, stall_base, args.backend)
         if "scroll" in only:
             bench_scroll(app, lib_root, home)
     print(f"\n{load_average()} at end")

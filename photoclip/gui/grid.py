@@ -7,8 +7,8 @@ thumbnail loader which items are on screen so it can drop requests for the ones 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPainterPath, QPalette
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from .photo_model import NameRole, ScoreRole, ThumbnailErrorRole, ThumbnailRole
@@ -19,10 +19,39 @@ THUMB_STEP = 32
 PADDING = 8
 
 
+# Flag values as plain ints, computed once: combining PySide6's enum flags runs Python enum code.
+_SELECTED = QStyle.StateFlag.State_Selected.value
+_FOCUSED = QStyle.StateFlag.State_HasFocus.value
+_HOVER = QStyle.StateFlag.State_MouseOver.value
+_CENTER_WRAP = Qt.AlignmentFlag.AlignCenter.value | Qt.TextFlag.TextWordWrap.value
+_CENTER = Qt.AlignmentFlag.AlignCenter.value
+_CAPTION = Qt.AlignmentFlag.AlignHCenter.value | Qt.AlignmentFlag.AlignTop.value
+
+
+class _Colors:
+    """The colours a cell is painted with, made once per palette (see PhotoDelegate.paint_cell)."""
+
+    def __init__(self, pal: QPalette) -> None:
+        role = QPalette.ColorRole
+        self.highlight = pal.color(role.Highlight)
+        self.hover = QColor(self.highlight)
+        self.hover.setAlpha(50)
+        self.placeholder = QColor(pal.color(role.Text))
+        self.placeholder.setAlpha(28)
+        self.placeholder_text = pal.color(role.PlaceholderText)
+        self.badge = QColor(pal.color(role.ToolTipBase))
+        self.badge.setAlpha(220)
+        self.badge_text = pal.color(role.ToolTipText)
+        self.text = pal.color(role.Text)
+        self.selected_text = pal.color(role.HighlightedText)
+
+
 class PhotoDelegate(QStyledItemDelegate):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.thumb_size = 160
+        self._colors: dict[int, _Colors] = {}  # palette cache key -> colours
+        self._clips: dict[tuple[int, int], QPainterPath] = {}  # photo size -> its rounded clip at (0, 0)
 
     def text_height(self, option: QStyleOptionViewItem) -> int:
         return option.fontMetrics.height() + 4
@@ -40,78 +69,89 @@ class PhotoDelegate(QStyledItemDelegate):
             pixmap, error = index.data(ThumbnailRole), index.data(ThumbnailErrorRole)
         self.paint_cell(painter, option, name, score, pixmap, error)
 
+    def _colors_for(self, pal: QPalette) -> _Colors:
+        key = pal.cacheKey()
+        colors = self._colors.get(key)
+        if colors is None:
+            if len(self._colors) > 8:  # palettes come and go with style and theme changes
+                self._colors.clear()
+            colors = self._colors[key] = _Colors(pal)
+        return colors
+
+    def _clip(self, w: int, h: int) -> QPainterPath:
+        path = self._clips.get((w, h))
+        if path is None:
+            if len(self._clips) > 64:
+                self._clips.clear()
+            path = self._clips[(w, h)] = QPainterPath()
+            path.addRoundedRect(0.0, 0.0, w, h, 4.0, 4.0)
+        return path
+
     def paint_cell(self, painter: QPainter, option: QStyleOptionViewItem, name: str, score, pixmap, error) -> None:
+        """Paint one cell from plain values.
+
+        Only ints, cached colours and cached clip paths: with PySide6, every call that returns a
+        new Qt value (a QRect, QColor, QSize...) gives up the GIL, and while the indexer's threads
+        run Python each took the GUI thread 0.1-0.3 ms or more to get it back (about 15 per
+        cell: a cell took 27 ms beside three busy Python threads, 0.7 ms now). Drawing calls and
+        int getters keep the GIL."""
+        cell = option.rect
+        x, y, w, h = cell.x() + 3, cell.y() + 3, cell.width() - 6, cell.height() - 6
+        state = option.state.value
+        selected = bool(state & _SELECTED)
+        colors = self._colors_for(option.palette)
+        fm = option.fontMetrics
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        pal: QPalette = option.palette
-        rect: QRect = option.rect.adjusted(3, 3, -3, -3)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
-        if selected:
-            fill = pal.color(QPalette.ColorRole.Highlight)
+        if selected or state & _HOVER:
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(fill)
-            painter.drawRoundedRect(QRectF(rect), 6, 6)
-        elif option.state & QStyle.StateFlag.State_MouseOver:
-            hover = pal.color(QPalette.ColorRole.Highlight)
-            hover.setAlpha(50)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(hover)
-            painter.drawRoundedRect(QRectF(rect), 6, 6)
+            painter.setBrush(colors.highlight if selected else colors.hover)
+            painter.drawRoundedRect(x, y, w, h, 6, 6)
 
         s = self.thumb_size
-        th = self.text_height(option)
-        box = QRect(rect.x() + (rect.width() - s) // 2, rect.y() + PADDING - 3, s, s)
+        box_x, box_end = x + (w - s) // 2, y + PADDING - 3 + s  # box_end: the row just below the photo box
         if pixmap is not None and not pixmap.isNull():
-            size = pixmap.size()
-            size.scale(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            pw, ph = pixmap.width(), pixmap.height()
+            tw, th = s * pw // ph, s  # fit the box keeping the aspect ratio, as QSize.scale does
+            if tw > s:
+                tw, th = s, s * ph // pw
             # bottom-aligned, so every caption sits right under its photo and rows line up
-            target = QRect(box.x() + (s - size.width()) // 2, box.bottom() + 1 - size.height(),
-                           size.width(), size.height())
+            img_x, img_y, img_w, img_h = box_x + (s - tw) // 2, box_end - th, tw, th
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            clip = QPainterPath()
-            clip.addRoundedRect(QRectF(target), 4, 4)
-            painter.setClipPath(clip)
-            painter.drawPixmap(target, pixmap)
+            painter.translate(img_x, img_y)
+            painter.setClipPath(self._clip(tw, th))
+            painter.drawPixmap(0, 0, tw, th, pixmap)
             painter.setClipping(False)
-            image_rect = target
+            painter.translate(-img_x, -img_y)
         else:
-            placeholder = QRect(box.x(), box.bottom() + 1 - s * 3 // 4, s, s * 3 // 4)
-            color = pal.color(QPalette.ColorRole.Text)
-            color.setAlpha(28)
+            img_x, img_w, img_h = box_x, s, s * 3 // 4
+            img_y = box_end - img_h
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(color)
-            painter.drawRoundedRect(QRectF(placeholder), 4, 4)
-            image_rect = placeholder
+            painter.setBrush(colors.placeholder)
+            painter.drawRoundedRect(img_x, img_y, img_w, img_h, 4, 4)
             if error:
-                painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-                painter.drawText(placeholder.adjusted(6, 6, -6, -6),
-                                 Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                                 "Cannot show this photo")
+                painter.setPen(colors.placeholder_text)
+                painter.drawText(img_x + 6, img_y + 6, img_w - 12, img_h - 12, _CENTER_WRAP, "Cannot show this photo")
 
         if score is not None:
             text = f"{score:.2f}"
-            fm = option.fontMetrics
-            w = fm.horizontalAdvance(text) + 10
-            h = fm.height() + 2
-            badge = QRect(image_rect.right() - w - 3, image_rect.top() + 4, w, h)
-            bg = pal.color(QPalette.ColorRole.ToolTipBase)
-            bg.setAlpha(220)
+            bw = fm.horizontalAdvance(text) + 10
+            bh = fm.height() + 2
+            bx, by = img_x + img_w - 1 - bw - 3, img_y + 4
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(bg)
-            painter.drawRoundedRect(QRectF(badge), h / 2, h / 2)
-            painter.setPen(pal.color(QPalette.ColorRole.ToolTipText))
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+            painter.setBrush(colors.badge)
+            painter.drawRoundedRect(bx, by, bw, bh, bh / 2, bh / 2)
+            painter.setPen(colors.badge_text)
+            painter.drawText(bx, by, bw, bh, _CENTER, text)
 
-        text_rect = QRect(rect.x() + 4, box.bottom() + 4, rect.width() - 8, th)
-        painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
-        elided = option.fontMetrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, elided)
-        if focused and not selected:
-            pen_color = pal.color(QPalette.ColorRole.Highlight)
-            painter.setPen(pen_color)
+        text_w = w - 8
+        painter.setPen(colors.selected_text if selected else colors.text)
+        elided = fm.elidedText(name, Qt.TextElideMode.ElideMiddle, text_w)
+        painter.drawText(x + 4, box_end + 3, text_w, self.text_height(option), _CAPTION, elided)
+        if state & _FOCUSED and not selected:
+            painter.setPen(colors.highlight)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+            painter.drawRoundedRect(QRectF(x + 0.5, y + 0.5, w - 1.0, h - 1.0), 6, 6)  # one cell per paint
         painter.restore()
 
 
