@@ -15,7 +15,8 @@ def _guard_signal_emit_refcount() -> bool:
     """Work around PySide6 reference-count bugs on Python < 3.12: in PySide6 6.12,
     ``SignalInstance.emit()`` returns ``True`` without taking a reference, and an empty QVariant
     (e.g. ``QModelIndex().data()``, a model's ``data()`` answering None) is turned into ``None``
-    without one. Every such call drops a reference to True or None; after a few thousand the
+    without one; so is the result of every method returning void (``QPainter.setPen()``,
+    ``QColor.setAlpha()``..., measured on Python 3.11). Every such call drops a reference to True or None; after a few thousand the
     interpreter aborts ("bool_dealloc: deallocating True or False", "none_dealloc").
     Python 3.12 made True, False and None immortal (PEP 683), which is what this emulates.
 
