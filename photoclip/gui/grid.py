@@ -135,6 +135,10 @@ class PhotoDelegate(QStyledItemDelegate):
             pixmap, error = index.data(ThumbnailRole), index.data(ThumbnailErrorRole)
         self.paint_cell(painter, option, name, score, pixmap, error)
 
+    def forget_art(self) -> None:
+        """Drop the cached colours and laid-out captions (the font or the style changed)."""
+        self._art.clear()
+
     def _art_for(self, pal: QPalette, dpr: float) -> _Art:
         key = (pal.cacheKey(), pal.currentColorGroup().value, dpr)  # an inactive window's colours differ
         art = self._art.get(key)
@@ -177,8 +181,9 @@ class PhotoDelegate(QStyledItemDelegate):
                 tw, th = s, s * ph // pw
             # bottom-aligned, so every caption sits right under its photo and rows line up
             img_x, img_y, img_w, img_h = box_x + (s - tw) // 2, box_end - th, tw, th
-            if (tw, th) != (pw, ph):  # a thumbnail of another size while this one loads
-                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            # smooth when scaled (another size while this one loads, or a high-DPI screen); an
+            # unscaled pixmap is copied as it is either way
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawPixmap(img_x, img_y, img_w, img_h, pixmap)
         else:
             img_x, img_w, img_h = box_x, s, s * 3 // 4
@@ -332,6 +337,7 @@ class PhotoGrid(QListView):
 
     def event(self, event) -> bool:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.delegate.forget_art()  # captions were elided and centred for the old font
             self._update_grid()
         return super().event(event)
 
