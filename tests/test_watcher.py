@@ -252,6 +252,24 @@ def test_set_folders_adds_and_drops_watches(tmp_path, watch):
     assert rec.paths == {pb}
 
 
+def test_a_folder_added_later_reports_the_photos_its_indexing_missed(tmp_path, watch):
+    """Between a new folder's indexing and its watch starting, a photo can land in it: the watcher
+    compares the folder with the catalog once and hands over the photos the catalog lacks."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    indexed = jpeg_bytes(b / "indexed.jpg")
+    catalog = {str(b): [indexed]}
+    rec = Recorder()
+    w = watch([a], rec, known_paths_under=lambda folder: catalog.get(folder, []))
+    missed = jpeg_bytes(b / "arrived before the watch.jpg", seed=1)  # no event will ever say so
+    w.set_folders([a, b])
+    assert w.wait_ready(10)
+    assert wait_for(lambda: missed in rec.paths)
+    after = jpeg_bytes(b / "after.jpg", seed=2)  # and the folder is watched from then on
+    assert wait_for(lambda: after in rec.paths)
+    assert indexed not in rec.paths  # what the catalog has is not handed over again
+
+
 def test_network_and_fuse_mounts_are_polled(tmp_path):
     mounts = tmp_path / "mounts"
     mounts.write_text(

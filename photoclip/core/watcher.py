@@ -148,6 +148,7 @@ class FolderWatcher:
         self._first_event: Optional[float] = None
         self._last_event = 0.0
         self._folders_changed = True
+        self._applied = False  # the first set of folders is being watched (later ones catch up)
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
         self._inotify = None
@@ -323,7 +324,28 @@ class FolderWatcher:
                 root = _Root(path)
                 with self._lock:
                     self._roots[path] = root
-                self._watch(root)
+                if self._watch(root) and self._applied:
+                    self._catch_up(path)
+        self._applied = True
+
+    def _catch_up(self, folder: str) -> None:
+        """A folder added while watching: photos that arrived in it before its watch began (after
+        its indexing read the folder, or while that still ran) would otherwise wait for the next
+        start. Compare it with the catalog once and treat the photos it does not know as new.
+        (The folders watched from the start are compared by the app's rescan at start.)"""
+        if self.known_paths_under is None:
+            return
+        known = set(self.known_paths_under(folder))
+        found = [path for path in _walk_files(folder) if path not in known]
+        if not found:
+            return
+        now = time.monotonic()
+        with self._wake:
+            for path in found:
+                self._touch(path, now)
+            if self._first_event is None:
+                self._first_event = now
+            self._last_event = now
 
     def _watch(self, root: _Root) -> bool:
         """Schedule a watch on an online root; returns False if the folder is not there."""
