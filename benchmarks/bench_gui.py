@@ -314,8 +314,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
     busiest = max(c for _, c, _ in ticks)
     top = sorted(ticks, reverse=True)[:3]
     result = {"worst_ms": worst * 1e3, "p99_ms": gaps[int(len(gaps) * 0.99)] * 1e3, "busiest_ms": busiest * 1e3,
-              "gui_cpu_share": gui_cpu / wall, "rate": report.embedded / wall,
-              "ticks": ticks, "start": start}  # (gap s, GUI CPU s, at s from start) for tools
+              "gui_cpu_share": gui_cpu / wall, "rate": report.embedded / wall}
     print(f"\n(b) indexing {report.embedded} photos with {label} (model load {load_s:.1f} s, not counted): "
           f"{wall:.1f} s, {report.embedded / wall:.1f} photos/s")
     print(f"    worst event-loop gap   {worst * 1e3:7.1f} ms = {worst * 1e3 / TICK_MS:5.1f} x the {TICK_MS} ms tick "

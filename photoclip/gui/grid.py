@@ -55,7 +55,6 @@ class _Art:
         self.base = pal.color(role.Base)
         self.highlight = pal.color(role.Highlight)
         self.hover = _mix(self.base, self.highlight, 50)
-        self._text_for_placeholder = pal.color(role.Text)
         self._placeholders: dict[int, QColor] = {}
         self.placeholder_text = pal.color(role.PlaceholderText)
         self.badge = QColor(pal.color(role.ToolTipBase))
@@ -70,7 +69,7 @@ class _Art:
         """The grey of a photo still loading, on ``background``."""
         found = self._placeholders.get(background.rgba())
         if found is None:
-            found = self._placeholders[background.rgba()] = _mix(background, self._text_for_placeholder, 28)
+            found = self._placeholders[background.rgba()] = _mix(background, self.text, 28)
         return found
 
     def corners(self, background: QColor) -> tuple[QPixmap, QPixmap, QPixmap, QPixmap]:

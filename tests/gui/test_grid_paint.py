@@ -3,19 +3,15 @@ for a photo that cannot be shown, match scores on search results, and the select
 
 from __future__ import annotations
 
-from PIL import Image
 from PySide6.QtGui import QColor, QPalette
 
 from photoclip.gui.grid import PhotoGrid
 from photoclip.gui.photo_model import PhotoItem, PhotoModel
 from photoclip.gui.thumbnails import ThumbnailLoader
 
+from helpers import draw_photo
+
 RED, BLUE = (220, 30, 30), (30, 40, 220)
-
-
-def solid(path, colour, size):
-    Image.new("RGB", size, colour).save(path, quality=95)
-    return str(path)
 
 
 def colours_in(image, rect) -> set[tuple[int, int, int]]:
@@ -44,8 +40,8 @@ def near(colours, target, tol=24) -> bool:
 
 
 def test_the_grid_paints_thumbnails_placeholders_scores_and_the_selection(qtbot, tmp_path):
-    wide = solid(tmp_path / "wide red.jpg", RED, (600, 300))
-    tall = solid(tmp_path / "tall blue.jpg", BLUE, (300, 600))
+    wide = str(draw_photo(tmp_path / "wide red.jpg", RED, size=(600, 300), bg=RED, quality=95))
+    tall = str(draw_photo(tmp_path / "tall blue.jpg", BLUE, size=(300, 600), bg=BLUE, quality=95))
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not a jpeg")
     loader = ThumbnailLoader(tmp_path / "cache", threads=2)
