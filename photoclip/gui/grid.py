@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap, QStaticText
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from .colours import mix
 from .photo_model import NameRole, ScoreRole, ThumbnailErrorRole, ThumbnailRole
 
 MIN_THUMB = 96
@@ -32,13 +33,6 @@ RADIUS = 4  # of a photo's (and a placeholder's) corners
 _TEXT_CACHE = 4000  # captions and scores laid out once (QStaticText), then just drawn
 
 
-def _mix(under: QColor, over: QColor, alpha: int) -> QColor:
-    """``over`` painted with ``alpha`` (0-255) onto ``under``, as one opaque colour."""
-    a = alpha / 255
-    return QColor(round(under.red() * (1 - a) + over.red() * a), round(under.green() * (1 - a) + over.green() * a),
-                  round(under.blue() * (1 - a) + over.blue() * a))
-
-
 class _Art:
     """What cells are painted with, made once per palette and screen: opaque colours, the four
     rounded corners for each background, laid-out captions.
@@ -54,7 +48,7 @@ class _Art:
         self.dpr = dpr
         self.base = pal.color(role.Base)
         self.highlight = pal.color(role.Highlight)
-        self.hover = _mix(self.base, self.highlight, 50)
+        self.hover = mix(self.base, self.highlight, 50 / 255)
         self._placeholders: dict[int, QColor] = {}
         self.placeholder_text = pal.color(role.PlaceholderText)
         self.badge = QColor(pal.color(role.ToolTipBase))
@@ -69,7 +63,7 @@ class _Art:
         """The grey of a photo still loading, on ``background``."""
         found = self._placeholders.get(background.rgba())
         if found is None:
-            found = self._placeholders[background.rgba()] = _mix(background, self.text, 28)
+            found = self._placeholders[background.rgba()] = mix(background, self.text, 28 / 255)
         return found
 
     def corners(self, background: QColor) -> tuple[QPixmap, QPixmap, QPixmap, QPixmap]:

@@ -7,7 +7,7 @@ import re
 from typing import Optional
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from photoclip.core import paths
 from photoclip.core.config import CURATED_MODELS, DEFAULT_MODEL
+from photoclip.gui.colours import mix
 from photoclip.gui.preferences import WEIGHTS_FILTER
 from photoclip.gui.tagset_editor import make_secondary
 
@@ -272,8 +273,8 @@ class ModelBanner(QFrame):
             return
         pal = self.palette()
         painter = QPainter(self)
-        painter.fillRect(self.rect(), _mix(pal.color(QPalette.ColorRole.Window), pal.color(QPalette.ColorRole.Highlight), 0.14))
-        painter.setPen(_mix(pal.color(QPalette.ColorRole.Window), pal.color(QPalette.ColorRole.Highlight), 0.5))
+        painter.fillRect(self.rect(), mix(pal.color(QPalette.ColorRole.Window), pal.color(QPalette.ColorRole.Highlight), 0.14))
+        painter.setPen(mix(pal.color(QPalette.ColorRole.Window), pal.color(QPalette.ColorRole.Highlight), 0.5))
         painter.drawLine(self.rect().bottomLeft(), self.rect().bottomRight())
         painter.end()
         super().paintEvent(event)
@@ -288,11 +289,3 @@ class ModelBanner(QFrame):
 def _styled_by_sheet() -> bool:
     app = QApplication.instance()
     return app is not None and "#banner" in (app.styleSheet() or "")
-
-
-def _mix(a: QColor, b: QColor, t: float) -> QColor:
-    return QColor(
-        round(a.red() + (b.red() - a.red()) * t),
-        round(a.green() + (b.green() - a.green()) * t),
-        round(a.blue() + (b.blue() - a.blue()) * t),
-    )
