@@ -344,7 +344,9 @@ class VectorIndex:
 
 def _crc32(f) -> int:
     crc = 0
-    buf = bytearray(16 << 20)
+    # 1 MiB at a time: making a buffer zeroes it with the GIL held (a 16 MiB one kept every other
+    # thread, the GUI's included, waiting ~10 ms at each save); zlib.crc32 releases the GIL.
+    buf = bytearray(1 << 20)
     view = memoryview(buf)
     while True:
         n = f.readinto(buf)
