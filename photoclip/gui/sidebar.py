@@ -97,7 +97,9 @@ class Sidebar(QWidget):
         layout.addLayout(buttons)
         self.remove_button.setEnabled(False)
         self._current: Any = None
-        self._counts: dict[str, dict[str, int]] = {}
+        self._shape: Optional[tuple] = None  # the folders and tag sets shown (set_content)
+        # entry -> (its item, the count it shows)
+        self._shown: dict[tuple, tuple[QTreeWidgetItem, Optional[int]]] = {("all",): (self._all, None)}
 
     def _button(self, text: str, tip: str, slot) -> QToolButton:
         b = QToolButton(self)
@@ -112,20 +114,49 @@ class Sidebar(QWidget):
 
     # ---- content -----------------------------------------------------------------------------
     def set_content(self, total: int, folders: list, tag_sets: list, counts: dict[str, dict[str, int]]) -> None:
-        """Show ``folders`` (core Folder records), ``tag_sets`` (TagSet) and tag ``counts``."""
+        """Show ``folders`` (core Folder records), ``tag_sets`` (TagSet) and tag ``counts``.
+
+        While indexing and tagging this comes every few seconds with only the counts changed: then
+        the counts that differ are set and the tree is not rebuilt (a rebuild is a few hundred Qt
+        calls on the GUI thread, and the selection and expanded sets would have to be restored)."""
+        folders = sorted(folders, key=lambda f: os.path.basename(f.path.rstrip(os.sep)).lower())
+        tag_sets = sorted(tag_sets, key=lambda t: t.name.lower())
+        shape = (tuple((f.path, f.online) for f in folders),
+                 tuple((ts.name, ts.mode, ts.threshold, getattr(ts, "enabled", True), tuple(ts.labels))
+                       for ts in tag_sets))
+        self._show_count(("all",), total)
+        if shape == self._shape:
+            for f in folders:
+                self._show_count(("folder", f.path), f.photo_count)
+            for ts in tag_sets:
+                set_counts = counts.get(ts.name, {})
+                for label in ts.labels:
+                    self._show_count(("tag", ts.name, label), set_counts.get(label, 0))
+            return
+        self._rebuild(folders, tag_sets, counts)
+        self._shape = shape
+
+    def _show_count(self, key: tuple, n: int) -> None:
+        item, shown = self._shown[key]
+        if shown != n:
+            item.setText(1, _count(n))
+            self._shown[key] = (item, n)
+
+    def _rebuild(self, folders: list, tag_sets: list, counts: dict[str, dict[str, int]]) -> None:
         current = self._current
         expanded = {self._tagsets.child(i).data(0, ValueRole)
                     for i in range(self._tagsets.childCount()) if self._tagsets.child(i).isExpanded()}
         self.tree.blockSignals(True)
         try:
-            self._all.setText(1, _count(total))
+            self._shown = {("all",): self._shown[("all",)]}
             self._folders.takeChildren()
             if not folders:
                 self._folders.addChild(self._empty_folders)
             disabled = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
-            for f in sorted(folders, key=lambda f: os.path.basename(f.path.rstrip(os.sep)).lower()):
+            for f in folders:
                 name = os.path.basename(f.path.rstrip(os.sep)) or f.path
                 item = QTreeWidgetItem([display_path(name), _count(f.photo_count)])
+                self._shown[("folder", f.path)] = (item, f.photo_count)
                 item.setData(0, KindRole, "folder")
                 item.setData(0, ValueRole, f.path)
                 tip = display_path(f.path)
@@ -136,7 +167,7 @@ class Sidebar(QWidget):
                 item.setToolTip(0, tip)
                 self._folders.addChild(item)
             self._tagsets.takeChildren()
-            for ts in sorted(tag_sets, key=lambda t: t.name.lower()):
+            for ts in tag_sets:
                 set_counts = counts.get(ts.name, {})
                 item = QTreeWidgetItem([ts.name, ""])
                 item.setData(0, KindRole, "tagset")
@@ -149,14 +180,15 @@ class Sidebar(QWidget):
                 if not getattr(ts, "enabled", True):
                     item.setForeground(0, disabled)
                 for label in ts.labels:
-                    child = QTreeWidgetItem([label, _count(set_counts.get(label, 0))])
+                    n = set_counts.get(label, 0)
+                    child = QTreeWidgetItem([label, _count(n)])
+                    self._shown[("tag", ts.name, label)] = (child, n)
                     child.setData(0, KindRole, "tag")
                     child.setData(0, ValueRole, (ts.name, label))
                     child.setToolTip(0, f"Show photos tagged “{label}” ({ts.name})")
                     item.addChild(child)
                 self._tagsets.addChild(item)
                 item.setExpanded(ts.name in expanded)
-            self._counts = counts
         finally:
             self.tree.blockSignals(False)
         self.select(current, emit=False)
