@@ -405,12 +405,31 @@ def bench_scroll(app, lib_root: Path, home: Path, pages_limit: int = 300) -> dic
 
 
 def wait_for(app, condition, timeout_s: float) -> None:
+    """Run the event loop (a real one, as app.exec() does: blocked in the OS between events, not a
+    processEvents() + sleep poll that takes the GIL back every few ms) until ``condition()``."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if condition():
+        return
     deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("benchmark step did not finish in time")
-        app.processEvents()
-        time.sleep(0.002)
+    loop = QEventLoop()
+    failed = []
+
+    def check() -> None:
+        if condition():
+            loop.quit()
+        elif time.monotonic() > deadline:
+            failed.append(True)
+            loop.quit()
+
+    poll = QTimer()
+    poll.setInterval(TICK_MS)
+    poll.timeout.connect(check)
+    poll.start()
+    loop.exec()
+    poll.stop()
+    if failed:
+        raise TimeoutError("benchmark step did not finish in time")
 
 
 def main(argv: list[str] | None = None) -> int:
