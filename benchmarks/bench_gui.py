@@ -252,7 +252,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
     window.show()
     worker = window.services.worker
     t0 = time.perf_counter()
-    wait_for(app, lambda: window.browser.model_ready and not worker.is_busy(), 600)  # model loaded
+    wait_for(lambda: window.browser.model_ready and not worker.is_busy(), 600)  # model loaded
     load_s = time.perf_counter() - t0
     ticks: list[tuple[float, float]] = []
     last = [0.0, 0.0]
@@ -297,7 +297,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
     start = last[0]
     timer.start()
     window.actions.add_folders([str(images)])
-    wait_for(app, lambda: bool(done), 1800)
+    wait_for(lambda: bool(done), 1800)
     timer.stop()
     gc.callbacks.remove(on_gc)
     if trace_file is not None:
@@ -347,14 +347,14 @@ def bench_scroll(app, lib_root: Path, home: Path, pages_limit: int = 300) -> dic
     window.show()
     total = lib.catalog.photo_count()
     worker, queries = window.services.worker, window.services.queries
-    wait_for(app, lambda: window.model.rowCount() == total and window.browser.model_ready
+    wait_for(lambda: window.model.rowCount() == total and window.browser.model_ready
              and not worker.is_busy() and not queries.is_busy(), 300)  # start-up work done
     grid = window.grid
     bar = grid.verticalScrollBar()
     t_layout = time.perf_counter()
     per_row = max(1, grid.viewport().width() // grid.gridSize().width())
     full = (total // per_row) * grid.gridSize().height() - grid.viewport().height()
-    wait_for(app, lambda: bar.maximum() >= full * 0.99, 300)  # batched layout of every row done
+    wait_for(lambda: bar.maximum() >= full * 0.99, 300)  # batched layout of every row done
     layout_s = time.perf_counter() - t_layout
     arrived = [0]
     window.services.thumbnails.ready.connect(lambda *_: arrived.__setitem__(0, arrived[0] + 1))
@@ -404,7 +404,7 @@ def bench_scroll(app, lib_root: Path, home: Path, pages_limit: int = 300) -> dic
     return {"drag_s": drag_s, "drag_p99_ms": d99, "page_p50_ms": p50, "page_p99_ms": p99}
 
 
-def wait_for(app, condition, timeout_s: float) -> None:
+def wait_for(condition, timeout_s: float) -> None:
     """Run the event loop (a real one, as app.exec() does: blocked in the OS between events, not a
     processEvents() + sleep poll that takes the GIL back every few ms) until ``condition()``."""
     from PySide6.QtCore import QEventLoop, QTimer
