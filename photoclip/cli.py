@@ -27,6 +27,7 @@ EPILOG = """examples:
   photoclip tag
   photoclip export-tags tags.csv
   photoclip status
+  photoclip duplicates --threshold 0.95
 With no command, photoclip opens the desktop app."""
 
 
@@ -109,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("folders", "list library folders, or remove one (files are never touched)")
     p.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
     p.add_argument("path", nargs="?")
+
+    p = cmd("duplicates", "list groups of duplicate and near-duplicate photos, each with the one to keep")
+    p.add_argument("--threshold", type=float, default=0.95,
+                   help="similarity (0..1] from which different files count as the same picture "
+                        "(default 0.95; 1 = identical content only)")
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON list of {"keeper", "similarity", "exact", "photos": [...]}')
 
     p = cmd("download-model", "download the model's weights now (with progress)")
 
@@ -215,6 +223,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"Wrote {n:,} tag rows to {args.file}")
         elif args.command == "status":
             _status(lib, args.json)
+        elif args.command == "duplicates":
+            _duplicates(lib, args.threshold, args.json)
         elif args.command == "folders":
             if args.action == "remove":
                 if not args.path:
@@ -289,6 +299,33 @@ def _status(lib, as_json: bool) -> None:
     print(f"Problems: {st['problems']:,}")
     for p in st["problem_files"][:20]:
         print(f"  {p['path']}: {p['reason']}")
+
+
+def _duplicates(lib, threshold: float, as_json: bool) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise PhotoclipError("--threshold must be more than 0 and at most 1.")
+    groups = lib.duplicates(threshold)
+    if as_json:
+        print(json.dumps([{
+            "keeper": g.keeper.path,
+            "similarity": round(g.similarity, 6),
+            "exact": g.exact,
+            "photos": [{"path": p.path, "width": p.width, "height": p.height, "size": p.size,
+                        "taken": p.taken_at, "folder": p.folder, "keep": i == 0}
+                       for i, p in enumerate(g.photos)],
+        } for g in groups], indent=1))
+        return
+    if not groups:
+        print("No duplicates found.")
+        return
+    extra = sum(len(g.others) for g in groups)
+    print(f"{len(groups):,} group(s) of duplicates; {extra:,} photo(s) could go.")
+    for g in groups:
+        kind = "same file content" if g.exact else f"similarity >= {g.similarity:.3f}"
+        print(f"\n{len(g.photos)} photos, {kind}:")
+        for i, p in enumerate(g.photos):
+            size = f"{p.width}x{p.height}" if p.width and p.height else "?"
+            print(f"  {'keep' if i == 0 else '    '}  {size:>11}  {display_path(p.path)}")
 
 
 def self_test() -> int:

@@ -94,6 +94,23 @@ def test_query_returns_ids_and_cosine_scores_best_first(rng):
     np.testing.assert_allclose(scores2, scores, atol=1e-5)
 
 
+def test_query_many_answers_every_row_like_query(rng):
+    vectors = unit(rng, 60)
+    index = VectorIndex(DIM)
+    index.add(np.arange(60), vectors)
+    index.remove([3, 4])
+    ids, scores = index.query_many(vectors[:10], 5)
+    assert ids.shape == (10, 5) and scores.shape == (10, 5)
+    for row in range(10):
+        one_ids, one_scores = index.query(vectors[row], 5)
+        assert ids[row].tolist() == one_ids.tolist()
+        np.testing.assert_allclose(scores[row], one_scores, atol=1e-5)
+    assert not {3, 4} & set(ids.ravel().tolist())  # removed ids never come back
+    # more neighbours asked than live vectors: every live one, no padding needed
+    ids, _ = index.query_many(vectors[:2], 100)
+    assert ids.shape == (2, 58)
+
+
 def test_readding_an_id_replaces_its_vector(rng):
     a, b, others = unit(rng, 1)[0], unit(rng, 1)[0], unit(rng, 20)
     index = VectorIndex(DIM)

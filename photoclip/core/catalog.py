@@ -608,6 +608,10 @@ class Catalog:
                 out[vid] = (fp, blob_to_vector(blob))
         return out
 
+    def vector_fingerprints(self, model_id: int) -> dict[int, str]:
+        """Vector id -> content fingerprint, for every vector of a model."""
+        return dict(self.conn.execute("SELECT id, fingerprint FROM vectors WHERE model_id=?", (model_id,)))
+
     def vector_for_fingerprint(self, model_id: int, fingerprint: str) -> Optional[tuple[int, np.ndarray]]:
         row = self.conn.execute("SELECT id, vector FROM vectors WHERE model_id=? AND fingerprint=?",
                                 (model_id, fingerprint)).fetchone()

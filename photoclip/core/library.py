@@ -19,6 +19,7 @@ import numpy as np
 from . import paths
 from .catalog import Catalog, Folder, PhotoListing, PhotoRecord, Problem, Tag
 from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
+from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates
 from .embedder import Embedder, ModelSpec, pick_device
 from .errors import PhotoclipError
 from .export import write_csv
@@ -393,6 +394,35 @@ class Library:
             "problems": len(problems),
             "problem_files": [{"path": paths.display_path(p.path), "reason": p.reason} for p in problems[:50]],
         }
+
+    # -- duplicates --------------------------------------------------------------------------
+    def duplicates(self, threshold: float = DEFAULT_THRESHOLD, *, max_group: int = MAX_GROUP,
+                   neighbours: int = 16, control: Optional[JobControl] = None) -> list[DuplicateGroup]:
+        """Exact and near-duplicate groups among the online photos, the proposed keeper first.
+
+        Near-duplicates need the current model's vectors; exact duplicates (same content) are
+        found without a model."""
+        photos = self.catalog.photos(include_offline=False)
+        mid = self._model_row()
+        links = self._near_links(mid, threshold, neighbours, control) if mid is not None and threshold < 1.0 else ()
+        return group_duplicates(photos, links, threshold=threshold, max_group=max_group)
+
+    def _near_links(self, model_id: int, threshold: float, k: int, control: Optional[JobControl]):
+        """(fingerprint, fingerprint, similarity) of every vector's nearest neighbours at or above
+        ``threshold``, from the model's search index."""
+        fingerprint = self.catalog.vector_fingerprints(model_id)
+        if not fingerprint:
+            return
+        index = self.store.index(model_id)
+        for ids, matrix in self.catalog.iter_vectors(model_id, batch=4096):
+            if control is not None:
+                control.checkpoint()
+            found, sims = index.query_many(matrix, k + 1, ef=2 * (k + 1))
+            rows, cols = np.nonzero((sims >= threshold) & (found != ids[:, None]) & (found >= 0))
+            for row, col in zip(rows.tolist(), cols.tolist()):
+                other = fingerprint.get(int(found[row, col]))
+                if other is not None:
+                    yield fingerprint[int(ids[row])], other, float(sims[row, col])
 
     def close(self) -> None:
         try:

@@ -234,6 +234,30 @@ class VectorIndex:
             log.info("approximate search found fewer than %d results; using exact search", k)
             return self._exact_query_locked(vector, k)
 
+    def query_many(self, vectors, k: int, ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest live ids of each row and their cosine similarity, best first; rows
+        with fewer reachable neighbours are padded with id -1 and similarity -1. ``ef`` trades
+        recall for speed (default: the index's ef_search)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock:
+            k = min(int(k), len(self._live))
+            n = vectors.shape[0]
+            if k <= 0 or n == 0:
+                return np.full((n, 0), -1, np.int64), np.full((n, 0), -1.0, np.float32)
+            try:
+                self._index.set_ef(max(ef or self.ef_search, k))
+                labels, distances = self._index.knn_query(vectors, k=k, num_threads=self.threads)
+                return labels.astype(np.int64), np.clip(1.0 - distances, -1.0, 1.0).astype(np.float32)
+            except RuntimeError:
+                pass  # some row reached fewer than k live nodes: answer row by row
+            ids = np.full((n, k), -1, np.int64)
+            sims = np.full((n, k), -1.0, np.float32)
+            for row in range(n):
+                got_ids, got_sims = self.query(vectors[row], k)
+                ids[row, :len(got_ids)] = got_ids
+                sims[row, :len(got_sims)] = got_sims
+            return ids, sims
+
     def _exact_query_locked(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = vector / max(float(np.linalg.norm(vector)), 1e-30)
         live = np.fromiter(self._live, dtype=np.int64, count=len(self._live))
