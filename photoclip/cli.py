@@ -80,8 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = cmd("tagsets", "list, add, remove, import or export tag sets")
     tsub = p.add_subparsers(dest="action", metavar="ACTION")
-    tsub.add_parser("list", help="list tag sets")
-    a = tsub.add_parser("add", help="create or replace a tag set")
+
+    def action(name: str, help_: str) -> argparse.ArgumentParser:
+        a = tsub.add_parser(name, help=help_, description=help_)
+        _global_options(a, suppress=True)  # library/model options after the action too
+        return a
+
+    action("list", "list tag sets")
+    a = action("add", "create or replace a tag set")
     a.add_argument("name")
     a.add_argument("labels", nargs="+")
     a.add_argument("--mode", choices=["single", "multi"], default="single",
@@ -90,11 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--template", action="append", dest="templates",
                    help='prompt template containing {} (repeatable), default: an ensemble like "a photo of a {}."')
     a.add_argument("--disabled", action="store_true", help="keep the set but do not tag with it")
-    r = tsub.add_parser("remove", help="delete a tag set and its tags")
+    r = action("remove", "delete a tag set and its tags")
     r.add_argument("name")
-    i = tsub.add_parser("import", help="import tag sets from a TOML file")
+    i = action("import", "import tag sets from a TOML file")
     i.add_argument("file")
-    e = tsub.add_parser("export", help="write tag sets to a TOML file")
+    e = action("export", "write tag sets to a TOML file")
     e.add_argument("file")
 
     p = cmd("tag", "auto-tag photos with every enabled tag set")

@@ -78,3 +78,24 @@ def test_cli_errors_are_readable(cli, tmp_path):
 def test_cli_version_and_self_test(cli):
     assert cli("--version").stdout.startswith("photoclip ")
     assert "OK" in cli("--self-test").stdout
+
+
+def test_library_and_model_options_work_before_and_after_every_subcommand(cli, tmp_path, tiny_config):
+    from photoclip.cli import build_parser
+
+    parser = build_parser()
+    commands = [["index"], ["search", "q"], ["tagsets", "list"], ["tagsets", "add", "s", "a", "b"],
+                ["tagsets", "remove", "s"], ["tagsets", "import", "f.toml"], ["tagsets", "export", "f.toml"],
+                ["tag"], ["export-tags", "t.csv"], ["status"], ["folders"], ["download-model"], ["watch"],
+                ["duplicates"]]
+    opts = ["--library", "L", "--model", "M", "--pretrained", "P", "--device", "cpu", "--threads", "1"]
+    for command in commands:
+        for argv in (opts + command, command + opts):
+            args = parser.parse_args(argv)
+            assert (args.library, args.model, args.pretrained, args.device, args.threads) == ("L", "M", "P", "cpu", 1), argv
+    # and for real: a tag set added with the library named after the action lands in that library
+    other = str(tmp_path / "other-lib")
+    cli("tagsets", "add", "colours", "red", "green", "--library", other, "--model", tiny_config,
+        "--pretrained", "random")
+    assert "colours (single)" in cli("--library", other, "tagsets", "list").stdout
+    assert "colours (single)" not in cli("tagsets", "list").stdout
