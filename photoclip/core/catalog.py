@@ -716,6 +716,32 @@ class Catalog:
             args.append(model_id)
         return [Tag(*r) for r in self.conn.execute(sql + " ORDER BY s.name, t.score DESC", args)]
 
+    def photos_named(self, term: str, limit: int = 500) -> list[PhotoRecord]:
+        """Online photos whose file name, or a folder name below their library folder, holds
+        ``term`` (case-insensitive; the library folder's own name counts too)."""
+        term = term.lower()
+        rows = self.conn.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id "
+            "WHERE p.offline=0 AND instr(lower(CAST(p.path AS TEXT)), ?) > 0 ORDER BY p.path", (term,))
+        out = []
+        for row in rows:
+            rec = _photo(row)
+            inside = os.path.relpath(rec.path, os.path.dirname(rec.folder))
+            if term in inside.lower():
+                out.append(rec)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def photos_labelled(self, label: str, model_id: int, limit: int = 500) -> list[PhotoRecord]:
+        """Online photos with a tag whose label is ``label`` (case-insensitive), best score first."""
+        rows = self.conn.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM tags t JOIN vectors v ON v.id=t.vector_id "
+            "JOIN photos p ON p.fingerprint=v.fingerprint JOIN folders f ON f.id=p.folder_id "
+            "WHERE v.model_id=? AND lower(t.label)=? AND p.offline=0 ORDER BY t.score DESC LIMIT ?",
+            (model_id, label.lower(), limit))
+        return list(dict.fromkeys(_photo(r) for r in rows))
+
     def tag_counts(self, model_id: int) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for name, label, n in self.conn.execute(

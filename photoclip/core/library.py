@@ -26,7 +26,7 @@ from .export import write_csv
 from .images import open_image
 from .indexer import IndexReport, Indexer, default_workers
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
-from .search import SearchResult, Searcher, combine, text_query_vector
+from .search import SearchResult, Searcher, combine, name_term, text_query_vector
 from .store import IndexStore
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file
 
@@ -244,7 +244,11 @@ class Library:
         if model_id is None:
             return []
         candidates = self.photos(folder=folder, tag=tag) if (tag or folder) else None
-        return self.searcher.query(model_id, q, limit, candidates)
+        results = self.searcher.query(model_id, q, limit, candidates)
+        term = name_term(text) if image is None else None
+        if term is None:
+            return results
+        return self.searcher.with_name_matches(model_id, q, term, results, limit, candidates)
 
     def _image_vector(self, embedder: Embedder, model_id: Optional[int], image: str) -> np.ndarray:
         rec = self.catalog.photo_by_path(os.path.abspath(image))

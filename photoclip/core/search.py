@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 import numpy as np
@@ -28,6 +28,20 @@ class SearchResult:
     width: Optional[int] = None
     height: Optional[int] = None
     taken_at: Optional[str] = None
+    #: Why the photo ranks first regardless of its score: "name" (its file or folder name holds
+    #: the query) or "tag" (it has a tag with that label); None for a plain CLIP match.
+    match: Optional[str] = None
+
+
+#: A query shorter than this never matches names (every "a" would).
+MIN_NAME_MATCH = 3
+
+
+def name_term(text: Optional[str]) -> Optional[str]:
+    """The part of a text query that is matched against file/folder names and tag labels."""
+    positive, _ = parse_query(text or "")
+    positive = positive.strip()
+    return positive if len(positive) >= MIN_NAME_MATCH else None
 
 
 def parse_query(text: str) -> tuple[str, list[str]]:
@@ -119,6 +133,28 @@ class Searcher:
         scored = list(zip(scores.tolist(), recs))
         scored.sort(key=lambda t: (-t[0], t[1].path))
         return [_result(rec, s) for s, rec in scored[:limit]]
+
+
+    def with_name_matches(self, model_id: int, q: np.ndarray, term: str, ranked: list[SearchResult],
+                          limit: int, candidates: Optional[Sequence[PhotoRecord]] = None) -> list[SearchResult]:
+        """``ranked`` with the photos whose name or tag label matches ``term`` moved first
+        (each group in CLIP order), cut to ``limit``."""
+        named = self.catalog.photos_named(term)
+        labelled = self.catalog.photos_labelled(term, model_id)
+        if candidates is not None:
+            allowed = {r.id for r in candidates}
+            named = [r for r in named if r.id in allowed]
+            labelled = [r for r in labelled if r.id in allowed]
+        first: list[SearchResult] = []
+        seen: set[int] = set()
+        for kind, recs in (("name", named), ("tag", labelled)):
+            recs = [r for r in recs if r.id not in seen]
+            scored = {r.photo_id: r.score for r in self._exact(model_id, q, len(recs), recs, None)}
+            for rec in sorted(recs, key=lambda r: (-scored.get(r.id, -2.0), r.path)):
+                first.append(replace(_result(rec, scored.get(rec.id, 0.0)), match=kind))
+                seen.add(rec.id)
+        rest = [r for r in ranked if r.photo_id not in seen]
+        return (first + rest)[:limit]
 
 
 def _result(rec: PhotoRecord, score: float) -> SearchResult:
