@@ -126,7 +126,7 @@ def test_good_files_indexed_bad_ones_recorded_and_the_folder_untouched(bad_libra
     before = listing(root)
     report = lib.index([str(root)])
     assert {r.path for r in lib.photos()} == good
-    assert report.added == len(good) and report.problems == len(bad)
+    assert report.added == len(good)
     # the grid's listing (ids and paths only, decoded in one pass) names the same photos in the
     # same order, odd names included (a newline, quotes, a name that is not UTF-8)
     for kwargs in ({}, {"limit": 3}, {"offset": 2, "limit": 4}, {"folder": str(root)}, {"folder": "/nowhere"}):
@@ -136,8 +136,11 @@ def test_good_files_indexed_bad_ones_recorded_and_the_folder_untouched(bad_libra
     assert CAFE in {os.path.basename(p) for p in lib.photo_listing().paths}
     problems = {p.path: p.reason for p in lib.problems()}
     self_link = str(root / "loops" / "self")  # a symlink to itself is reported, not followed forever
-    assert set(problems) == bad | {self_link}
+    dangling = str(root / "loops" / "dangling.jpg")  # named like a photo, pointing nowhere: listed
+    assert set(problems) == bad | {self_link, dangling}
+    assert report.problems == len(problems)  # the summary counts what is listed, scan-time ones too
     assert "symbolic links" in problems[self_link]
+    assert "dangling" in problems[dangling]
     assert all(reason.strip() for reason in problems.values())
     assert "empty" in problems[str(root / "broken" / "empty.jpg")]
     assert "too large" in problems[str(root / "broken" / "bomb.png")]
@@ -164,7 +167,7 @@ def test_good_files_indexed_bad_ones_recorded_and_the_folder_untouched(bad_libra
     monkeypatch.setattr(indexer_mod, "open_image", counting_open)
     report = lib.index()
     assert opened == [] and report.problems == 0 and report.unchanged == len(good) + len(bad)
-    assert {p.path for p in lib.problems()} == bad | {self_link}
+    assert {p.path for p in lib.problems()} == bad | {self_link, dangling}
 
     # A bad file that is replaced by a good photo is tried again and indexed.
     fixed = root / "broken" / "empty.jpg"
@@ -184,7 +187,7 @@ def test_status_shows_the_problem_files(bad_library, capsys):
 
     assert main(["status", "--library", str(lib.root)]) == 0
     out = capsys.readouterr().out
-    assert f"Problems: {len(bad) + 1}" in out  # + the symlink to itself
+    assert f"Problems: {len(bad) + 2}" in out  # + the symlink to itself and the dangling one
     for path in bad:
         assert os.path.basename(path) in out
     assert "empty file" in out and "too large" in out

@@ -28,6 +28,11 @@ log = logging.getLogger("photoclip.images")
 #: Checked against the size in the file's header before any pixel is decoded.
 MAX_PIXELS: int = 178_956_970
 
+#: Longest side over shortest side of what :func:`open_image` hands on. The model sees a centred
+#: square anyway (open_clip resizes the shorter side, then centre-crops); cropping a 100000 × 1
+#: strip to 32 : 1 first keeps that resize from asking for a 25,600,000 × 256 image.
+MAX_ASPECT: int = 32
+
 _HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 
 
@@ -111,7 +116,8 @@ def open_image(path: str, min_size: int | None = None) -> LoadedImage:
     """Opens the photo at ``path`` read-only, as an upright RGB image.
 
     ``min_size``: for JPEGs, decode at a reduced scale (libjpeg's DCT scaling) while keeping
-    the shorter side >= ``min_size``; other formats are decoded at full size.
+    the shorter side >= ``min_size``; other formats are decoded at full size. Images longer
+    than :data:`MAX_ASPECT` : 1 are centre-cropped to it (width and height stay the file's).
     Raises :class:`ImageError` when the file cannot be used.
     """
     draft = (min_size, min_size) if min_size else None
@@ -125,7 +131,7 @@ def open_image(path: str, min_size: int | None = None) -> LoadedImage:
             _load(im)
             orientation = _orientation(im)
             taken_at = _taken_at(im)
-            rgb = _orient(_to_rgb(im), orientation)
+            rgb = _crop_aspect(_orient(_to_rgb(im), orientation))
             if rgb is im:  # an upright RGB file: detach the pixels from the file
                 rgb = im.copy()
         finally:
@@ -162,18 +168,61 @@ def make_thumbnail(path: str, size: int) -> Image.Image:
 # --- steps ---------------------------------------------------------------------------
 
 
+def special_file_kind(mode: int) -> str | None:
+    """None for a regular file, else what it is ("a FIFO", "a socket", "a device", "a folder")."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a plain file"
+
+
+def open_regular(path: str) -> BinaryIO:
+    """``path`` opened "rb" if it is a regular file (through symlinks), without ever blocking.
+
+    FIFOs, sockets and devices are refused from ``stat`` before any open; the open itself uses
+    ``O_NONBLOCK`` and ``fstat`` checks again, so a FIFO swapped in between cannot wait for a
+    writer. Raises :class:`NotARegularFile` (an ``OSError``) or the ``OSError`` of stat/open.
+    """
+    kind = special_file_kind(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotARegularFile(kind)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+                 | getattr(os, "O_BINARY", 0))
+    try:
+        kind = special_file_kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotARegularFile(kind)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class NotARegularFile(OSError):
+    """A photo-named path that is a FIFO, socket, device or folder; ``strerror`` says which."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"not a file ({kind})" if kind == "a folder" else f"not a regular file ({kind})")
+        self.strerror = str(self)
+
+
 def _open_file(path: str) -> BinaryIO:
     """The file opened "rb", or ImageError for a missing / unreadable / empty / special file."""
     try:
-        st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
-            raise ImageError("not a file (a folder)")
-        if not stat.S_ISREG(st.st_mode):
-            # FIFOs, devices, sockets: opening one could block forever.
-            raise ImageError("not a regular file")
-        if st.st_size == 0:
+        f = open_regular(path)
+        if os.fstat(f.fileno()).st_size == 0:
+            f.close()
             raise ImageError("empty file (0 bytes)")
-        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        return f
+    except NotARegularFile as e:
+        raise ImageError(str(e)) from None
     except FileNotFoundError:  # from stat, or from open when the file vanished in between
         raise ImageError("file not found") from None
     except PermissionError:
@@ -269,6 +318,20 @@ def _fit(im: Image.Image, size: int) -> Image.Image:
     else:
         target = (max(1, round(w * size / h)), size)
     return im.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def _crop_aspect(im: Image.Image) -> Image.Image:
+    """Centre-cropped so the long side is at most MAX_ASPECT times the short one (``im`` if it is)."""
+    w, h = im.size
+    if w > MAX_ASPECT * h:
+        keep = MAX_ASPECT * h
+        left = (w - keep) // 2
+        return im.crop((left, 0, left + keep, h))
+    if h > MAX_ASPECT * w:
+        keep = MAX_ASPECT * w
+        top = (h - keep) // 2
+        return im.crop((0, top, w, top + keep))
+    return im
 
 
 def _reason(e: BaseException) -> str:

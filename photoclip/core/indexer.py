@@ -20,9 +20,9 @@ import numpy as np
 
 from .catalog import Catalog, Folder, NewPhoto, PhotoRecord
 from .errors import Cancelled, ImageError
-from .images import is_image_path, open_image
+from .images import NotARegularFile, is_image_path, open_image, special_file_kind
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
-from .scanner import FileState, ScanResult, diff, fingerprint, walk_images
+from .scanner import DANGLING_LINK, FileState, ScanResult, diff, fingerprint, walk_images
 from .store import IndexStore
 
 log = logging.getLogger("photoclip.indexer")
@@ -35,7 +35,7 @@ class IndexReport:
     removed: int = 0        # files gone from disk
     relinked: int = 0       # moved/renamed files that kept their vector
     unchanged: int = 0
-    problems: int = 0       # files that could not be read this run
+    problems: int = 0       # files (and folders) newly found unreadable this run
     embedded: int = 0       # images that went through the model
     offline: list[str] = field(default_factory=list)   # library folders not reachable (unplugged drive)
     seconds: float = 0.0
@@ -106,7 +106,7 @@ class Indexer:
                 continue
             if not folder.online:
                 self.catalog.set_folder_online(folder.id, True)
-            scan = self._scan(folder, progress, control)
+            scan = self._scan(folder, report, progress, control)
             report.unchanged += scan.unchanged
             to_check += [_Pending(state, folder.id, "", False) for state in scan.new]
             to_check += [_Pending(state, folder.id, "", True) for state in scan.changed]
@@ -135,7 +135,16 @@ class Indexer:
                 continue
             try:
                 st = os.stat(path)
+                kind = special_file_kind(st.st_mode)
+                if kind is not None:  # a FIFO, socket or device named like a photo: never opened
+                    self.catalog.record_problem(path, folder.id, -1, 0, str(NotARegularFile(kind)))
+                    report.problems += 1
+                    continue
             except FileNotFoundError:
+                if os.path.islink(path) and os.path.isdir(folder.path):
+                    self.catalog.record_problem(path, folder.id, -1, 0, DANGLING_LINK)
+                    report.problems += 1
+                    continue
                 if not os.path.isdir(folder.path):
                     unreachable[folder.id] = folder  # the whole drive is away, not the photo: keep it
                     continue
@@ -164,7 +173,11 @@ class Indexer:
         return report
 
     # -- steps -------------------------------------------------------------------------------
-    def _scan(self, folder: Folder, progress: Optional[ProgressCallback], control: JobControl) -> ScanResult:
+    def _scan(self, folder: Folder, report: IndexReport, progress: Optional[ProgressCallback],
+              control: JobControl) -> ScanResult:
+        # Scan-time problems (unreadable folders, FIFOs, dangling links) are found again on every
+        # scan; the report counts the ones this scan found that were not listed before.
+        listed = {p.path for p in self.catalog.problems()}
         self.catalog.clear_folder_problems(folder.id)
         name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
         seen = 0
@@ -172,6 +185,8 @@ class Indexer:
 
         def on_problem(path: str, reason: str) -> None:
             self.catalog.record_problem(path, folder.id, -1, 0, reason)
+            if path not in listed:
+                report.problems += 1
 
         def walked():
             nonlocal seen, last
@@ -343,8 +358,12 @@ class Indexer:
                         except ImageError as exc:
                             self._problem(item, str(exc), report)
                             continue
-                        except (OSError, ValueError, SyntaxError, RuntimeError) as exc:
-                            self._problem(item, f"cannot be decoded ({exc})", report)
+                        except MemoryError:
+                            self._problem(item, "image too large: not enough memory to decode it", report)
+                            continue
+                        except Exception as exc:  # any failure of one file is its problem, not the batch's
+                            log.warning("decoding %r failed", item.state.path, exc_info=True)
+                            self._problem(item, f"cannot be decoded ({type(exc).__name__}: {exc})", report)
                             continue
                         batch_items.append(item)
                         tensors.append(tensor)

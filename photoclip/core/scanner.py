@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import stat
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
-from .images import is_image_path
+from .images import NotARegularFile, is_image_path, open_regular, special_file_kind
 
 log = logging.getLogger("photoclip.scanner")
 
 FINGERPRINT_BLOCK = 64 * 1024
+DANGLING_LINK = "dangling symbolic link (its target does not exist)"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ScanResult:
 
 def fingerprint(path: str, size: Optional[int] = None) -> str:
     """Content identity that survives renames: size + BLAKE2b of the first and last 64 KiB."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # never blocks on a FIFO or a device
         if size is None:
             size = os.fstat(f.fileno()).st_size
         h = hashlib.blake2b(digest_size=16)
@@ -86,10 +86,14 @@ def walk_images(root: str, on_problem: Callable[[str, str], None],
                 if not is_image_path(name):
                     continue
                 st = entry.stat(follow_symlinks=True)
-                if not stat.S_ISREG(st.st_mode):
+                kind = special_file_kind(st.st_mode)
+                if kind is not None:
+                    on_problem(entry.path, str(NotARegularFile(kind)))
                     continue
             except FileNotFoundError:
-                continue  # removed while we looked, or a dangling symlink
+                if entry.is_symlink() and not os.path.lexists(os.path.realpath(entry.path)):
+                    on_problem(entry.path, DANGLING_LINK)
+                continue  # else removed while we looked
             except OSError as exc:
                 on_problem(entry.path, f"cannot be read ({exc.strerror or exc})")
                 continue

@@ -1,0 +1,134 @@
+"""Hostile input found by an outside trial: each case ends indexed or listed as a problem with a
+reason, never as a crashed run, a hang or a silently skipped file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from helpers import draw_photo
+from photoclip.core import images
+from photoclip.core import indexer as indexer_mod
+from photoclip.core.scanner import fingerprint
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def thin_png(path: Path, width: int = 100_000, height: int = 1) -> Path:
+    """A few hundred bytes, a tenth of a megapixel, and an aspect ratio of 100000:1."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    rows = (b"\x00" + b"\x80" * width) * height
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(rows, 9))
+                     + png_chunk(b"IEND", b""))
+    return path
+
+
+def test_extreme_aspect_image_is_cropped_for_the_model_not_a_memory_error(make_library, tmp_path):
+    root = tmp_path / "photos"
+    good = draw_photo(root / "good.jpg")
+    thin = thin_png(root / "thin.png")
+    tall = thin_png(root / "tall.png", 1, 100_000)
+    assert thin.stat().st_size < 2000
+    lib = make_library()
+    report = lib.index([str(root)], tag=False)
+    indexed = {r.path for r in lib.photos()}
+    assert indexed == {str(good), str(thin), str(tall)}, lib.problems()
+    assert report.added == 3 and report.problems == 0
+    rec = lib.catalog.photo_by_path(str(thin))
+    assert (rec.width, rec.height) == (100_000, 1)  # the photo's own size is kept
+
+
+def test_open_image_bounds_the_aspect_ratio(tmp_path):
+    loaded = images.open_image(str(thin_png(tmp_path / "t.png")), min_size=224)
+    w, h = loaded.image.size
+    assert max(w, h) <= images.MAX_ASPECT * min(w, h)
+    assert (loaded.width, loaded.height) == (100_000, 1)
+
+
+def test_any_failure_while_decoding_one_file_is_a_problem_not_a_failed_batch(make_library, tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    good = draw_photo(root / "good.jpg")
+    bad = draw_photo(root / "bad.jpg", (40, 40, 200))
+    real = indexer_mod.open_image
+
+    def exploding(path, *args, **kwargs):
+        if path == str(bad):
+            raise MemoryError()
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(indexer_mod, "open_image", exploding)
+    lib = make_library()
+    report = lib.index([str(root)], tag=False)
+    assert {r.path for r in lib.photos()} == {str(good)}
+    assert report.problems == 1
+    problems = {p.path: p.reason for p in lib.problems()}
+    assert "not enough memory" in problems[str(bad)]
+    # recorded, so the next run does not die on it (or open it) again
+    opened = []
+    monkeypatch.setattr(indexer_mod, "open_image", lambda p, *a, **k: opened.append(p) or real(p, *a, **k))
+    lib.index(tag=False)
+    assert opened == []
+
+
+# --- non-regular files named like photos ---------------------------------------------------
+
+def special_files(root: Path) -> dict[str, str]:
+    """name -> the word its problem reason must contain."""
+    root.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(root / "fifo.jpg")
+    os.symlink(root / "fifo.jpg", root / "link-to-fifo.jpg")
+    os.symlink("/dev/zero", root / "zero.jpg")
+    os.symlink(root / "nowhere.jpg", root / "dangling.jpg")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(root / "sock.png"))
+    sock.close()
+    return {"fifo.jpg": "FIFO", "link-to-fifo.jpg": "FIFO", "zero.jpg": "device", "dangling.jpg": "dangling",
+            "sock.png": "socket"}
+
+
+@pytest.mark.timeout(120)
+def test_fifos_sockets_devices_and_dangling_links_are_listed_and_never_block(make_library, tmp_path):
+    root = tmp_path / "photos"
+    expected = special_files(root)
+    good = draw_photo(root / "good.jpg")
+    lib = make_library()
+    report = lib.index([str(root)], tag=False)
+    assert {r.path for r in lib.photos()} == {str(good)}
+    problems = {os.path.basename(p.path): p.reason for p in lib.problems()}
+    assert set(problems) == set(expected)
+    for name, word in expected.items():
+        assert word in problems[name], (name, problems[name])
+    assert report.problems == len(expected)
+
+
+def test_watcher_paths_to_a_fifo_do_not_block(make_library, tmp_path):
+    root = tmp_path / "photos"
+    good = draw_photo(root / "good.jpg")
+    lib = make_library()
+    lib.index([str(root)], tag=False)
+    special_files(root / "later")
+    report = lib.index_paths([str(p) for p in (root / "later").iterdir()], tag=False)
+    assert report.problems == 5
+    assert {os.path.basename(p.path) for p in lib.problems()} == {
+        "fifo.jpg", "link-to-fifo.jpg", "zero.jpg", "dangling.jpg", "sock.png"}
+    assert {r.path for r in lib.photos()} == {str(good)}
+
+
+def test_opening_paths_refuse_special_files_without_blocking(tmp_path):
+    special_files(tmp_path)
+    for name in ("fifo.jpg", "link-to-fifo.jpg", "zero.jpg", "sock.png"):
+        path = str(tmp_path / name)
+        with pytest.raises(OSError):
+            fingerprint(path)
+        with pytest.raises(images.ImageError):
+            images.open_image(path)
+        with pytest.raises(images.ImageError):
+            images.make_thumbnail(path, 64)
