@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("index", "add folders to the library and index new or changed photos")
     p.add_argument("folders", nargs="*", help="folders to add (default: every library folder)")
     p.add_argument("--no-tag", action="store_true", help="do not auto-tag the new photos")
+    p.add_argument("--wait", action="store_true",
+                   help="if another photoclip process is indexing this library, wait for it instead of stopping")
 
     p = cmd("search", "find photos by a description, a photo, or both")
     p.add_argument("query", nargs="?", default="", help='what to look for; "-word" pushes a concept away')
@@ -200,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "index":
             if not args.folders and not lib.folders():
                 raise PhotoclipError("The library has no folders yet: photoclip index FOLDER [FOLDER...]")
-            report = lib.index(args.folders or None, progress=progress, control=control, tag=not args.no_tag)
+            report = lib.index(args.folders or None, progress=progress, control=control, tag=not args.no_tag,
+                               wait=args.wait)
             progress.close()
             print(f"Indexed: {report.summary()}")
             if report.problems:

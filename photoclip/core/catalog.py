@@ -246,10 +246,10 @@ class Catalog:
         if conn is None:
             try:
                 conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA busy_timeout=30000")  # first: a new file's WAL switch may wait for another process
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
-                conn.execute("PRAGMA busy_timeout=30000")
             except sqlite3.DatabaseError as exc:
                 raise StorageError(f"Cannot open the library catalog {self.path}: {exc}") from exc
             self._local.conn = conn
@@ -298,9 +298,13 @@ class Catalog:
                 "Update photoclip to open it."
             )
         while version < SCHEMA_VERSION:
-            version += 1
-            log.info("migrating catalog %s to version %d", self.path, version)
             with self.transaction() as c:
+                # Another process may have migrated since we looked: read again under the write lock.
+                version = c.execute("PRAGMA user_version").fetchone()[0]
+                if version >= SCHEMA_VERSION:
+                    break
+                version += 1
+                log.info("migrating catalog %s to version %d", self.path, version)
                 for statement in _MIGRATIONS[version].split(";"):
                     if statement.strip():
                         c.execute(statement)

@@ -26,6 +26,7 @@ from .export import write_csv
 from .images import open_image
 from .indexer import IndexReport, Indexer, default_workers
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
+from .lock import IndexLock
 from .search import SearchResult, Searcher, combine, name_term, text_query_vector
 from .store import IndexStore
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file
@@ -59,6 +60,7 @@ class Library:
         if threads is not None:
             self.settings.threads = threads
         self.store = IndexStore(self.catalog, self.root)
+        self.index_lock = IndexLock(self.root)
         self.searcher = Searcher(self.catalog, self.store)
         self._embedder: Optional[Embedder] = None
         self._previous_embedder: Optional[Embedder] = None
@@ -155,7 +157,9 @@ class Library:
                        batch_size=self.settings.batch_size, decode_workers=self.settings.decode_workers)
 
     def index(self, folders: Optional[Sequence[str]] = None, *, progress: Optional[ProgressCallback] = None,
-              control: Optional[JobControl] = None, tag: bool = True) -> IndexReport:
+              control: Optional[JobControl] = None, tag: bool = True, wait: bool = False) -> IndexReport:
+        """Add ``folders`` (default: every library folder) and index what is new or changed.
+        Another process indexing the library: LibraryBusy, or with ``wait`` wait for it."""
         if folders:
             wanted = {os.path.abspath(os.path.expanduser(f)) for f in folders}
             known = {f.path for f in self.catalog.folders()}
@@ -165,17 +169,29 @@ class Library:
                         if any(w == f.path or w.startswith(f.path.rstrip(os.sep) + os.sep) for w in wanted)]
         else:
             selected = self.catalog.folders()
-        report = self._indexer().run(selected, progress, control)
-        if tag:
-            self.tag(progress=progress, control=control)
+        with self._indexing(wait, progress, control):
+            report = self._indexer().run(selected, progress, control)
+            if tag:
+                self.tag(progress=progress, control=control)
         return report
 
     def index_paths(self, paths_: Sequence[str], *, progress: Optional[ProgressCallback] = None,
-                    control: Optional[JobControl] = None, tag: bool = True) -> IndexReport:
-        report = self._indexer().run_paths(paths_, progress, control)
-        if tag:
-            self.tag(progress=progress, control=control)
+                    control: Optional[JobControl] = None, tag: bool = True, wait: bool = False) -> IndexReport:
+        with self._indexing(wait, progress, control):
+            report = self._indexer().run_paths(paths_, progress, control)
+            if tag:
+                self.tag(progress=progress, control=control)
         return report
+
+    def _indexing(self, wait: bool, progress: Optional[ProgressCallback], control: Optional[JobControl]):
+        """The library's index lock (one indexing process at a time); raises LibraryBusy when
+        another process holds it, or with ``wait`` says so and waits (cancellable)."""
+        def waiting(who: str) -> None:
+            if progress is not None:
+                progress(Progress("waiting", 0, 0, message=f"Waiting for {who} to finish indexing this library"))
+            if control is not None:
+                control.checkpoint()
+        return self.index_lock.held(wait=wait, on_wait=waiting)
 
     # -- browsing ----------------------------------------------------------------------------
     def photos(self, *, folder: Optional[str] = None, tag: Optional[tuple[str, str]] = None,

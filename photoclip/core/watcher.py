@@ -585,7 +585,7 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
     def say(text: str) -> None:
         print(f"{time.strftime('%H:%M:%S')}  {text}", file=out, flush=True)
 
-    report = lib.index(progress=progress)
+    report = lib.index(progress=progress, wait=True)
     if hasattr(progress, "close"):
         progress.close()
     say(f"Up to date: {report.summary()}")
@@ -615,13 +615,13 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
                 continue
             try:
                 if kind == "paths":
-                    report = lib.index_paths(payload)
+                    report = lib.index_paths(payload, wait=True)
                     line = describe_report(report)
                     if line:
                         say(line)
                 elif kind == "back":
                     say(f"{display_path(payload)} is back; checking it")
-                    report = lib.index([payload])
+                    report = lib.index([payload], wait=True)
                     say(f"{display_path(payload)}: {report.summary()}")
                 elif kind == "gone":
                     folder = lib.catalog.folder_by_path(payload)

@@ -283,7 +283,7 @@ class Actions(QObject):
 
         def run(progress, control):
             lib.add_folders(paths)
-            return lib.index(paths, progress=progress, control=control)
+            return lib.index(paths, progress=progress, control=control, wait=True)
 
         return self._submit_index(Job("index", f"Indexing {display_path(names)}", run, data=paths))
 
@@ -291,7 +291,7 @@ class Actions(QObject):
         lib = self.library
         what = "library" if not folders else ", ".join(os.path.basename(f.rstrip(os.sep)) for f in folders)
         return self._submit_index(Job("index", f"Indexing {display_path(what)}",
-                                      lambda progress, control: lib.index(folders, progress=progress, control=control),
+                                      lambda progress, control: lib.index(folders, progress=progress, control=control, wait=True),
                                       data=folders))
 
     def _submit_index(self, job: Job) -> Optional[Job]:
@@ -350,7 +350,7 @@ class Actions(QObject):
         lib = self.library
 
         def run(progress, control):
-            return lib.index_paths(batch.take(), progress=progress, control=control)
+            return lib.index_paths(batch.take(), progress=progress, control=control, wait=True)
 
         self._watch_job = self.worker.submit(Job("watch", "Updating changed photos", run, data=batch))
         return self._watch_job
@@ -490,7 +490,7 @@ class Actions(QObject):
             lib.save_settings(new)
             if changed_model:
                 _load_model(lib, progress, control)
-                return lib.index(progress=progress, control=control)
+                return lib.index(progress=progress, control=control, wait=True)
             return None
 
         if changed_model:
