@@ -101,6 +101,8 @@ class Actions(QObject):
         self.watcher = watcher
         self.last_export: Optional[str] = None
         self._watch_job: Optional[Job] = None
+        #: an index was asked for while no model was there: run it once a model loads
+        self._index_when_model_ready = False
         self._make_actions()
         self._wire()
 
@@ -296,7 +298,8 @@ class Actions(QObject):
 
     def _submit_index(self, job: Job) -> Optional[Job]:
         if not self.browser.model_ready:
-            # Folders are remembered now and indexed once the model is there.
+            # Folders are remembered now and indexed as soon as a model is there.
+            self._index_when_model_ready = True
             if job.data:
                 lib, paths = self.library, job.data
                 self.worker.submit(Job("folders", "Adding folders", lambda p, c: lib.add_folders(paths)))
@@ -340,7 +343,8 @@ class Actions(QObject):
         if not self.browser.model_ready:
             # Without the model nothing can be embedded; the reconcile that runs once the model
             # is there (download / local file) finds these changes.
-            log.info("model not ready; %d changed path(s) left for the next rescan", len(paths))
+            log.info("model not ready; %d changed path(s) left for the rescan once it loads", len(paths))
+            self._index_when_model_ready = True
             return None
         job = self._watch_job
         if job is not None and not job.control.cancelled and job.data.add(paths):
@@ -552,7 +556,10 @@ class Actions(QObject):
             if self.window.banner is not None:
                 self.window.banner.hide_banner()
             msg = "Image model ready"
-            if job.data == "download" and self.browser.folder_count:
+            # Folders added while there was no model (or while it loaded) are indexed now; the
+            # sidebar's folder count may not know of them yet, the flag does.
+            if self._index_when_model_ready or (job.data == "download" and self.browser.folder_count):
+                self._index_when_model_ready = False
                 self.index(None)
         elif job.kind == "settings":
             msg = "Preferences saved"
