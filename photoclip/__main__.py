@@ -7,6 +7,12 @@ from typing import Optional, Sequence
 
 
 def gui_main(argv: Optional[Sequence[str]] = None) -> int:
+    from photoclip.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from photoclip.gui.app import run_app
 
     return run_app(list(sys.argv if argv is None else argv))
