@@ -174,7 +174,7 @@ class Actions(QObject):
     def _wire(self) -> None:
         w = self.window
         w.grid.customContextMenuRequested.connect(self._grid_menu)
-        w.grid.activated.connect(lambda index: open_path(index.data(PathRole)))
+        w.grid.activated.connect(lambda index: self.open_photo(index.data(PathRole)))
         w.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_photo_actions())
         w.grid.model().modelReset.connect(self._update_photo_actions)
         w.foldersDropped.connect(self.add_folders)
@@ -185,10 +185,10 @@ class Actions(QObject):
         sb.newTagSetRequested.connect(lambda: self.edit_tag_set(None))
         sb.editTagSetRequested.connect(self.edit_tag_set)
         sb.deleteTagSetRequested.connect(self.delete_tag_set)
-        sb.showFolderRequested.connect(show_in_folder)
+        sb.showFolderRequested.connect(self.reveal_path)
         d = w.details
-        d.openRequested.connect(open_path)
-        d.showInFolderRequested.connect(show_in_folder)
+        d.openRequested.connect(self.open_photo)
+        d.showInFolderRequested.connect(self.reveal_path)
         d.findSimilarRequested.connect(self.find_similar_to)
         st = w.status
         st.pauseToggled.connect(lambda paused: self.worker.pause() if paused else self.worker.resume())
@@ -247,12 +247,42 @@ class Actions(QObject):
     # ---- photo actions -------------------------------------------------------------------------
     def open_selected(self) -> None:
         for path in self._selected_paths()[:10]:
-            open_path(path)
+            if not self.open_photo(path):
+                break  # one message is enough
 
     def show_selected_in_folder(self) -> None:
         idx = self._selected()
         if idx is not None:
-            show_in_folder(idx.data(PathRole))
+            self.reveal_path(idx.data(PathRole))
+
+    def open_photo(self, path: str) -> bool:
+        """Open ``path`` in the desktop's viewer; without one, say so and offer its path."""
+        if open_path(path):
+            return True
+        self._no_launcher(path, "open this photo")
+        return False
+
+    def reveal_path(self, path: str) -> bool:
+        if show_in_folder(path):
+            return True
+        self._no_launcher(path, "show this folder")
+        return False
+
+    def _no_launcher(self, path: str, what: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "No application to open it",
+                          f"This desktop has no application set up to {what}:\n{display_path(path)}\n\n"
+                          "Copy its path to open it in a program of your choice.", parent=self.window)
+        box.setObjectName("noLauncherBox")
+        copy = box.addButton("Copy path", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done(_button=None) -> None:
+            if box.clickedButton() is copy:
+                QGuiApplication.clipboard().setText(path)
+                self.window.status.showMessage("Copied the path", 3000)
+        box.finished.connect(done)
+        box.open()  # window-modal, never blocks the event loop
 
     def copy_selected_path(self) -> None:
         paths = self._selected_paths()

@@ -29,3 +29,29 @@ def test_folder_added_while_the_local_model_loads_is_indexed(open_window, qtbot,
     qtbot.waitUntil(lambda: w.browser.model_ready and not w.services.worker.is_busy(), timeout=60_000)
     qtbot.waitUntil(lambda: w.library.status()["embedded"] == 3, timeout=60_000)
     qtbot.waitUntil(lambda: w.model.rowCount() == 3, timeout=30_000)
+
+
+def test_open_without_a_launcher_says_so_and_offers_the_path(open_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QDesktopServices, QGuiApplication
+    from PySide6.QtWidgets import QMessageBox
+
+    photo = draw_photo(tmp_path / "pics" / "beach.jpg", (20, 120, 220))
+    w = open_window()
+    w.actions.add_folders([str(photo.parent)])
+    qtbot.waitUntil(lambda: w.model.rowCount() == 1, timeout=60_000)
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url) or False))
+
+    w.grid.activated.emit(w.model.index(0))  # double-click / Enter
+    assert opened and opened[0].toLocalFile() == str(photo)
+    box = w.findChild(QMessageBox, "noLauncherBox")
+    qtbot.waitUntil(lambda: box.isVisible(), timeout=5000)
+    assert "no application set up to open this photo" in box.text() and "beach.jpg" in box.text()
+    copy = next(b for b in box.buttons() if b.text() == "Copy path")
+    copy.click()
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == str(photo), timeout=5000)
+    assert "Copied" in w.status.currentMessage()
+
+    w.actions.reveal_path(str(photo))  # Show in folder: the same message, for the folder
+    qtbot.waitUntil(lambda: any(b.isVisible() and "show this folder" in b.text()
+                                for b in w.findChildren(QMessageBox, "noLauncherBox")), timeout=5000)
