@@ -96,6 +96,9 @@ class Browser(QObject):
     def is_search(self) -> bool:
         return bool(self.text or self.image)
 
+    def _tag_view(self) -> bool:
+        return bool(self.filter and self.filter[0] == "tag")
+
     # ---- reads on the query thread ---------------------------------------------------------------
     def refresh_results(self) -> int:
         lib = self.library
@@ -204,7 +207,7 @@ class Browser(QObject):
                                             result["counts"])
             self.window.status.set_problems(len(self.problems))
             self._update_count()
-            self.window.update_empty_hint(self.folder_count, self.is_search())
+            self.window.update_empty_hint(self.folder_count, self.is_search(), self._tag_view())
             self.sidebarUpdated.emit()
         elif slot == "details":
             pid, rec, tags, best = result
@@ -263,7 +266,7 @@ class Browser(QObject):
         if grid.currentIndex().isValid() is False:
             self.window.details.clear()
         self._update_count()
-        self.window.update_empty_hint(self.folder_count, is_search)
+        self.window.update_empty_hint(self.folder_count, is_search, self._tag_view())
         self.resultsShown.emit(len(items))
 
     def _update_count(self) -> None:
@@ -286,7 +289,7 @@ class Browser(QObject):
             self._last_live = now
             self.refresh_sidebar()
             # photos are added while embedding; tagging changes only what a tag filter shows
-            tag_filter = bool(self.filter and self.filter[0] == "tag")
+            tag_filter = self._tag_view()
             if not self.is_search() and (progress.phase == "embedding" or tag_filter):
                 self.refresh_results()
 

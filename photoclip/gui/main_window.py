@@ -126,9 +126,11 @@ class MainWindow(QMainWindow):
         self.restore_state()
 
     # ---- empty states --------------------------------------------------------------------------
-    def update_empty_hint(self, folder_count: int, is_search: bool) -> None:
+    def update_empty_hint(self, folder_count: int, is_search: bool, is_tag: bool = False) -> None:
         if is_search:
             text = "No photos match this search."
+        elif is_tag:
+            text = "No photos have this tag."
         elif folder_count == 0:
             text = ("Your library is empty.\n\nDrag folders of photos here,\nor press Ctrl+O to add one.")
         else:

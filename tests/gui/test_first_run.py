@@ -55,3 +55,18 @@ def test_open_without_a_launcher_says_so_and_offers_the_path(open_window, qtbot,
     w.actions.reveal_path(str(photo))  # Show in folder: the same message, for the folder
     qtbot.waitUntil(lambda: any(b.isVisible() and "show this folder" in b.text()
                                 for b in w.findChildren(QMessageBox, "noLauncherBox")), timeout=5000)
+
+
+def test_a_tag_without_photos_says_so(open_window, qtbot, tmp_path):
+    from photoclip.core.tagging import TagSet
+
+    draw_photo(tmp_path / "pics" / "a.jpg", (200, 20, 20))
+    w = open_window()
+    w.library.save_tag_set(TagSet("things", ["boat", "zebra", "lamp", "cake"], "single"))
+    w.actions.add_folders([str(tmp_path / "pics")])
+    qtbot.waitUntil(lambda: w.model.rowCount() == 1 and not w.services.worker.is_busy(), timeout=60_000)
+    counts = w.library.tag_counts().get("things", {})
+    empty = next(label for label in ["boat", "zebra", "lamp", "cake"] if not counts.get(label))  # 1 photo, 4 labels
+    w.browser.set_filter(("tag", ("things", empty)))
+    qtbot.waitUntil(lambda: w.empty_hint.isVisible(), timeout=10_000)
+    assert w.empty_hint.text() == "No photos have this tag."
