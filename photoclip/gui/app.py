@@ -113,8 +113,9 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
     window.browser = browser
     window.actions = actions
     window.library = library
-    window.setWindowTitle(f"photoclip — {paths.display_path(str(library.root))}"
-                          if os.environ.get(paths.HOME_ENV) else "photoclip")
+    # Qt adds the application's display name ("— photoclip") to a window title itself.
+    if os.environ.get(paths.HOME_ENV):
+        window.setWindowTitle(paths.display_path(str(library.root)))
 
     def startup_checked(ready: bool) -> None:
         if ready:

@@ -70,3 +70,9 @@ def test_a_tag_without_photos_says_so(open_window, qtbot, tmp_path):
     w.browser.set_filter(("tag", ("things", empty)))
     qtbot.waitUntil(lambda: w.empty_hint.isVisible(), timeout=10_000)
     assert w.empty_hint.text() == "No photos have this tag."
+
+
+def test_window_title_names_the_library_once(open_window):
+    w = open_window(wait_model=False)
+    # Qt appends the application's display name ("— photoclip") itself; the title must not say it too
+    assert w.windowTitle() and not w.windowTitle().startswith("photoclip")
