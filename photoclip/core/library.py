@@ -358,17 +358,22 @@ class Library:
             return 0
         meter = RateMeter(total)
         done = 0
-        for ts, _ in work:
+        todo = [(ts, n) for ts, n in work if n]
+        for k, (ts, n) in enumerate(todo, 1):
             labels = self._labels.for_set(ts)
+            in_set = 0
+            # the bar counts (photo, tag set) steps; the text counts this set's photos
+            what = f"Tagging ({ts.name}" + (f", set {k} of {len(todo)})" if len(todo) > 1 else ")")
             for ids, mat in self.catalog.untagged_vectors(mid, ts.id, batch=2000):
                 control.checkpoint()
                 probs = label_probabilities(mat, labels, embedder.logit_scale)
                 self.catalog.store_tags(ts.id, ids, assign(ts, probs))
                 done += len(ids)
+                in_set += len(ids)
                 if progress:
                     rate, eta = meter.update(done)
                     progress(Progress("tagging", done, total, rate, eta,
-                                      describe(f"Tagging ({ts.name})", done, total, rate, eta)))
+                                      describe(what, in_set, n, rate, eta)))
         return done
 
     def best_labels(self, photo_id: int, per_set: int = 3) -> dict[str, list[tuple[str, float]]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
@@ -16,6 +18,7 @@ class JobStatusBar(QStatusBar):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setSizeGripEnabled(True)
+        self._progress: Optional[Progress] = None  # the running job's latest progress
         self.message = QLabel("Ready", self)
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -60,6 +63,7 @@ class JobStatusBar(QStatusBar):
 
     # ---- states ------------------------------------------------------------------------------
     def set_busy(self, text: str) -> None:
+        self._progress = None
         self.message.setText(text)
         self.message.setToolTip(text)
         self.bar.setRange(0, 0)
@@ -70,9 +74,8 @@ class JobStatusBar(QStatusBar):
         self.watching.hide()  # the job's progress says more while one runs
 
     def set_progress(self, p: Progress) -> None:
-        text = p.message or f"{p.phase.capitalize()} — {p.done:,} / {p.total:,}"
-        if self.pause_button.isChecked():
-            text = "Paused — " + text
+        self._progress = p
+        text = self._progress_text()
         self.message.setText(text)
         self.message.setToolTip(p.current or text)
         if p.total > 0:
@@ -86,6 +89,7 @@ class JobStatusBar(QStatusBar):
         self.cancel_button.setEnabled(False)
 
     def set_idle(self, text: str = "Ready") -> None:
+        self._progress = None
         self.message.setText(text)
         self.message.setToolTip(text)
         self.bar.hide()
@@ -131,9 +135,20 @@ class JobStatusBar(QStatusBar):
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
         self.pause_button.setToolTip("Resume the background job" if paused else "Pause the background job")
-        text = self.message.text()
-        if paused and not text.startswith("Paused"):
-            self.message.setText("Paused — " + text)
-        elif not paused and text.startswith("Paused — "):
-            self.message.setText(text[len("Paused — "):])
+        if self._progress is not None:
+            self.message.setText(self._progress_text())
+        else:
+            text = self.message.text()
+            if paused and not text.startswith("Paused"):
+                self.message.setText("Paused — " + text)
+            elif not paused and text.startswith("Paused — "):
+                self.message.setText(text[len("Paused — "):])
         self.pauseToggled.emit(paused)
+
+    def _progress_text(self) -> str:
+        """The job's latest progress; while paused without its rate and time left (neither runs)."""
+        p = self._progress
+        text = p.message or f"{p.phase.capitalize()} — {p.done:,} / {p.total:,}"
+        if self.pause_button.isChecked():
+            return "Paused — " + text.split(" · ")[0]  # jobs.describe puts rate and time left after " · "
+        return text

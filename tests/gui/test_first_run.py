@@ -76,3 +76,36 @@ def test_window_title_names_the_library_once(open_window):
     w = open_window(wait_model=False)
     # Qt appends the application's display name ("— photoclip") itself; the title must not say it too
     assert w.windowTitle() and not w.windowTitle().startswith("photoclip")
+
+
+def test_paused_job_shows_no_time_left_and_tagging_counts_photos(qtbot):
+    from photoclip.core.jobs import Progress, describe
+    from photoclip.gui.statusbar import JobStatusBar
+
+    bar = JobStatusBar()
+    qtbot.addWidget(bar)
+    bar.set_busy("Tagging")
+    bar.set_progress(Progress("tagging", 500, 1000, 20.0, 25.0,
+                              describe("Tagging (scenes, set 2 of 4)", 250, 250, 20.0, 120.0)))
+    assert bar.message.text() == "Tagging (scenes, set 2 of 4) — 250 / 250 · 20.0 photos/s"  # done: no time left
+    bar.set_progress(Progress("tagging", 300, 1000, 20.0, 35.0,
+                              describe("Tagging (scenes, set 2 of 4)", 50, 250, 20.0, 120.0)))
+    assert bar.message.text().endswith("2 min left")
+    bar.pause_button.click()
+    assert bar.message.text() == "Paused — Tagging (scenes, set 2 of 4) — 50 / 250"
+    bar.pause_button.click()
+    assert bar.message.text().endswith("2 min left")
+
+
+def test_tagging_progress_counts_photos_per_set(make_library, photo_folder):
+    from photoclip.core.tagging import TagSet
+
+    lib = make_library()
+    lib.index([str(photo_folder)], tag=False)
+    for name in ("one", "two"):
+        lib.save_tag_set(TagSet(name, ["cat", "dog"], "single"))
+    seen = []
+    lib.tag(["one", "two"], progress=seen.append)
+    texts = [p.message for p in seen if p.phase == "tagging"]
+    assert texts[-1].startswith("Tagging (two, set 2 of 2) — 12 / 12")
+    assert any(t.startswith("Tagging (one, set 1 of 2) — 12 / 12") for t in texts)
