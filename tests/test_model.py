@@ -225,3 +225,24 @@ def test_pixels_normalized_after_the_copy_to_a_gpu_give_the_same_vectors(tiny_co
     after_copy = embedder.encode_images(normalized)
     assert after_copy.dtype == np.float32 and after_copy.shape == usual.shape
     assert np.allclose(after_copy, usual, atol=1e-5)
+
+
+def test_offline_download_fails_fast_with_a_plain_message(tmp_path, monkeypatch):
+    import time
+
+    from photoclip.core.embedder import ModelSpec, ensure_weights
+    from photoclip.core.errors import ModelUnavailableError
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: like no network
+    t0 = time.monotonic()
+    with pytest.raises(ModelUnavailableError) as info:
+        ensure_weights(ModelSpec("ViT-B-32-256", "datacomp_s34b_b86k"))
+    assert time.monotonic() - t0 < 10
+    message = str(info.value)
+    assert "no internet connection — use a local weights file" in message
+    assert "127.0.0.1" not in message and "Errno" not in message  # the details go to the log
+    pytest.importorskip("PySide6")
+    from photoclip.gui.model_banner import readable_error
+
+    assert readable_error(message) == ("Could not download the weights of ViT-B-32-256 (datacomp_s34b_b86k): "
+                                       "no internet connection — use a local weights file.")

@@ -181,7 +181,7 @@ def download(url: str, dest: Path, progress: Optional[ProgressCallback] = None,
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     request = urllib.request.Request(url, headers={"User-Agent": "photoclip"})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=10) as response:  # offline: fail within seconds
         total = int(response.headers.get("Content-Length") or 0) or None
         meter = RateMeter(total or 0)
         done = 0
@@ -262,9 +262,13 @@ def ensure_weights(spec: ModelSpec, progress: Optional[ProgressCallback] = None,
             errors.append(f"{url}: HTTP {exc.code}")
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", None) or exc
-            errors.append(f"{url}: {reason}")
+            log.warning("downloading %s from %s failed: %s", spec.label, url, reason)
             if isinstance(exc, urllib.error.URLError):
-                break  # no network: the other mirrors will not answer either
+                # no connection at all: the other mirrors will not answer either (details in the log)
+                raise ModelUnavailableError(
+                    f"Could not download the weights of {spec.label}: no internet connection — "
+                    f"use a local weights file. " + offline_help(spec)) from exc
+            errors.append(f"{url}: {reason}")
         except ModelUnavailableError as exc:
             errors.append(str(exc))
     raise ModelUnavailableError(
