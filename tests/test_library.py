@@ -350,3 +350,19 @@ def test_leftover_index_temp_files_of_dead_processes_are_removed(make_library, p
     make_library()
     assert not dead.exists() and mine.exists()
     mine.unlink()
+
+
+def test_csv_is_valid_utf8_when_a_file_name_is_not(make_library, tmp_path):
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    raw = os.path.join(os.fsencode(folder), b"caf\xe9.jpg")  # an old camera's Latin-1 name
+    os.rename(draw_photo(tmp_path / "tmp.jpg", (10, 200, 30)), raw)
+    lib = make_library()
+    lib.index([str(folder)], tag=False)
+    lib.save_tag_set(TagSet("s", ["a", "b"], "single"))
+    lib.tag(["s"])
+    out = tmp_path / "tags.csv"
+    assert lib.export_tags(str(out)) == 1
+    text = out.read_bytes().decode("utf-8")  # strict: the whole file is UTF-8
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[1][0] == str(folder) + os.sep + "caf\\xe9.jpg"  # the documented escape

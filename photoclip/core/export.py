@@ -17,17 +17,25 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
-def write_csv(dest: str | os.PathLike, rows: Iterable[tuple]) -> int:
-    """Write rows (path, folder, tag_set, tag, score, model) atomically; returns the row count.
+def utf8_path(path: str) -> str:
+    """A path as valid UTF-8 text: bytes of a file name that are not UTF-8 (an old camera's or
+    another system's encoding) are written as ``\\xNN`` escapes, e.g. ``caf\\xe9.jpg``."""
+    raw = os.fsencode(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
 
-    Paths whose names are not valid UTF-8 keep their original bytes (surrogateescape), so they
-    still name the right file."""
+
+def write_csv(dest: str | os.PathLike, rows: Iterable[tuple]) -> int:
+    """Write rows (path, folder, tag_set, tag, score, model) atomically as valid UTF-8; returns
+    the row count. Names that are not UTF-8 are escaped (:func:`utf8_path`)."""
     n = 0
-    with atomic_write(dest, "write", encoding="utf-8", errors="surrogateescape", newline="") as f:
+    with atomic_write(dest, "write", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow(HEADER)
         for path, folder, tag_set, tag, score, model in rows:
-            writer.writerow([neutralise(path), neutralise(folder), neutralise(tag_set), neutralise(tag),
-                             f"{score:.4f}", neutralise(model)])
+            writer.writerow([neutralise(utf8_path(path)), neutralise(utf8_path(folder)), neutralise(tag_set),
+                             neutralise(tag), f"{score:.4f}", neutralise(model)])
             n += 1
     return n
