@@ -260,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _tagsets(lib, args) -> int:
-    from .core.tagging import TagSet, dump_tagsets_toml
+    from .core.tagging import TagSet, dump_tagsets_toml, normalise_label
 
     action = args.action or "list"
     if action == "list":
@@ -277,6 +277,9 @@ def _tagsets(lib, args) -> int:
     elif action == "add":
         ts = lib.save_tag_set(TagSet(args.name, args.labels, args.mode, args.threshold, args.templates,
                                      not args.disabled))
+        for given in args.labels:
+            if given.strip() and normalise_label(given) != given:
+                print(f"note: label {given!r} saved as {normalise_label(given)!r}")
         print(f"Saved tag set '{ts.name}' ({len(ts.labels)} labels). Run 'photoclip tag' to tag your photos.")
     elif action == "remove":
         lib.delete_tag_set(args.name)

@@ -99,3 +99,12 @@ def test_library_and_model_options_work_before_and_after_every_subcommand(cli, t
         "--pretrained", "random")
     assert "colours (single)" in cli("--library", other, "tagsets", "list").stdout
     assert "colours (single)" not in cli("tagsets", "list").stdout
+
+
+def test_labels_are_normalised_once_and_the_user_is_told(cli, tiny_config):
+    out = cli("tagsets", "add", "sky", "\tnight  sky\r", "sunset", " dawn", "--model", tiny_config,
+              "--pretrained", "random").stdout
+    assert "saved as 'night sky'" in out and "saved as 'dawn'" in out and "'sunset'" not in out
+    from photoclip.core.tagging import TagSet
+
+    assert TagSet("s", ["\tnight  sky\r", "night sky", "sunset"]).validate().labels == ["night sky", "sunset"]

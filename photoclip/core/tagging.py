@@ -38,6 +38,12 @@ MODES = ("single", "multi")
 DEFAULT_THRESHOLD = 0.3
 
 
+def normalise_label(label: str) -> str:
+    """How a label is stored: leading and trailing whitespace (spaces, tabs, CR) dropped, every
+    inner run of whitespace one space ("night\tsky " -> "night sky")."""
+    return " ".join(label.split())
+
+
 @dataclass
 class TagSet:
     name: str
@@ -52,7 +58,7 @@ class TagSet:
         name = (self.name or "").strip()
         if not name:
             raise PhotoclipError("A tag set needs a name.")
-        labels = list(dict.fromkeys(lbl.strip() for lbl in self.labels if lbl and lbl.strip()))
+        labels = list(dict.fromkeys(normalise_label(lbl) for lbl in self.labels if lbl and lbl.strip()))
         if not labels:
             raise PhotoclipError(f"Tag set '{name}' needs at least one label.")
         if self.mode not in MODES:
