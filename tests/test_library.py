@@ -366,3 +366,18 @@ def test_csv_is_valid_utf8_when_a_file_name_is_not(make_library, tmp_path):
     text = out.read_bytes().decode("utf-8")  # strict: the whole file is UTF-8
     rows = list(csv.reader(text.splitlines()))
     assert rows[1][0] == str(folder) + os.sep + "caf\\xe9.jpg"  # the documented escape
+
+
+def test_index_summary_time_includes_tagging(make_library, photo_folder, monkeypatch):
+    import time as _time
+
+    lib = make_library()
+    real_tag = lib.tag
+
+    def slow_tag(*a, **kw):
+        _time.sleep(1.0)  # stands for tagging a large library
+        return real_tag(*a, **kw)
+
+    monkeypatch.setattr(lib, "tag", slow_tag)
+    report = lib.index([str(photo_folder)])
+    assert report.seconds >= 1.0 and report.summary().endswith(f"({report.seconds:.1f} s)")

@@ -171,16 +171,21 @@ class Library:
             selected = self.catalog.folders()
         with self._indexing(wait, progress, control):
             report = self._indexer().run(selected, progress, control)
-            if tag:
-                self.tag(progress=progress, control=control)
-        return report
+            return self._tag_after(report, tag, progress, control)
 
     def index_paths(self, paths_: Sequence[str], *, progress: Optional[ProgressCallback] = None,
                     control: Optional[JobControl] = None, tag: bool = True, wait: bool = False) -> IndexReport:
         with self._indexing(wait, progress, control):
             report = self._indexer().run_paths(paths_, progress, control)
-            if tag:
-                self.tag(progress=progress, control=control)
+            return self._tag_after(report, tag, progress, control)
+
+    def _tag_after(self, report: IndexReport, tag: bool, progress: Optional[ProgressCallback],
+                   control: Optional[JobControl]) -> IndexReport:
+        """Auto-tag what was just indexed; the report's time covers the tagging too."""
+        if tag:
+            started = time.monotonic()
+            self.tag(progress=progress, control=control)
+            report.seconds += time.monotonic() - started
         return report
 
     def _indexing(self, wait: bool, progress: Optional[ProgressCallback], control: Optional[JobControl]):
