@@ -4,7 +4,6 @@ and status never wait."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
