@@ -34,7 +34,7 @@ def plant(lib, n: int) -> tuple[int, int]:
     """Add near and exact copies; returns (near pairs, exact pairs) planted."""
     from photoclip.core.catalog import NewPhoto
 
-    mid = lib.catalog.find_model(lib.model_id)[0]
+    mid = lib.catalog.find_model(lib.model_key)[0]
     folder = lib.folders()[0]
     rng = np.random.default_rng(1)
     near, exact, vectors = [], [], []
@@ -50,7 +50,7 @@ def plant(lib, n: int) -> tuple[int, int]:
                                   rec.fingerprint, 4000, 3000, None))
     lib.catalog.store_photos(near, mid, np.stack(vectors))
     lib.catalog.store_photos(exact)  # same fingerprints: their vectors are there already
-    lib.store.index(mid)
+    lib.index_cache.index(mid)
     return len(near), len(exact)
 
 

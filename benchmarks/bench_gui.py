@@ -62,7 +62,7 @@ def big_library(n: int, home: Path, model: str | None = None, dim: int = 32, roo
     t0 = time.perf_counter()
     lib = Library(root, model=model, pretrained="random", device="cpu", threads=1, remember_model=True)
     fid = lib.catalog.add_folder(str(tree))
-    model_row = lib.catalog.model_id(lib.model_id, dim)
+    model_row = lib.catalog.model_row(lib.model_key, dim)
     rng = np.random.default_rng(0)
     batch: list = []
     written = 0
@@ -108,8 +108,8 @@ def stall_library(n: int, home: Path) -> Path:
     t0 = time.perf_counter()
     lib = Library(root)
     lib.tag()
-    lib.store.index(lib._model_row())  # builds and saves the hnswlib index
-    lib.store.save(force=True)
+    lib.index_cache.index(lib._model_row())  # builds and saves the hnswlib index
+    lib.index_cache.save(force=True)
     lib.close()
     (root / ".complete").write_text("ok")
     print(f"  tagged and indexed in {time.perf_counter() - t0:.0f} s (once; cached in {root})", flush=True)

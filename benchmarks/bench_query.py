@@ -74,7 +74,7 @@ def build_library(n: int, rebuild: bool) -> Path:
     started = time.perf_counter()
     lib = Library(root / "library", model=MODEL, pretrained="random", remember_model=True)
     folder = lib.add_folders([str(photos_dir)])[0]
-    model_id = lib.catalog.model_id(lib.model_id, DIM)
+    model_id = lib.catalog.model_row(lib.model_key, DIM)
     vectors = clustered_unit_vectors(n, DIM, seed=0)
     chunk = 20000
     base_ns = 1_700_000_000 * 10**9
@@ -86,7 +86,7 @@ def build_library(n: int, rebuild: bool) -> Path:
         lib.catalog.store_photos(photos, model_id, vectors[start:stop])
     stored = time.perf_counter() - started
     t0 = time.perf_counter()
-    lib.store.index(model_id)  # builds and saves the hnswlib index (a cache of the catalog)
+    lib.index_cache.index(model_id)  # builds and saves the hnswlib index (a cache of the catalog)
     print(f"[{n:,}] catalog filled in {stored:.0f} s, hnswlib index built in {time.perf_counter() - t0:.0f} s",
           flush=True)
     lib.close()
@@ -103,11 +103,11 @@ def bench_size(n: int, args) -> dict:
     lib = Library(root / "library")
     emb = lib.embedder()
     load_s = time.perf_counter() - t0
-    model_id = lib.catalog.find_model(lib.model_id)[0]
+    model_id = lib.catalog.find_model(lib.model_key)[0]
     t0 = time.perf_counter()
     lib.search("warm up")  # loads the hnswlib file
     open_s = time.perf_counter() - t0
-    index = lib.store.index(model_id)
+    index = lib.index_cache.index(model_id)
     assert len(index) == n, (len(index), n)
 
     texts = query_texts(2 * args.queries + 10, seed=n)

@@ -98,7 +98,7 @@ def check_invariants(lib_root: Path, config: str, photos: Path) -> int:
         for rec in lib.photos():  # a stored fingerprint is the file's content
             assert rec.fingerprint == fingerprint(rec.path)
         catalog_ids = set(lib.catalog.vector_ids(mid).tolist())
-        index = lib.store.index(mid)
+        index = lib.index_cache.index(mid)
         assert set(index.ids().tolist()) == catalog_ids
         if paths:
             q = np.random.default_rng(0).standard_normal(32).astype(np.float32)
@@ -167,12 +167,12 @@ def small_library(make_library, tmp_path):
 def test_corrupt_index_file_is_rebuilt_on_open(small_library, make_library):
     lib, _ = small_library
     mid = lib._model_row()
-    index_file = lib.store.path_for(mid)
+    index_file = lib.index_cache.path_for(mid)
     lib.close()
     assert index_file.exists()
     index_file.write_bytes(os.urandom(index_file.stat().st_size))  # same size, garbage
     again = make_library(lib.root)
-    index = again.store.index(mid)
+    index = again.index_cache.index(mid)
     assert set(index.ids().tolist()) == set(again.catalog.vector_ids(mid).tolist())
     assert len(again.search("a photo", limit=100)) == 30
     again.close()
@@ -182,7 +182,7 @@ def test_corrupt_index_file_is_rebuilt_on_open(small_library, make_library):
 def test_stale_index_file_from_an_older_state_is_brought_up_to_date(small_library, make_library, tmp_path):
     lib, photos = small_library
     mid = lib._model_row()
-    index_file = lib.store.path_for(mid)
+    index_file = lib.index_cache.path_for(mid)
     lib.close()
     old = tmp_path / "old-index"
     old.mkdir()
@@ -200,7 +200,7 @@ def test_stale_index_file_from_an_older_state_is_brought_up_to_date(small_librar
     again = make_library(lib.root)
     catalog_ids = set(again.catalog.vector_ids(mid).tolist())
     assert len(catalog_ids) == 35
-    assert set(again.store.index(mid).ids().tolist()) == catalog_ids
+    assert set(again.index_cache.index(mid).ids().tolist()) == catalog_ids
     assert {r.path for r in again.search("a photo", limit=100)} == {r.path for r in again.photos()}
 
 
@@ -230,7 +230,7 @@ def test_disk_full_inside_a_catalog_transaction_keeps_the_previous_state(small_l
     assert before <= kept and len(kept) < 50
     mid = again._model_row()
     assert again.catalog.coverage(mid) == (len(kept), len(kept))  # no photo without its vector
-    assert set(again.store.index(mid).ids().tolist()) == set(again.catalog.vector_ids(mid).tolist())
+    assert set(again.index_cache.index(mid).ids().tolist()) == set(again.catalog.vector_ids(mid).tolist())
     report = again.index(tag=False)  # with space again, the rest is indexed
     assert len(again.photos()) == 50 and report.embedded == 50 - len(kept)
 
@@ -254,7 +254,7 @@ def test_disk_full_while_saving_the_index_is_reported_and_the_library_still_open
     again = make_library(lib.root)
     mid = again._model_row()
     assert len(again.photos()) == 35  # the catalog committed them before the index save failed
-    assert set(again.store.index(mid).ids().tolist()) == set(again.catalog.vector_ids(mid).tolist())
+    assert set(again.index_cache.index(mid).ids().tolist()) == set(again.catalog.vector_ids(mid).tolist())
     assert len(again.search("a photo", limit=100)) == 35
 
 
@@ -262,7 +262,7 @@ def test_stale_index_is_caught_up_before_new_vectors_are_added(small_library, ma
     """What a run killed before its throttled index save leaves: the next run adds first, queries later."""
     lib, photos = small_library
     mid = lib._model_row()
-    index_file = lib.store.path_for(mid)
+    index_file = lib.index_cache.path_for(mid)
     lib.close()
     old = tmp_path / "old-index"
     shutil.copytree(index_file.parent, old)
@@ -278,7 +278,7 @@ def test_stale_index_is_caught_up_before_new_vectors_are_added(small_library, ma
     again.close()
     third = make_library(lib.root)
     assert len(third.catalog.vector_ids(mid)) == 44
-    assert set(third.store.index(mid).ids().tolist()) == set(third.catalog.vector_ids(mid).tolist())
+    assert set(third.index_cache.index(mid).ids().tolist()) == set(third.catalog.vector_ids(mid).tolist())
     assert len(third.search("a photo", limit=100)) == 44
 
 
@@ -287,9 +287,9 @@ def test_held_index_saves_are_written_at_close_and_caught_up_after_a_crash(make_
     while writing). Nothing is lost: the catalog has every vector, a process that starts after a
     crash finds every photo, and closing writes the index."""
     lib = make_library()
-    lib.store.hold_saves_above = 5
+    lib.index_cache.hold_saves_above = 5
     lib.index([str(photo_folder)])
-    path = lib.store.path_for(lib._model_row())
+    path = lib.index_cache.path_for(lib._model_row())
     sidecar = Path(str(path) + ".json")
     written = json.loads(sidecar.read_text())["count"] if sidecar.exists() else 0
     assert written < 12  # held back: the file on disk is behind

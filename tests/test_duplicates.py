@@ -118,7 +118,7 @@ def test_near_duplicates_group_and_different_pictures_do_not(tmp_path, trained_m
     try:
         lib.index([str(photos)], tag=False)
         # what the model sees: similarity within a scene's variants and across scenes
-        mid = lib.catalog.find_model(lib.model_id)[0]
+        mid = lib.catalog.find_model(lib.model_key)[0]
         vec = {}
         for scene, files in scenes.items():
             for f in files:

@@ -59,7 +59,7 @@ def test_changed_file_is_reembedded_and_deleted_file_leaves_search(make_library,
     assert len(paths) == 11
     # the old content's vector is gone from the catalog and from the index
     assert lib.catalog.vector_count(lib._model_row()) == 11
-    assert len(lib.store.index(lib._model_row())) == 11
+    assert len(lib.index_cache.index(lib._model_row())) == 11
 
 
 def test_image_query_finds_the_photo_itself_first(make_library, photo_folder):
@@ -164,7 +164,7 @@ def test_tag_sets_single_and_multi(make_library, photo_folder):
     rec = lib.photos()[0]
     tags = lib.photo_tags(rec.id)
     single = [t for t in tags if t.tag_set == "colours"]
-    assert len(single) == 1 and 0 < single[0].score <= 1 and single[0].model == lib.model_id
+    assert len(single) == 1 and 0 < single[0].score <= 1 and single[0].model == lib.model_key
     assert all(t.score >= 0.2 for t in tags if t.tag_set == "things")
     best = lib.best_labels(rec.id)
     assert set(best["colours"][0][0:1]) <= {"red", "green", "blue"}
@@ -238,7 +238,7 @@ def test_csv_export_round_trips_hostile_names(make_library, tmp_path):
         assert not r[3].startswith(("=", "+", "-", "@")), "a spreadsheet would run this cell"
         assert r[3].lstrip("'") in HOSTILE_LABELS
         assert 0 <= float(r[4]) <= 1
-        assert r[5] == lib.model_id
+        assert r[5] == lib.model_key
 
 
 def test_bad_files_are_skipped_with_a_reason(make_library, tmp_path):
@@ -269,22 +269,22 @@ def test_bad_files_are_skipped_with_a_reason(make_library, tmp_path):
 def test_model_change_reembeds_and_never_mixes_vectors(make_library, photo_folder, tiny_config, tmp_path):
     lib = make_library()
     lib.index([str(photo_folder)], tag=False)
-    old_model = lib.model_id
+    old_model = lib.model_key
     other = tmp_path / "other.json"
     cfg = json.loads(open(tiny_config).read())
     cfg["embed_dim"] = 24
     other.write_text(json.dumps(cfg))
     lib.set_model(str(other), "random")
-    assert lib.model_id != old_model
+    assert lib.model_key != old_model
     # before re-embedding, search still works on the old model's vectors
     assert len(lib.search("a red circle", limit=20)) == 12
     report = lib.index(tag=False)
     assert report.embedded == 12
     models = {name: count for _, name, _, count in lib.catalog.models()}
-    assert models[lib.model_id] == 12 and models[old_model] == 12
+    assert models[lib.model_key] == 12 and models[old_model] == 12
     results = lib.search("a red circle", limit=20)
     assert len(results) == 12
-    assert len(lib.store.index(lib._model_row())) == 12
+    assert len(lib.index_cache.index(lib._model_row())) == 12
 
 
 def test_second_process_sees_new_photos_without_reopening(make_library, photo_folder, tmp_path):

@@ -543,7 +543,7 @@ class Catalog:
                 self.conn.execute("SELECT path, reason, at FROM problems ORDER BY at DESC, path")]
 
     # -- models and vectors ------------------------------------------------------------------
-    def model_id(self, name: str, dim: int) -> int:
+    def model_row(self, name: str, dim: int) -> int:
         row = self.conn.execute("SELECT id, dim FROM models WHERE name=?", (name,)).fetchone()
         if row:
             if row[1] != dim:

@@ -23,7 +23,7 @@ from .errors import Cancelled, ImageError
 from .images import NotARegularFile, is_image_path, open_image, special_file_kind
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .scanner import DANGLING_LINK, FileState, ScanResult, diff, fingerprint, walk_images
-from .store import IndexStore
+from .index_cache import IndexCache
 
 log = logging.getLogger("photoclip.indexer")
 
@@ -78,10 +78,10 @@ def default_workers(device: str = "cpu") -> tuple[int, int]:
 
 
 class Indexer:
-    def __init__(self, catalog: Catalog, store: IndexStore, get_embedder: Callable[[], object],
+    def __init__(self, catalog: Catalog, index_cache: IndexCache, get_embedder: Callable[[], object],
                  model_name: str, *, batch_size: int = 0, decode_workers: int = 0) -> None:
         self.catalog = catalog
-        self.store = store
+        self.index_cache = index_cache
         self.get_embedder = get_embedder
         self.model_name = model_name
         self.batch_size = batch_size
@@ -268,8 +268,8 @@ class Indexer:
             self._link_copies(copies, report, progress, control)
         garbage = self.catalog.collect_garbage()
         if garbage:
-            self.store.remove(garbage)
-        self.store.save(force=True)
+            self.index_cache.remove(garbage)
+        self.index_cache.save(force=True)
 
     def _link_copies(self, copies: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
                      control: JobControl) -> None:
@@ -316,7 +316,7 @@ class Indexer:
             progress(Progress("loading", 0, len(items), None, None, "Loading the model…"))
         embedder = self.get_embedder()
         control.checkpoint()
-        model_id = self.catalog.model_id(embedder.identity, embedder.dim)
+        model_id = self.catalog.model_row(embedder.identity, embedder.dim)
         batch_size = self.batch_size or embedder.default_batch_size
         min_size = embedder.image_size
         image_tensor = embedder.image_tensor
@@ -373,8 +373,8 @@ class Indexer:
                     vectors = embedder.encode_images(torch.stack(tensors))
                     control.checkpoint()
                     ids = self.catalog.store_photos(photos, model_id, vectors)
-                    self.store.add(model_id, np.asarray(ids, dtype=np.int64), vectors)
-                    self.store.save()
+                    self.index_cache.add(model_id, np.asarray(ids, dtype=np.int64), vectors)
+                    self.index_cache.save()
                     for item in batch_items:
                         if item.changed:
                             report.updated += 1
@@ -391,7 +391,7 @@ class Indexer:
             except Cancelled:
                 for _, fut in queue:
                     fut.cancel()
-                self.store.save(force=True)
+                self.index_cache.save(force=True)
                 raise
 
     def _problem(self, item: _Pending, reason: str, report: IndexReport) -> None:

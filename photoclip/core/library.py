@@ -28,7 +28,7 @@ from .indexer import IndexReport, Indexer, default_workers
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .lock import IndexLock
 from .search import SearchResult, Searcher, combine, name_term, text_query_vector
-from .store import IndexStore
+from .index_cache import IndexCache
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file
 
 log = logging.getLogger("photoclip.library")
@@ -59,9 +59,9 @@ class Library:
             self.settings.device = device
         if threads is not None:
             self.settings.threads = threads
-        self.store = IndexStore(self.catalog, self.root)
+        self.index_cache = IndexCache(self.catalog, self.root)
         self.index_lock = IndexLock(self.root)
-        self.searcher = Searcher(self.catalog, self.store)
+        self.searcher = Searcher(self.catalog, self.index_cache)
         self._embedder: Optional[Embedder] = None
         self._previous_embedder: Optional[Embedder] = None
         self._identity: Optional[tuple[ModelSpec, str]] = None
@@ -71,7 +71,7 @@ class Library:
 
     # -- model -------------------------------------------------------------------------------
     @property
-    def model_id(self) -> str:
+    def model_key(self) -> str:
         """The identity of the model in use (computed once: it may hash a weights file)."""
         if self._identity is None or self._identity[0] != self.spec:
             self._identity = (self.spec, self.spec.identity)
@@ -120,7 +120,7 @@ class Library:
                 self._labels = None
 
     def _model_row(self) -> Optional[int]:
-        found = self.catalog.find_model(self.model_id)
+        found = self.catalog.find_model(self.model_key)
         return found[0] if found else None
 
     def open_index(self) -> int:
@@ -128,7 +128,7 @@ class Library:
         for 100,000 vectors) rather than at the first search or the first photo indexed, which
         an app does while it loads the model anyway. Returns the number of vectors."""
         mid = self._model_row()
-        return len(self.store.index(mid)) if mid is not None else 0
+        return len(self.index_cache.index(mid)) if mid is not None else 0
 
     # -- folders and indexing ----------------------------------------------------------------
     def add_folders(self, folders: Sequence[str]) -> list[Folder]:
@@ -146,14 +146,14 @@ class Library:
             raise PhotoclipError(f"{paths.display_path(path)} is not a library folder.")
         garbage = self.catalog.collect_garbage()
         if garbage:
-            self.store.remove(garbage)
-            self.store.save(force=True)
+            self.index_cache.remove(garbage)
+            self.index_cache.save(force=True)
 
     def folders(self) -> list[Folder]:
         return self.catalog.folders()
 
     def _indexer(self) -> Indexer:
-        return Indexer(self.catalog, self.store, self.embedder, self.model_id,
+        return Indexer(self.catalog, self.index_cache, self.embedder, self.model_key,
                        batch_size=self.settings.batch_size, decode_workers=self.settings.decode_workers)
 
     def index(self, folders: Optional[Sequence[str]] = None, *, progress: Optional[ProgressCallback] = None,
@@ -359,7 +359,7 @@ class Library:
         if total == 0:
             return 0
         embedder = self.embedder(progress, control)
-        if embedder.identity != self.model_id:
+        if embedder.identity != self.model_key:
             return 0
         meter = RateMeter(total)
         done = 0
@@ -411,7 +411,7 @@ class Library:
         return {
             "library": str(self.root),
             "model": self.spec.label,
-            "model_id": self.model_id,
+            "model_id": self.model_key,
             "model_ready": self.model_ready(),
             "device": self.settings.device,
             "folders": [{"path": paths.display_path(f.path), "photos": f.photo_count, "online": f.online}
@@ -443,7 +443,7 @@ class Library:
         fingerprint = self.catalog.vector_fingerprints(model_id)
         if not fingerprint:
             return
-        index = self.store.index(model_id)
+        index = self.index_cache.index(model_id)
         for ids, matrix in self.catalog.iter_vectors(model_id, batch=4096):
             if control is not None:
                 control.checkpoint()
@@ -456,7 +456,7 @@ class Library:
 
     def close(self) -> None:
         try:
-            self.store.save(final=True)
+            self.index_cache.save(final=True)
         except PhotoclipError as exc:
             log.warning("%s", exc)
         self.catalog.close()

@@ -11,7 +11,7 @@ import numpy as np
 
 from .catalog import Catalog, PhotoRecord
 from .errors import PhotoclipError
-from .store import IndexStore
+from .index_cache import IndexCache
 
 log = logging.getLogger("photoclip.search")
 
@@ -89,9 +89,9 @@ def combine(text_vec: Optional[np.ndarray], image_vec: Optional[np.ndarray], wei
 
 
 class Searcher:
-    def __init__(self, catalog: Catalog, store: IndexStore) -> None:
+    def __init__(self, catalog: Catalog, index_cache: IndexCache) -> None:
         self.catalog = catalog
-        self.store = store
+        self.index_cache = index_cache
 
     def query(self, model_id: int, q: np.ndarray, limit: int = 50,
               candidates: Optional[Sequence[PhotoRecord]] = None,
@@ -100,7 +100,7 @@ class Searcher:
         q = np.asarray(q, dtype=np.float32)
         if candidates is not None:
             return self._exact(model_id, q, limit, candidates, exclude_photo)
-        index = self.store.index(model_id)
+        index = self.index_cache.index(model_id)
         want = limit + 8
         while True:
             ids, scores = index.query(q, min(want, len(index)))

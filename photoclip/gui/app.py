@@ -102,7 +102,7 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
     """
     # While the window is open, a big search index is written only when the library closes:
     # hnswlib holds the GIL while it writes (0.5 s for 100,000 photos), which would stall the window.
-    library.store.hold_saves_above = HOLD_INDEX_SAVES_ABOVE
+    library.index_cache.hold_saves_above = HOLD_INDEX_SAVES_ABOVE
     services = Services(library, thumbnail_threads=thumbnail_threads, watch=watch)
     window = MainWindow(services.thumbnails, settings if settings is not None else gui_settings(),
                         models_dir=str(paths.models_dir()))

@@ -79,7 +79,7 @@ def test_new_deleted_and_renamed_photos_follow_the_disk(open_window, qtbot, tmp_
     record = lib.catalog.photo_by_path(str(old))
     tags_before = sorted((t.tag_set, t.label, round(t.score, 5)) for t in lib.photo_tags(record.id))
     assert tags_before, "the default tag sets tag every indexed photo"
-    model_row = lib.catalog.find_model(lib.model_id)[0]
+    model_row = lib.catalog.find_model(lib.model_key)[0]
     vectors_before = lib.catalog.vector_count(model_row)
     reports.clear()
     renamed = folder / "beach day.jpg"

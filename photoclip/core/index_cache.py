@@ -21,7 +21,7 @@ from .catalog import Catalog
 from .errors import StorageError
 from .vector_index import IndexCorrupt, VectorIndex
 
-log = logging.getLogger("photoclip.store")
+log = logging.getLogger("photoclip.index_cache")
 
 SAVE_INTERVAL_S = 30.0
 
@@ -39,7 +39,7 @@ class _Entry:
         self.saved_at = time.monotonic()
 
 
-class IndexStore:
+class IndexCache:
     def __init__(self, catalog: Catalog, root: str | os.PathLike) -> None:
         self.catalog = catalog
         self.dir = Path(root) / "index"
