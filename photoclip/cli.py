@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps([{"path": r.path, "score": round(r.score, 6)} for r in results], indent=1))
             elif not results:
-                print("No photos found." if lib.catalog.photo_count() else
+                print("No photos found." if lib.photo_count() else
                       "The library is empty: add photos with 'photoclip index FOLDER'.")
             else:
                 for r in results:

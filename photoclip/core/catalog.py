@@ -12,6 +12,7 @@ processes read while one writes.
 from __future__ import annotations
 
 import array
+import enum
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -30,10 +31,10 @@ from .errors import LibraryVersionError, StorageError
 
 log = logging.getLogger("photoclip.catalog")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_MIGRATIONS: dict[int, str] = {
-    1: """
+# The schema as version 1 created it. Frozen: a change is a new migration, never an edit here.
+_V1_SCHEMA = """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE folders(
         id INTEGER PRIMARY KEY,
@@ -101,8 +102,85 @@ _MIGRATIONS: dict[int, str] = {
     ) WITHOUT ROWID;
     CREATE INDEX tags_label ON tags(tag_set_id, label);
     INSERT INTO meta(key, value) VALUES ('vectors_deleted', '0');
-    """,
-}
+    """
+
+
+def _v1_create(c: sqlite3.Connection) -> None:
+    _run_script(c, _V1_SCHEMA)
+
+
+def _v2_photo_metadata(c: sqlite3.Connection) -> None:
+    """What a photo knows about itself (read from its EXIF/XMP at scan time). Existing photos keep
+    their rows, vectors and tags; ``meta_read`` 0 marks them for reading on the next scan."""
+    for column in ("taken_source TEXT", "camera_make TEXT", "camera_model TEXT", "lens TEXT",
+                   "focal_length REAL", "aperture REAL", "exposure_time REAL", "iso INTEGER",
+                   "gps_lat REAL", "gps_lon REAL", "gps_alt REAL", "place TEXT",
+                   "kind TEXT", "meta_read INTEGER NOT NULL DEFAULT 0"):
+        c.execute(f"ALTER TABLE photos ADD COLUMN {column}")
+    # A data step: until a scan reads the photo's own date, what is stored came from the file.
+    c.execute("UPDATE photos SET taken_source='file' WHERE taken_at IS NOT NULL")
+    c.execute("CREATE INDEX photos_taken ON photos(taken_at)")
+
+
+# Version N is made by _MIGRATIONS[N - 1] from version N - 1, each step in its own transaction.
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_create, _v2_photo_metadata)
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+def _run_script(c: sqlite3.Connection, script: str) -> None:
+    """Run ;-separated statements inside the caller's transaction (executescript would COMMIT)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            c.execute(statement)
+
+
+class SqliteFailure(enum.Enum):
+    """What kind of failure an sqlite3 error is: decides what the user is told."""
+    DISK_FULL = "disk full"
+    IO_ERROR = "I/O error"
+    BUSY = "busy"
+    READ_ONLY = "read-only"
+    CORRUPT = "corrupt"
+    CANNOT_OPEN = "cannot open"
+    OTHER = "other"
+
+
+# Primary result codes (https://sqlite.org/rescode.html); extended codes carry them in the low byte.
+_FAILURE_BY_CODE = {13: SqliteFailure.DISK_FULL, 10: SqliteFailure.IO_ERROR, 5: SqliteFailure.BUSY,
+                    6: SqliteFailure.BUSY, 8: SqliteFailure.READ_ONLY, 11: SqliteFailure.CORRUPT,
+                    26: SqliteFailure.CORRUPT, 14: SqliteFailure.CANNOT_OPEN}
+# Python 3.10's sqlite3 errors carry no code: read the message SQLite wrote.
+_FAILURE_BY_TEXT = (("full", SqliteFailure.DISK_FULL), ("disk i/o", SqliteFailure.IO_ERROR),
+                    ("locked", SqliteFailure.BUSY), ("busy", SqliteFailure.BUSY),
+                    ("readonly", SqliteFailure.READ_ONLY), ("read-only", SqliteFailure.READ_ONLY),
+                    ("malformed", SqliteFailure.CORRUPT), ("not a database", SqliteFailure.CORRUPT),
+                    ("unable to open", SqliteFailure.CANNOT_OPEN))
+
+
+def classify(exc: sqlite3.Error) -> SqliteFailure:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return _FAILURE_BY_CODE.get(code & 0xFF, SqliteFailure.OTHER)
+    text = str(exc).lower()
+    return next((kind for word, kind in _FAILURE_BY_TEXT if word in text), SqliteFailure.OTHER)
+
+
+def storage_error(exc: sqlite3.Error, root: Path) -> StorageError:
+    """The message a user reads for a failed write of the catalog."""
+    kind = classify(exc)
+    if kind is SqliteFailure.DISK_FULL:
+        text = f"The disk holding the library is full ({root}); nothing was lost, free some space and retry."
+    elif kind is SqliteFailure.IO_ERROR:
+        text = f"The disk holding the library reported an I/O error ({root}); nothing was lost. Check the disk and retry."
+    elif kind is SqliteFailure.BUSY:
+        text = f"The library is busy in another photoclip process ({root}); retry when it is done."
+    elif kind is SqliteFailure.READ_ONLY:
+        text = f"The library cannot be written: {root} is read-only."
+    elif kind is SqliteFailure.CORRUPT:
+        text = f"The library catalog is damaged ({root / Catalog.FILENAME}): {exc}"
+    else:
+        text = f"The library cannot be written ({root}): {exc}"
+    return StorageError(text, kind)
 
 
 def _use_wal(conn: sqlite3.Connection, wait_s: float = 30.0) -> None:
@@ -114,7 +192,7 @@ def _use_wal(conn: sqlite3.Connection, wait_s: float = 30.0) -> None:
             conn.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            if classify(exc) is not SqliteFailure.BUSY or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
 
@@ -209,13 +287,42 @@ class NewPhoto:
     taken_at: Optional[str] = None
 
 
-_PHOTO_COLUMNS = (
-    "p.id, p.path, f.path, p.size, p.mtime_ns, p.fingerprint, p.width, p.height, p.taken_at, p.offline"
-)
+_PHOTO_COLUMNS = ("p.id, p.path, f.path AS folder, p.size, p.mtime_ns, p.fingerprint, p.width, p.height, "
+                  "p.taken_at, p.offline")
 
 
-def _photo(row) -> PhotoRecord:
-    return PhotoRecord(row[0], dec(row[1]), dec(row[2]), row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]))
+def _photo(row: sqlite3.Row) -> PhotoRecord:
+    return PhotoRecord(id=row["id"], path=dec(row["path"]), folder=dec(row["folder"]), size=row["size"],
+                       mtime_ns=row["mtime_ns"], fingerprint=row["fingerprint"], width=row["width"],
+                       height=row["height"], taken_at=row["taken_at"], offline=bool(row["offline"]))
+
+
+class ModelRow(NamedTuple):
+    id: int
+    name: str
+    dim: int
+    vectors: int = 0
+
+
+class TagSetRow(NamedTuple):
+    id: int
+    name: str
+    mode: str
+    threshold: float
+    labels: list[str]
+    templates: Optional[list[str]]
+    enabled: bool
+
+
+def _chunks(items: Sequence, size: int = 500) -> Iterator[Sequence]:
+    """Slices small enough for one ``IN (...)`` (SQLite's variable limit is 999 on old builds)."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _marks(chunk: Sequence) -> str:
+    """The ``?,?,?`` of an ``IN (...)`` over ``chunk``."""
+    return ",".join("?" * len(chunk))
 
 
 def _decode_all(blobs: list[bytes]) -> list[str]:
@@ -264,6 +371,7 @@ class Catalog:
                 _use_wal(conn)
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
+                conn.row_factory = sqlite3.Row  # rows by name; a Row still unpacks like a tuple
             except sqlite3.DatabaseError as exc:
                 raise StorageError(f"Cannot open the library catalog {self.path}: {exc}") from exc
             self._local.conn = conn
@@ -288,7 +396,7 @@ class Catalog:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StorageError(f"The library is busy or cannot be written: {exc}") from exc
+            raise storage_error(exc, self.root) from exc
         try:
             yield conn
             conn.execute("COMMIT")
@@ -297,10 +405,8 @@ class Catalog:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "disk" in str(exc)):
-                raise StorageError(
-                    f"The disk holding the library is full ({self.root}); nothing was lost, free some space and retry."
-                ) from exc
+            if isinstance(exc, sqlite3.OperationalError) and classify(exc) is not SqliteFailure.OTHER:
+                raise storage_error(exc, self.root) from exc
             raise
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
@@ -317,11 +423,10 @@ class Catalog:
                 version = c.execute("PRAGMA user_version").fetchone()[0]
                 if version >= SCHEMA_VERSION:
                     break
+                if version:
+                    log.info("upgrading catalog %s from version %d to %d", self.path, version, version + 1)
+                _MIGRATIONS[version](c)
                 version += 1
-                log.info("migrating catalog %s to version %d", self.path, version)
-                for statement in _MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        c.execute(statement)
                 c.execute(f"PRAGMA user_version={version}")
 
     def data_version(self) -> int:
@@ -385,6 +490,15 @@ class Catalog:
             if _is_within(path, folder.path):
                 return folder
         return None
+
+    def mark_folder_offline(self, folder_id: int) -> None:
+        """The one rule for a library folder that cannot be reached (unplugged drive, unmounted
+        share, deleted): its photos are kept, shown as offline, until it comes back."""
+        row = self.conn.execute("SELECT path, online FROM folders WHERE id=?", (folder_id,)).fetchone()
+        if row is None or not row["online"]:
+            return
+        log.warning("library folder %s is not reachable; its photos are kept as offline", dec(row["path"]))
+        self.set_folder_online(folder_id, False)
 
     def set_folder_online(self, folder_id: int, online: bool) -> None:
         with self.transaction() as c:
@@ -476,11 +590,9 @@ class Catalog:
 
     def photos_by_fingerprints(self, fingerprints: Sequence[str], include_offline: bool = False) -> dict[str, list[PhotoRecord]]:
         out: dict[str, list[PhotoRecord]] = {}
-        fps = list(fingerprints)
-        for i in range(0, len(fps), 500):
-            chunk = fps[i:i + 500]
+        for chunk in _chunks(list(fingerprints)):
             sql = (f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id "
-                   f"WHERE p.fingerprint IN ({','.join('?' * len(chunk))})")
+                   f"WHERE p.fingerprint IN ({_marks(chunk)})")
             if not include_offline:
                 sql += " AND p.offline=0"
             for row in self.conn.execute(sql + " ORDER BY p.path", chunk):
@@ -554,23 +666,21 @@ class Catalog:
             c.execute("INSERT OR IGNORE INTO models(name, dim) VALUES (?, ?)", (name, dim))
         return self.conn.execute("SELECT id FROM models WHERE name=?", (name,)).fetchone()[0]
 
-    def find_model(self, name: str) -> Optional[tuple[int, int]]:
-        row = self.conn.execute("SELECT id, dim FROM models WHERE name=?", (name,)).fetchone()
-        return (row[0], row[1]) if row else None
+    def find_model(self, name: str) -> Optional[ModelRow]:
+        row = self.conn.execute("SELECT id, name, dim FROM models WHERE name=?", (name,)).fetchone()
+        return ModelRow(row["id"], row["name"], row["dim"]) if row else None
 
-    def models(self) -> list[tuple[int, str, int, int]]:
-        """(id, name, dim, vector count) for every model with vectors."""
-        return self.conn.execute(
-            "SELECT m.id, m.name, m.dim, count(v.id) FROM models m LEFT JOIN vectors v ON v.model_id=m.id "
-            "GROUP BY m.id ORDER BY m.id").fetchall()
+    def models(self) -> list[ModelRow]:
+        """Every model the catalog knows, with its vector count."""
+        return [ModelRow(r["id"], r["name"], r["dim"], r["vectors"]) for r in self.conn.execute(
+            "SELECT m.id, m.name, m.dim, count(v.id) AS vectors FROM models m LEFT JOIN vectors v "
+            "ON v.model_id=m.id GROUP BY m.id ORDER BY m.id")]
 
     def has_vectors(self, model_id: int, fingerprints: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        fps = list(fingerprints)
-        for i in range(0, len(fps), 500):
-            chunk = fps[i:i + 500]
+        for chunk in _chunks(list(fingerprints)):
             found.update(r[0] for r in self.conn.execute(
-                f"SELECT fingerprint FROM vectors WHERE model_id=? AND fingerprint IN ({','.join('?' * len(chunk))})",
+                f"SELECT fingerprint FROM vectors WHERE model_id=? AND fingerprint IN ({_marks(chunk)})",
                 [model_id, *chunk]))
         return found
 
@@ -618,11 +728,9 @@ class Catalog:
 
     def vectors_for_ids(self, ids: Sequence[int]) -> dict[int, tuple[str, np.ndarray]]:
         out = {}
-        ids = [int(i) for i in ids]
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+        for chunk in _chunks([int(i) for i in ids]):
             for vid, fp, blob in self.conn.execute(
-                    f"SELECT id, fingerprint, vector FROM vectors WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                    f"SELECT id, fingerprint, vector FROM vectors WHERE id IN ({_marks(chunk)})", chunk):
                 out[vid] = (fp, blob_to_vector(blob))
         return out
 
@@ -637,12 +745,10 @@ class Catalog:
 
     def vectors_for_fingerprints(self, model_id: int, fingerprints: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        fps = list(dict.fromkeys(fingerprints))
-        for i in range(0, len(fps), 500):
-            chunk = fps[i:i + 500]
+        for chunk in _chunks(list(dict.fromkeys(fingerprints))):
             for fp, blob in self.conn.execute(
                     f"SELECT fingerprint, vector FROM vectors WHERE model_id=? AND fingerprint IN "
-                    f"({','.join('?' * len(chunk))})", [model_id, *chunk]):
+                    f"({_marks(chunk)})", [model_id, *chunk]):
                 out[fp] = blob_to_vector(blob)
         return out
 
@@ -652,16 +758,17 @@ class Catalog:
             ids = [r[0] for r in c.execute(
                 "SELECT v.id FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.fingerprint=v.fingerprint)")]
             if ids:
-                for i in range(0, len(ids), 500):
-                    chunk = ids[i:i + 500]
-                    c.execute(f"DELETE FROM vectors WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                for chunk in _chunks(ids):
+                    c.execute(f"DELETE FROM vectors WHERE id IN ({_marks(chunk)})", chunk)
                 c.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='vectors_deleted'")
         return ids
 
     # -- tag sets and tags -------------------------------------------------------------------
-    def tag_set_rows(self) -> list[tuple]:
-        return self.conn.execute(
-            "SELECT id, name, mode, threshold, labels, templates, enabled FROM tag_sets ORDER BY name").fetchall()
+    def tag_set_rows(self) -> list[TagSetRow]:
+        return [TagSetRow(r["id"], r["name"], r["mode"], r["threshold"], json.loads(r["labels"]),
+                          json.loads(r["templates"]) if r["templates"] else None, bool(r["enabled"]))
+                for r in self.conn.execute(
+                    "SELECT id, name, mode, threshold, labels, templates, enabled FROM tag_sets ORDER BY name")]
 
     def save_tag_set(self, name: str, mode: str, threshold: float, labels: list[str],
                      templates: Optional[list[str]], enabled: bool, old_name: Optional[str] = None) -> tuple[int, bool]:
@@ -759,8 +866,7 @@ class Catalog:
     def photos_labelled(self, label: str, model_id: int, limit: int = 500) -> list[PhotoRecord]:
         """Online photos with a tag whose label is ``label`` (case-insensitive), best score first."""
         wanted = label.lower()
-        pairs = [(row[0], name) for row in self.tag_set_rows()
-                 for name in json.loads(row[4]) if name.lower() == wanted]
+        pairs = [(row.id, name) for row in self.tag_set_rows() for name in row.labels if name.lower() == wanted]
         found: dict[PhotoRecord, float] = {}
         for set_id, name in pairs:  # the (tag_set_id, label) index, not a scan of every tag
             for r in self.conn.execute(

@@ -18,7 +18,12 @@ class ImageError(PhotoclipError):
 
 
 class StorageError(PhotoclipError):
-    """The library cannot be written (disk full, read-only, ...)."""
+    """The library cannot be written (disk full, read-only, ...). ``failure`` says which, when
+    known (a ``catalog.SqliteFailure``)."""
+
+    def __init__(self, message: str, failure: object = None) -> None:
+        super().__init__(message)
+        self.failure = failure
 
 
 class Cancelled(Exception):

@@ -86,10 +86,10 @@ class IndexCache:
         return entry
 
     def _open(self, model_id: int) -> _Entry:
-        row = [m for m in self.catalog.models() if m[0] == model_id]
-        if not row:
+        row = next((m for m in self.catalog.models() if m.id == model_id), None)
+        if row is None:
             raise KeyError(model_id)
-        _, name, dim, _ = row[0]
+        name, dim = row.name, row.dim
         path = self.path_for(model_id)
         if path.exists():
             try:

@@ -20,6 +20,7 @@ import numpy as np
 
 from .catalog import Catalog, Folder, NewPhoto, PhotoRecord
 from .errors import Cancelled, ImageError
+from .paths import folder_name
 from .images import NotARegularFile, is_image_path, open_image, special_file_kind
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .scanner import DANGLING_LINK, FileState, ScanResult, diff, fingerprint, walk_images
@@ -40,11 +41,17 @@ class IndexReport:
     offline: list[str] = field(default_factory=list)   # library folders not reachable (unplugged drive)
     seconds: float = 0.0
 
-    def summary(self) -> str:
-        parts = [f"{self.added:,} new", f"{self.updated:,} changed", f"{self.removed:,} removed",
-                 f"{self.relinked:,} moved", f"{self.unchanged:,} unchanged"]
-        if self.problems:
-            parts.append(f"{self.problems:,} could not be read")
+    def summary(self, changes_only: bool = False) -> str:
+        """The one wording of a run: "3 new, 0 changed, ... (1.2 s)"; with ``changes_only``, what
+        happened and nothing else ("+3 new, 1 moved"; "" when nothing did), for a watcher's log."""
+        counts = [("new", self.added), ("changed", self.updated), ("removed", self.removed),
+                  ("moved", self.relinked), ("unchanged", self.unchanged), ("could not be read", self.problems)]
+        if changes_only:
+            parts = [f"{'+' if word == 'new' else ''}{n:,} {word}" for word, n in counts if n and word != "unchanged"]
+            if self.offline:
+                parts.append("offline: " + ", ".join(self.offline))
+            return ", ".join(parts)
+        parts = [f"{n:,} {word}" for word, n in counts if n or word != "could not be read"]
         text = ", ".join(parts) + f" ({self.seconds:.1f} s)"
         if self.offline:
             text += "; offline: " + ", ".join(self.offline)
@@ -100,8 +107,7 @@ class Indexer:
             control.checkpoint()
             if not os.path.isdir(folder.path) or (folder.photo_count and _is_empty(folder.path)):
                 # Missing, or an empty mount point whose drive is unplugged: keep the photos as offline.
-                log.warning("library folder %s is not reachable; its photos are kept as offline", folder.path)
-                self.catalog.set_folder_online(folder.id, False)
+                self.catalog.mark_folder_offline(folder.id)
                 report.offline.append(folder.path)
                 continue
             if not folder.online:
@@ -165,8 +171,7 @@ class Indexer:
                 continue
             to_check.append(_Pending(state, folder.id, "", known is not None))
         for folder in unreachable.values():
-            log.warning("library folder %s is not reachable; its photos are kept as offline", folder.path)
-            self.catalog.set_folder_online(folder.id, False)
+            self.catalog.mark_folder_offline(folder.id)
             report.offline.append(folder.path)
         self._process(to_check, gone, report, progress, control)
         report.seconds = time.monotonic() - started
@@ -179,7 +184,7 @@ class Indexer:
         # scan; the report counts the ones this scan found that were not listed before.
         listed = {p.path for p in self.catalog.problems()}
         self.catalog.clear_folder_problems(folder.id)
-        name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
+        name = folder_name(folder.path)
         seen = 0
         last = 0.0
 
@@ -205,7 +210,7 @@ class Indexer:
     def _process(self, pending: list[_Pending], gone: dict[str, PhotoRecord], report: IndexReport,
                  progress: Optional[ProgressCallback], control: JobControl) -> None:
         found = self.catalog.find_model(self.model_name)
-        model_id = found[0] if found else None
+        model_id = found.id if found else None
         gone_by_fp: dict[str, list[PhotoRecord]] = {}
         for rec in gone.values():
             gone_by_fp.setdefault(rec.fingerprint, []).append(rec)
@@ -275,7 +280,7 @@ class Indexer:
                      control: JobControl) -> None:
         """Store duplicates with the vector just made for their first copy (or try them if that failed)."""
         found = self.catalog.find_model(self.model_name)
-        rest = self._link_known(copies, found[0] if found else None, report)
+        rest = self._link_known(copies, found.id if found else None, report)
         if rest:
             self._embed(rest, report, progress, control)
 
@@ -323,7 +328,7 @@ class Indexer:
         total = len(items)
         meter = RateMeter(total)
         done = 0
-        folder_names = {f.id: os.path.basename(f.path.rstrip(os.sep)) or f.path for f in self.catalog.folders()}
+        folder_names = {f.id: folder_name(f.path) for f in self.catalog.folders()}
 
         def decode(item: _Pending):
             loaded = open_image(item.state.path, min_size=min_size)

@@ -121,7 +121,7 @@ class Library:
 
     def _model_row(self) -> Optional[int]:
         found = self.catalog.find_model(self.model_key)
-        return found[0] if found else None
+        return found.id if found else None
 
     def open_index(self) -> int:
         """Load the model's search index now (hnswlib holds the GIL while it reads a file: ~0.2 s
@@ -148,6 +148,24 @@ class Library:
         if garbage:
             self.index_cache.remove(garbage)
             self.index_cache.save(force=True)
+
+    def mark_folder_offline(self, path: str) -> bool:
+        """A library folder went away (unplugged, unmounted): keep its photos, shown as offline."""
+        found = self.catalog.folder_by_path(path)
+        if found is not None:
+            self.catalog.mark_folder_offline(found.id)
+        return found is not None
+
+    def paths_under(self, folder: str) -> list[str]:
+        """Every photo and problem file the library knows below a folder."""
+        return self.catalog.paths_under(folder)
+
+    def photo_count(self) -> int:
+        return self.catalog.photo_count()
+
+    def hold_index_saves_above(self, vectors: int) -> None:
+        """Save a search index this large only on close/idle, not every few seconds (the app's choice)."""
+        self.index_cache.hold_saves_above = vectors
 
     def folders(self) -> list[Folder]:
         return self.catalog.folders()
@@ -244,14 +262,14 @@ class Library:
             found = self.catalog.find_model(prev_spec.identity)
         except PhotoclipError:
             found = None
-        if found and self.catalog.coverage(found[0])[0] > have:
+        if found and self.catalog.coverage(found.id)[0] > have:
             with self._embedder_lock:
                 old = self._previous_embedder
                 if old is None or old.spec != prev_spec:
                     threads = self._torch_threads()
                     old = Embedder(prev_spec, self.settings.device, threads)
                     self._previous_embedder = old
-            return found[0], old
+            return found.id, old
         return current, self.embedder()
 
     def search(self, text: Optional[str] = None, image: Optional[str] = None, *, weight: float = 0.5,
@@ -304,21 +322,21 @@ class Library:
         for file in files:
             try:
                 for ts in load_tagsets_file(file):
-                    if not any(r[1] == ts.name for r in self.catalog.tag_set_rows()):
+                    if not any(row.name == ts.name for row in self.catalog.tag_set_rows()):
                         self.save_tag_set(ts)
             except PhotoclipError as exc:
                 log.warning("default tag set %s skipped: %s", file, exc)
         self.catalog.set_meta("default_tagsets", "1")
 
     def tag_sets(self) -> list[TagSet]:
-        return [TagSet(name, json.loads(labels), mode, threshold, json.loads(templates) if templates else None,
-                       bool(enabled), id=tid)
-                for tid, name, mode, threshold, labels, templates, enabled in self.catalog.tag_set_rows()]
+        return [TagSet(row.name, row.labels, row.mode, row.threshold, row.templates, row.enabled, id=row.id)
+                for row in self.catalog.tag_set_rows()]
 
     def save_tag_set(self, ts: TagSet, old_name: Optional[str] = None) -> TagSet:
-        ts = ts.validate()
-        if (old_name or ts.name) != ts.name and any(t.name == ts.name for t in self.tag_sets()):
-            raise PhotoclipError(f"There is already a tag set called '{ts.name}'.")
+        if old_name is None:  # saving under a name that exists (in any case) replaces that set
+            old_name = next((t.name for t in self.tag_sets() if t.name.casefold() == ts.name.strip().casefold()), None)
+        keeps = (old_name or ts.name).strip().casefold()
+        ts = ts.validate(taken_names=[t.name for t in self.tag_sets() if t.name.casefold() != keeps])
         tid, _ = self.catalog.save_tag_set(ts.name, ts.mode, ts.threshold, ts.labels, ts.templates, ts.enabled,
                                            old_name=old_name)
         ts.id = tid

@@ -42,6 +42,12 @@ def display_path(path: str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def folder_name(path: str) -> str:
+    """How a folder is named to the user: its last component, printable ("/media/cam/DCIM/" ->
+    "DCIM"); a root ("/", "D:\\") keeps its whole path."""
+    return display_path(os.path.basename(path.rstrip(os.sep)) or path)
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike, what: str, **open_kwargs) -> Iterator[IO]:
     """Write a text file all or nothing: a temporary file beside it, fsynced, then os.replace.

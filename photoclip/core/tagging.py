@@ -44,6 +44,32 @@ def normalise_label(label: str) -> str:
     return " ".join(label.split())
 
 
+def clean_labels(labels: Sequence[str]) -> list[str]:
+    """Labels as a set keeps them: normalised, blanks dropped, repeats (ignoring case) dropped with
+    the first spelling kept ("Dog" and "dog" are one label)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for label in labels:
+        label = normalise_label(label or "")
+        if label and label.casefold() not in seen:
+            seen.add(label.casefold())
+            out.append(label)
+    return out
+
+
+def template_problem(template: str) -> Optional[str]:
+    """Why a prompt template cannot be used, or None when it is fine."""
+    if "{}" not in template:
+        return f"“{template}” has no {{}} where the label goes."
+    try:
+        filled = template.format("\0")
+    except (IndexError, KeyError, ValueError):
+        filled = ""
+    if filled.count("\0") != 1:
+        return f"“{template}” has braces other than {{}}; use {{}} once for the label."
+    return None
+
+
 @dataclass
 class TagSet:
     name: str
@@ -54,27 +80,38 @@ class TagSet:
     enabled: bool = True
     id: Optional[int] = field(default=None, compare=False)
 
-    def validate(self) -> "TagSet":
+    def problem(self, taken_names: Sequence[str] = ()) -> str:
+        """Why this set cannot be saved ("" when it can); ``taken_names`` are the other sets' names.
+        The one rule, for the CLI, the tag-set files and the editor alike."""
         name = (self.name or "").strip()
         if not name:
-            raise PhotoclipError("A tag set needs a name.")
-        labels = list(dict.fromkeys(normalise_label(lbl) for lbl in self.labels if lbl and lbl.strip()))
+            return "Give the tag set a name."
+        if name.casefold() in {n.casefold() for n in taken_names}:
+            return f"There is already a tag set called “{name}”. Choose another name."
+        labels = clean_labels(self.labels)
         if not labels:
-            raise PhotoclipError(f"Tag set '{name}' needs at least one label.")
+            return f"Tag set “{name}” needs at least one label (one per line)."
+        if len(labels) == 1:
+            return (f"Tag set “{name}”: add at least one more label: scores compare the labels of a set with "
+                    "each other, so a set with a single label would give it to every photo.")
         if self.mode not in MODES:
-            raise PhotoclipError(f"Tag set '{name}': mode must be 'single' or 'multi', not {self.mode!r}.")
+            return f"Tag set “{name}”: mode must be 'single' or 'multi', not {self.mode!r}."
         if not 0.0 < float(self.threshold) < 1.0:
-            raise PhotoclipError(f"Tag set '{name}': threshold must be between 0 and 1.")
+            return f"Tag set “{name}”: threshold must be between 0 and 1."
+        for template in self.templates or []:
+            why = template.strip() and template_problem(template)
+            if why:
+                return why
+        return ""
+
+    def validate(self, taken_names: Sequence[str] = ()) -> "TagSet":
+        """The set as stored (name stripped, labels cleaned), or PhotoclipError saying what is wrong."""
+        why = self.problem(taken_names)
+        if why:
+            raise PhotoclipError(why)
         templates = [t for t in (self.templates or []) if t.strip()] or None
-        for t in templates or []:
-            try:
-                filled = t.format("\0")
-            except (IndexError, KeyError, ValueError):
-                filled = ""
-            if "{}" not in t or filled.count("\0") != 1:
-                raise PhotoclipError(f"Tag set '{name}': prompt template {t!r} must contain {{}} once for the label "
-                                     "(and no other braces).")
-        return TagSet(name, labels, self.mode, float(self.threshold), templates, bool(self.enabled), self.id)
+        return TagSet(self.name.strip(), clean_labels(self.labels), self.mode, float(self.threshold), templates,
+                      bool(self.enabled), self.id)
 
     @property
     def prompt_templates(self) -> Sequence[str]:

@@ -554,24 +554,6 @@ def _walk_files(folder: str) -> Iterable[str]:
 
 
 # -- photoclip watch ---------------------------------------------------------------------------
-def describe_report(report) -> str:
-    """'+3 new, 1 changed, 1 removed, 2 moved' (only what happened)."""
-    parts = []
-    if report.added:
-        parts.append(f"+{report.added:,} new")
-    if report.updated:
-        parts.append(f"{report.updated:,} changed")
-    if report.removed:
-        parts.append(f"{report.removed:,} removed")
-    if report.relinked:
-        parts.append(f"{report.relinked:,} moved")
-    if report.problems:
-        parts.append(f"{report.problems:,} could not be read")
-    if report.offline:
-        parts.append("offline: " + ", ".join(report.offline))
-    return ", ".join(parts)
-
-
 def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optional[threading.Event] = None,
                   debounce_s: float = 1.0, stable_s: float = 1.0, poll_interval_s: float = 30.0) -> int:
     """``photoclip watch``: reconcile, then index changes as they happen until Ctrl+C (or ``stop``)."""
@@ -594,7 +576,7 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
     watcher = FolderWatcher(
         folders, lambda paths: work.put(("paths", paths)),
         debounce_s=debounce_s, stable_s=stable_s, poll_interval_s=poll_interval_s,
-        known_paths_under=lib.catalog.paths_under,
+        known_paths_under=lib.paths_under,
         on_folder_back=lambda folder: work.put(("back", folder)),
         on_folder_gone=lambda folder: work.put(("gone", folder)),
     )
@@ -616,7 +598,7 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
             try:
                 if kind == "paths":
                     report = lib.index_paths(payload, wait=True)
-                    line = describe_report(report)
+                    line = report.summary(changes_only=True)
                     if line:
                         say(line)
                 elif kind == "back":
@@ -624,9 +606,7 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
                     report = lib.index([payload], wait=True)
                     say(f"{display_path(payload)}: {report.summary()}")
                 elif kind == "gone":
-                    folder = lib.catalog.folder_by_path(payload)
-                    if folder is not None:
-                        lib.catalog.set_folder_online(folder.id, False)
+                    lib.mark_folder_offline(payload)
                     say(f"{display_path(payload)} is offline; its photos are kept until it comes back")
             except PhotoclipError as exc:
                 # Not lost: the next start (or the folder's next change) reconciles with the disk.

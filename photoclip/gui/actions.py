@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QProcess, QStandardPaths, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QMessageBox, QWidget
 
-from photoclip.core.paths import display_path
+from photoclip.core.paths import display_path, folder_name
 
 from .photo_model import PathRole, PhotoIdRole
 from .watching import PathBatch
@@ -311,18 +311,18 @@ class Actions(QObject):
         if not paths:
             return None
         lib = self.library
-        names = ", ".join(os.path.basename(p.rstrip(os.sep)) or p for p in paths)
+        names = ", ".join(folder_name(p) for p in paths)
 
         def run(progress, control):
             lib.add_folders(paths)
             return lib.index(paths, progress=progress, control=control, wait=True)
 
-        return self._submit_index(Job("index", f"Indexing {display_path(names)}", run, data=paths))
+        return self._submit_index(Job("index", f"Indexing {names}", run, data=paths))
 
     def index(self, folders: Optional[list[str]] = None) -> Optional[Job]:
         lib = self.library
-        what = "library" if not folders else ", ".join(os.path.basename(f.rstrip(os.sep)) for f in folders)
-        return self._submit_index(Job("index", f"Indexing {display_path(what)}",
+        what = "library" if not folders else ", ".join(folder_name(f) for f in folders)
+        return self._submit_index(Job("index", f"Indexing {what}",
                                       lambda progress, control: lib.index(folders, progress=progress, control=control, wait=True),
                                       data=folders))
 
@@ -349,7 +349,7 @@ class Actions(QObject):
             return
         lib = self.library
         self.worker.cancel({"index", "watch"})  # do not keep indexing what is being removed
-        self.worker.submit(Job("remove", f"Removing {display_path(os.path.basename(path))}",
+        self.worker.submit(Job("remove", f"Removing {folder_name(path)}",
                                lambda p, c: lib.remove_folder(path), data=path))
         if self.window.sidebar.current_filter() == ("folder", path):
             self.window.sidebar.select(None)
@@ -399,12 +399,10 @@ class Actions(QObject):
         lib = self.library
 
         def run(progress, control):
-            found = lib.catalog.folder_by_path(folder)
-            if found is not None and found.online:
-                lib.catalog.set_folder_online(found.id, False)
+            lib.mark_folder_offline(folder)
             return folder
 
-        return self.worker.submit(Job("offline", f"{display_path(os.path.basename(folder.rstrip(os.sep)) or folder)} "
+        return self.worker.submit(Job("offline", f"{folder_name(folder)} "
                                       "is offline", run, data=folder))
 
     def cancel_job(self) -> None:
@@ -570,9 +568,8 @@ class Actions(QObject):
         if job.kind == "index" and result is not None and hasattr(result, "summary"):
             msg = "Indexed: " + result.summary()
         elif job.kind == "watch" and result is not None:
-            from photoclip.core.watcher import describe_report
 
-            msg = "Updated: " + (describe_report(result) or "no changes")
+            msg = "Updated: " + (result.summary(changes_only=True) or "no changes")
         elif job.kind == "offline":
             msg = f"{display_path(job.data)} is offline; its photos are kept until it comes back"
         elif job.kind == "export":

@@ -60,7 +60,7 @@ class Services:
         self.worker = Worker()
         self.queries = QueryRunner()
         self.thumbnails = ThumbnailLoader(Path(library.root) / "thumbnails", threads=thumbnail_threads)
-        self.watcher = LibraryWatcher(library.catalog.paths_under, watch)
+        self.watcher = LibraryWatcher(library.paths_under, watch)
         self.watcher.enabled = bool(getattr(library.settings, "watch", True))
         self.closed = False
 
@@ -102,7 +102,7 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
     """
     # While the window is open, a big search index is written only when the library closes:
     # hnswlib holds the GIL while it writes (0.5 s for 100,000 photos), which would stall the window.
-    library.index_cache.hold_saves_above = HOLD_INDEX_SAVES_ABOVE
+    library.hold_index_saves_above(HOLD_INDEX_SAVES_ABOVE)
     services = Services(library, thumbnail_threads=thumbnail_threads, watch=watch)
     window = MainWindow(services.thumbnails, settings if settings is not None else gui_settings(),
                         models_dir=str(paths.models_dir()))

@@ -145,7 +145,7 @@ class Browser(QObject):
         def run():
             t0 = time.perf_counter()
             result = {
-                "total": lib.catalog.photo_count(),
+                "total": lib.photo_count(),
                 "folders": lib.folders(),
                 "tag_sets": lib.tag_sets(),
                 "counts": lib.tag_counts(),

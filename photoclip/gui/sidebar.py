@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core.paths import display_path
+from photoclip.core.paths import display_path, folder_name
 
 KindRole = Qt.ItemDataRole.UserRole + 1
 ValueRole = Qt.ItemDataRole.UserRole + 2
@@ -119,7 +119,7 @@ class Sidebar(QWidget):
         While indexing and tagging this comes every few seconds with only the counts changed: then
         the counts that differ are set and the tree is not rebuilt (a rebuild is a few hundred Qt
         calls on the GUI thread, and the selection and expanded sets would have to be restored)."""
-        folders = sorted(folders, key=lambda f: os.path.basename(f.path.rstrip(os.sep)).lower())
+        folders = sorted(folders, key=lambda f: folder_name(f.path).lower())
         tag_sets = sorted(tag_sets, key=lambda t: t.name.lower())
         shape = (tuple((f.path, f.online) for f in folders),
                  tuple((ts.name, ts.mode, ts.threshold, getattr(ts, "enabled", True), tuple(ts.labels))
@@ -154,14 +154,14 @@ class Sidebar(QWidget):
                 self._folders.addChild(self._empty_folders)
             disabled = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
             for f in folders:
-                name = os.path.basename(f.path.rstrip(os.sep)) or f.path
-                item = QTreeWidgetItem([display_path(name), _count(f.photo_count)])
+                name = folder_name(f.path)
+                item = QTreeWidgetItem([name, _count(f.photo_count)])
                 self._shown[("folder", f.path)] = (item, f.photo_count)
                 item.setData(0, KindRole, "folder")
                 item.setData(0, ValueRole, f.path)
                 tip = display_path(f.path)
                 if not f.online:
-                    item.setText(0, f"{display_path(name)} (offline)")
+                    item.setText(0, f"{name} (offline)")
                     item.setForeground(0, disabled)
                     tip += "\nThis folder cannot be reached right now; its photos stay in the library."
                 item.setToolTip(0, tip)

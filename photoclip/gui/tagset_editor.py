@@ -26,34 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core.tagging import DEFAULT_TEMPLATES, DEFAULT_THRESHOLD, TagSet
+from photoclip.core.tagging import DEFAULT_TEMPLATES, DEFAULT_THRESHOLD, TagSet, clean_labels, template_problem
 
 THRESHOLD_MIN = 5     # percent
 THRESHOLD_MAX = 95
 
 
 def parse_lines(text: str) -> list[str]:
-    """Non-blank stripped lines, duplicates (ignoring case) dropped, first spelling kept."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for line in text.splitlines():
-        line = " ".join(line.split())
-        key = line.casefold()
-        if line and key not in seen:
-            seen.add(key)
-            out.append(line)
-    return out
-
-
-def template_problem(template: str) -> Optional[str]:
-    """Why a prompt template cannot be used, or None when it is fine."""
-    if "{}" not in template:
-        return f"“{template}” has no {{}} where the label goes."
-    try:
-        template.format("label")
-    except (IndexError, KeyError, ValueError):
-        return f"“{template}” has braces other than {{}}; use {{}} once for the label."
-    return None
+    """One entry per line, as the core keeps a set's labels (blank lines and repeats dropped)."""
+    return clean_labels(text.splitlines())
 
 
 def threshold_to_slider(threshold: float) -> int:
@@ -317,20 +298,10 @@ class TagSetEditor(QDialog):
 
     def problem(self) -> str:
         """Why the current input cannot be saved ("" when it can)."""
-        name = self.name()
-        if not name:
-            return "Give the tag set a name."
-        if name.casefold() in self._taken:
-            return f"There is already a tag set called “{name}”. Choose another name."
-        labels = self.labels()
-        if not labels:
-            return "Add at least one label (one per line)."
-        if len(labels) == 1:
-            return ("Add at least one more label: scores compare the labels of a set with each other, "
-                    "so a set with a single label would give it to every photo.")
-        if any(template_problem(t) for t in self.templates()):
+        why = self.result_tag_set().problem(taken_names=self._taken)
+        if why and why in {template_problem(t) for t in self.templates()}:
             return "A prompt template needs fixing (see Advanced)."
-        return ""
+        return why
 
     def _validate(self) -> None:
         template_msgs = [m for m in (template_problem(t) for t in self.templates()) if m]
