@@ -268,7 +268,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
             faulthandler.dump_traceback_later(trace_ms / 1e3, file=trace_file)
 
     done: list = []
-    worker.finished.connect(lambda job, result: job.kind == "index" and done.append(result))
+    worker.finished.connect(lambda job, result: job.title.startswith("Indexing") and done.append(result))
     phases: list[tuple[str, float]] = []
 
     def on_progress(job, progress) -> None:
@@ -296,7 +296,7 @@ def bench_stall(app, images: Path, count: int, model: str, pretrained: str, labe
     last[0], last[1] = time.perf_counter(), cpu0
     start = last[0]
     timer.start()
-    window.actions.add_folders([str(images)])
+    window.jobs.add_folders([str(images)])
     wait_for(lambda: bool(done), 1800)
     timer.stop()
     gc.callbacks.remove(on_gc)

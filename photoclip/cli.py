@@ -181,13 +181,17 @@ def _open_library(args, remember_model: bool = False):
                    threads=args.threads, remember_model=remember_model)
 
 
-def _parse_tag(value: Optional[str]) -> Optional[tuple[str, str]]:
-    if not value:
-        return None
-    if ":" not in value:
-        raise PhotoclipError("--tag takes SET:LABEL, e.g. scenes:beach")
-    s, _, label = value.partition(":")
-    return s, label
+def _photo_filter(args: argparse.Namespace):
+    """The search options that narrow the library, as the one filter type the core takes."""
+    from .core.filters import PhotoFilter
+
+    tag = None
+    if args.tag:
+        if ":" not in args.tag:
+            raise PhotoclipError("--tag takes SET:LABEL, e.g. scenes:beach")
+        tag_set, _, label = args.tag.partition(":")
+        tag = (tag_set, label)
+    return PhotoFilter(folder=args.folder, tag=tag)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -212,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.query and not args.image:
                 raise PhotoclipError("Give a description to search for, or --image PHOTO.")
             results = lib.search(args.query, args.image, weight=args.weight, limit=args.limit,
-                                 tag=_parse_tag(args.tag), folder=args.folder)
+                                 where=_photo_filter(args))
             if args.json:
                 print(json.dumps([{"path": r.path, "score": round(r.score, 6)} for r in results], indent=1))
             elif not results:

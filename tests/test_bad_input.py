@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from helpers import draw_photo
+from photoclip.core.filters import PhotoFilter
 from photoclip.core import indexer as indexer_mod
 from photoclip.core import scanner as scanner_mod
 
@@ -129,7 +130,8 @@ def test_good_files_indexed_bad_ones_recorded_and_the_folder_untouched(bad_libra
     assert report.added == len(good)
     # the grid's listing (ids and paths only, decoded in one pass) names the same photos in the
     # same order, odd names included (a newline, quotes, a name that is not UTF-8)
-    for kwargs in ({}, {"limit": 3}, {"offset": 2, "limit": 4}, {"folder": str(root)}, {"folder": "/nowhere"}):
+    for kwargs in ({}, {"limit": 3}, {"offset": 2, "limit": 4}, {"where": PhotoFilter(folder=str(root))},
+                   {"where": PhotoFilter(folder="/nowhere")}):
         records, shown = lib.photos(**kwargs), lib.photo_listing(**kwargs)
         assert list(shown.ids) == [r.id for r in records], kwargs
         assert shown.paths == [r.path for r in records], kwargs

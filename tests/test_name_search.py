@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from helpers import draw_photo
 
+from photoclip.core.filters import PhotoFilter
 from photoclip.core.tagging import TagSet
 
 
@@ -27,7 +28,7 @@ def test_file_and_folder_names_rank_first(make_library, photo_folder):
 
     # a too-short query never matches names; a name filter keeps within the folder asked for
     assert all(r.match is None for r in lib.search("im", limit=50))
-    within = lib.search("img", folder=str(photo_folder), limit=50)
+    within = lib.search("img", where=PhotoFilter(folder=str(photo_folder)), limit=50)
     named = [r for r in within if r.match == "name"]
     assert len(named) == 14 and within[:14] == named  # every file but chess-queen.gif is IMG_* or img*
     assert within[14].path.endswith("chess-queen.gif") and within[14].match is None
@@ -40,7 +41,7 @@ def test_tag_labels_rank_first(make_library, photo_folder):
     lib.tag()
     counts = lib.tag_counts()["things"]
     label = min(counts, key=lambda k: (counts[k], k))  # the rarer label: its photos must move up
-    zebras = {p.id for p in lib.photos(tag=("things", label))}
+    zebras = {p.id for p in lib.photos(PhotoFilter(tag=("things", label)))}
     assert zebras
     hits = lib.search(label.upper(), limit=50)
     assert {r.photo_id for r in hits[:len(zebras)]} == zebras

@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 import numpy as np
 
 from .errors import LibraryVersionError, StorageError
+from .filters import ALL_PHOTOS, PhotoFilter
 
 log = logging.getLogger("photoclip.catalog")
 
@@ -538,18 +539,16 @@ class Catalog:
             (photo_id,)).fetchone()
         return _photo(row) if row else None
 
-    def photos(self, *, folder_id: Optional[int] = None, tag: Optional[tuple[str, str]] = None,
-               model_id: Optional[int] = None, include_offline: bool = True,
-               offset: int = 0, limit: Optional[int] = None) -> list[PhotoRecord]:
+    def photos(self, where: PhotoFilter = ALL_PHOTOS, *, model_id: Optional[int] = None,
+               include_offline: bool = True, offset: int = 0, limit: Optional[int] = None) -> list[PhotoRecord]:
         """Browse: newest first (date taken, else file time). A tag filter orders by the tag's score."""
-        sql, args = self._browse_sql(_PHOTO_COLUMNS, folder_id, tag, model_id, include_offline, offset, limit)
+        sql, args = self._browse_sql(_PHOTO_COLUMNS, where, model_id, include_offline, offset, limit)
         return [_photo(r) for r in self.conn.execute(sql, args)]
 
-    def photo_listing(self, *, folder_id: Optional[int] = None, tag: Optional[tuple[str, str]] = None,
-                      model_id: Optional[int] = None, include_offline: bool = True,
-                      offset: int = 0, limit: Optional[int] = None) -> PhotoListing:
+    def photo_listing(self, where: PhotoFilter = ALL_PHOTOS, *, model_id: Optional[int] = None,
+                      include_offline: bool = True, offset: int = 0, limit: Optional[int] = None) -> PhotoListing:
         """The same photos in the same order as ``photos()``, as ids and paths only."""
-        sql, args = self._browse_sql("p.id, p.path", folder_id, tag, model_id, include_offline, offset, limit)
+        sql, args = self._browse_sql("p.id, p.path", where, model_id, include_offline, offset, limit)
         ids, blobs = array.array("q"), []
         add_id, add_blob = ids.append, blobs.append
         for pid, blob in self.conn.execute(sql, args):  # each row tuple is freed at once
@@ -558,27 +557,33 @@ class Catalog:
         return PhotoListing(ids, _decode_all(blobs))
 
     @staticmethod
-    def _browse_sql(columns: str, folder_id: Optional[int], tag: Optional[tuple[str, str]],
-                    model_id: Optional[int], include_offline: bool, offset: int,
-                    limit: Optional[int]) -> tuple[str, list]:
-        where, args = [], []
-        join = ""
-        order = "COALESCE(p.taken_at, '') DESC, p.mtime_ns DESC, p.id DESC"
-        if folder_id is not None:
-            where.append("p.folder_id=?")
-            args.append(folder_id)
-        if not include_offline:
-            where.append("p.offline=0")
-        if tag is not None:
-            join = ("JOIN vectors v ON v.fingerprint=p.fingerprint AND v.model_id=? "
-                    "JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id")
-            args.insert(0, model_id if model_id is not None else -1)
-            where.append("s.name=? AND t.label=?")
-            args.extend(tag)
+    def _filter_sql(where: PhotoFilter, model_id: Optional[int]) -> tuple[str, list, list[str], list, Optional[str]]:
+        """The one translation of a PhotoFilter to SQL over ``photos p JOIN folders f``:
+        (joins, their args, conditions, their args, the order a filter imposes or None)."""
+        joins, join_args, conds, args, order = "", [], [], [], None
+        if where.folder is not None:
+            conds.append("f.path=?")
+            args.append(enc(where.folder))
+        if where.tag is not None:
+            joins = ("JOIN vectors v ON v.fingerprint=p.fingerprint AND v.model_id=? "
+                     "JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id")
+            join_args.append(model_id if model_id is not None else -1)
+            conds.append("s.name=? AND t.label=?")
+            args.extend(where.tag)
             order = "t.score DESC, p.id"
-        sql = f"SELECT {columns} FROM photos p JOIN folders f ON f.id=p.folder_id {join}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        return joins, join_args, conds, args, order
+
+    @classmethod
+    def _browse_sql(cls, columns: str, where: PhotoFilter, model_id: Optional[int], include_offline: bool,
+                    offset: int, limit: Optional[int]) -> tuple[str, list]:
+        joins, join_args, conds, cond_args, order = cls._filter_sql(where, model_id)
+        if not include_offline:
+            conds.append("p.offline=0")
+        order = order or "COALESCE(p.taken_at, '') DESC, p.mtime_ns DESC, p.id DESC"
+        args = join_args + cond_args
+        sql = f"SELECT {columns} FROM photos p JOIN folders f ON f.id=p.folder_id {joins}"
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"

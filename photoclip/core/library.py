@@ -22,6 +22,7 @@ from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
 from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates
 from .embedder import Embedder, ModelSpec, pick_device
 from .errors import PhotoclipError
+from .filters import ALL_PHOTOS, PhotoFilter
 from .export import write_csv
 from .images import open_image
 from .indexer import IndexReport, Indexer, default_workers
@@ -217,28 +218,14 @@ class Library:
         return self.index_lock.held(wait=wait, on_wait=waiting)
 
     # -- browsing ----------------------------------------------------------------------------
-    def photos(self, *, folder: Optional[str] = None, tag: Optional[tuple[str, str]] = None,
-               offset: int = 0, limit: Optional[int] = None) -> list[PhotoRecord]:
-        browse = self._browse(folder, tag, offset, limit)
-        return self.catalog.photos(**browse) if browse is not None else []
+    def photos(self, where: PhotoFilter = ALL_PHOTOS, *, offset: int = 0,
+               limit: Optional[int] = None) -> list[PhotoRecord]:
+        return self.catalog.photos(where, model_id=self._model_row() or -1, offset=offset, limit=limit)
 
-    def photo_listing(self, *, folder: Optional[str] = None, tag: Optional[tuple[str, str]] = None,
-                      offset: int = 0, limit: Optional[int] = None) -> PhotoListing:
+    def photo_listing(self, where: PhotoFilter = ALL_PHOTOS, *, offset: int = 0,
+                      limit: Optional[int] = None) -> PhotoListing:
         """``photos()`` as ids and paths only: what a grid of 100,000s of photos needs."""
-        browse = self._browse(folder, tag, offset, limit)
-        return self.catalog.photo_listing(**browse) if browse is not None else PhotoListing.of([])
-
-    def _browse(self, folder: Optional[str], tag: Optional[tuple[str, str]], offset: int,
-                limit: Optional[int]) -> Optional[dict]:
-        """The catalog's browse arguments, or None for a folder that is not in the library."""
-        folder_id = None
-        if folder is not None:
-            f = self.catalog.folder_by_path(folder)
-            if f is None:
-                return None
-            folder_id = f.id
-        return {"folder_id": folder_id, "tag": tag, "model_id": self._model_row() or -1, "offset": offset,
-                "limit": limit}
+        return self.catalog.photo_listing(where, model_id=self._model_row() or -1, offset=offset, limit=limit)
 
     def photo(self, photo_id: int) -> Optional[PhotoRecord]:
         return self.catalog.photo(photo_id)
@@ -273,8 +260,7 @@ class Library:
         return current, self.embedder()
 
     def search(self, text: Optional[str] = None, image: Optional[str] = None, *, weight: float = 0.5,
-               limit: int = 50, tag: Optional[tuple[str, str]] = None,
-               folder: Optional[str] = None) -> list[SearchResult]:
+               limit: int = 50, where: PhotoFilter = ALL_PHOTOS) -> list[SearchResult]:
         text = (text or "").strip() or None
         model_id, embedder = self._search_model()
         text_vec = text_query_vector(embedder, text) if text else None
@@ -282,7 +268,7 @@ class Library:
         q = combine(text_vec, image_vec, weight if text_vec is not None else 1.0)
         if model_id is None:
             return []
-        candidates = self.photos(folder=folder, tag=tag) if (tag or folder) else None
+        candidates = self.photos(where) if where else None
         results = self.searcher.query(model_id, q, limit, candidates)
         term = name_term(text) if image is None else None
         if term is None:

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from photoclip import __version__
 from photoclip.core import paths
 
-from .actions import Actions, _model_size_text
+from .actions import Actions
+from .library_jobs import LibraryJobs, model_size_text
 from .browser import Browser
 from .main_window import MainWindow
 from .thumbnails import ThumbnailLoader
@@ -108,9 +109,11 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
                         models_dir=str(paths.models_dir()))
     browser = Browser(library, services.queries, window)
     browser.resultsShown.connect(window.resultsShown)
-    actions = Actions(window, library, services.worker, browser, services.watcher, freeze_heap=freeze_heap)
+    jobs = LibraryJobs(window, library, services.worker, browser, services.watcher, freeze_heap=freeze_heap)
+    actions = Actions(window, library, jobs, browser)
     window.services = services
     window.browser = browser
+    window.jobs = jobs
     window.actions = actions
     window.library = library
     # Qt adds the application's display name ("— photoclip") to a window title itself.
@@ -119,12 +122,12 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
 
     def startup_checked(ready: bool) -> None:
         if ready:
-            actions.load_model(quiet=True)
+            jobs.load_model(quiet=True)
             if rescan_on_start and browser.folder_count:
-                actions.index(None)
+                jobs.index(None)
         elif window.banner is not None:
             label = library.spec.label
-            window.banner.show_needed(label, _model_size_text(label))
+            window.banner.show_needed(label, model_size_text(label))
 
     window.on_startup_checked = startup_checked
     def close() -> None:
@@ -311,7 +314,7 @@ class _StartupProbe(QObject):
         self.wait_model = bool(os.environ.get(STARTUP_REPORT_MODEL_ENV))
         window.installEventFilter(self)
         window.resultsShown.connect(self._results)
-        window.services.worker.finished.connect(self._job_finished)
+        window.browser.modelReadyChanged.connect(self._model_ready)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.Paint and "painted" not in self.stamps:
@@ -326,8 +329,8 @@ class _StartupProbe(QObject):
             self.stamps["rows"] = count
             self._maybe_done()
 
-    def _job_finished(self, job, _result) -> None:
-        if job.kind == "model" and "model_ready" not in self.stamps:  # loaded, its index open
+    def _model_ready(self, ready: bool) -> None:
+        if ready and "model_ready" not in self.stamps:  # loaded, its index open
             self.stamps["model_ready"] = time.time()
             self._maybe_done()
 

@@ -16,8 +16,10 @@ from PySide6.QtCore import QItemSelectionModel, QObject, Signal
 
 from photoclip.core.catalog import PhotoListing
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.filters import ALL_PHOTOS, PhotoFilter
 
 from .photo_model import PhotoIdRole
+from .workers import Slot
 
 log = logging.getLogger("photoclip.gui.browser")
 
@@ -44,7 +46,7 @@ class Browser(QObject):
         self.queries = queries
         self.window = window
         self.model = window.model
-        self.filter: Any = None
+        self.filter: PhotoFilter = ALL_PHOTOS
         self.text = ""
         self.image: Optional[str] = None
         self.similar: Optional[tuple[int, str]] = None  # (photo id, path) for "Find similar"
@@ -59,7 +61,7 @@ class Browser(QObject):
         # how long the last whole listing and sidebar took to read (on the query thread)
         self._listing_s = self._sidebar_s = 0.0
         self._requests: dict[int, tuple[bool, bool, Any]] = {}  # results token -> (search, first page, listing)
-        self._listing: Any = None  # (folder, tag) of the listing in the grid
+        self._listing: Optional[PhotoFilter] = None  # the filter of the listing in the grid
         queries.done.connect(self._on_done)
         queries.failed.connect(self._on_failed)
         window.sidebar.filterChanged.connect(self.set_filter)
@@ -67,8 +69,8 @@ class Browser(QObject):
         window.grid.selectionModel().currentChanged.connect(self._current_changed)
 
     # ---- state changes ---------------------------------------------------------------------------
-    def set_filter(self, value: Any) -> None:
-        self.filter = value
+    def set_filter(self, value: Optional[PhotoFilter]) -> None:
+        self.filter = value or ALL_PHOTOS
         self.refresh_results()
 
     def set_query(self, text: str, image: Optional[str]) -> None:
@@ -97,43 +99,42 @@ class Browser(QObject):
         return bool(self.text or self.image)
 
     def _tag_view(self) -> bool:
-        return bool(self.filter and self.filter[0] == "tag")
+        return self.filter.tag is not None
 
     # ---- reads on the query thread ---------------------------------------------------------------
     def refresh_results(self) -> int:
         lib = self.library
-        folder = self.filter[1] if self.filter and self.filter[0] == "folder" else None
-        tag = tuple(self.filter[1]) if self.filter and self.filter[0] == "tag" else None
+        where = self.filter
         text, image, similar = self.text, self.image, self.similar
         if text or image:
             def run():
                 if not lib.model_ready():
                     raise PhotoclipError("Searching needs the image model: download it or choose a local "
                                          "weights file in the banner above.")
-                if similar and image == similar[1] and not text and not (folder or tag):
+                if similar and image == similar[1] and not text and not where:
                     hits = lib.similar(similar[0], limit=SEARCH_LIMIT)
                 else:
-                    hits = lib.search(text or None, image, limit=SEARCH_LIMIT, tag=tag, folder=folder)
+                    hits = lib.search(text or None, image, limit=SEARCH_LIMIT, where=where)
                 return PhotoListing.of((h.photo_id, h.path, float(h.score)) for h in hits)
             is_search = True
             first_page = False
         else:
             # A new listing shows its first photos at once, then the whole list (100,000 records
             # take about a second to read); a refresh of the listing on screen reads it whole.
-            first_page = not self._showing_listing((folder, tag))
+            first_page = not self._showing_listing(where)
             limit = FIRST_PAGE if first_page else None
 
             def run():
                 t0 = time.perf_counter()
-                listing = lib.photo_listing(folder=folder, tag=tag, limit=limit)
+                listing = lib.photo_listing(where, limit=limit)
                 listing.rows()  # here rather than on the GUI thread when the first thumbnail arrives
                 if limit is None:
                     self._listing_s = time.perf_counter() - t0
                 return listing
             is_search = False
-        token = self.queries.submit("results", run)
+        token = self.queries.submit(Slot.RESULTS, run)
         self._pending_search = is_search
-        self._requests = {token: (is_search, first_page, (folder, tag))}
+        self._requests = {token: (is_search, first_page, where)}
         return token
 
     def _showing_listing(self, key) -> bool:
@@ -154,7 +155,7 @@ class Browser(QObject):
             self._sidebar_s = time.perf_counter() - t0
             return result
 
-        return self.queries.submit("sidebar", run)
+        return self.queries.submit(Slot.SIDEBAR, run)
 
     def refresh_details(self) -> None:
         idx = self.window.grid.currentIndex()
@@ -174,7 +175,7 @@ class Browser(QObject):
             best = lib.best_labels(pid) if ready else {}
             return pid, rec, lib.photo_tags(pid), best
 
-        self.queries.submit("details", run)
+        self.queries.submit(Slot.DETAILS, run)
 
     def refresh_all(self) -> None:
         self.refresh_sidebar()
@@ -185,19 +186,19 @@ class Browser(QObject):
     def check_model(self) -> None:
         """Ask (off-thread) whether the model is available locally; answers in 'startup'."""
         lib = self.library
-        self.queries.submit("startup", lambda: (lib.model_ready(), len(lib.folders())))
+        self.queries.submit(Slot.STARTUP, lambda: (lib.model_ready(), len(lib.folders())))
 
     # ---- answers ---------------------------------------------------------------------------------
-    def _on_done(self, slot: str, token: int, result) -> None:
+    def _on_done(self, slot: Slot, token: int, result) -> None:
         if token != self.queries.latest(slot):
             return  # an answer to a request that has been replaced: never shown
-        if slot == "results":
+        if slot is Slot.RESULTS:
             is_search, first_page, listing = self._requests.get(token, (self._pending_search, False, None))
             previous, self._listing = self._listing, (None if is_search else listing)
             self._show_results(result, is_search, same_listing=previous == listing)
             if first_page and len(result) >= FIRST_PAGE:
                 self.refresh_results()  # the rest of the listing (the grid keeps its place)
-        elif slot == "sidebar":
+        elif slot is Slot.SIDEBAR:
             self.tag_sets = result["tag_sets"]
             self.problems = result["problems"]
             self.folders = list(result["folders"])
@@ -209,33 +210,33 @@ class Browser(QObject):
             self._update_count()
             self.window.update_empty_hint(self.folder_count, self.is_search(), self._tag_view())
             self.sidebarUpdated.emit()
-        elif slot == "details":
+        elif slot is Slot.DETAILS:
             pid, rec, tags, best = result
             if self.window.details.photo_id == pid:
                 self.window.details.show_photo(rec, tags, best)
                 self.detailsShown.emit(pid)
-        elif slot == "startup":
+        elif slot is Slot.STARTUP:
             ready, folders = result
             self.folder_count = folders
             self.set_model_ready(bool(ready))
             self.window.startup_checked(bool(ready))
 
-    def _on_failed(self, slot: str, token: int, message: str) -> None:
+    def _on_failed(self, slot: Slot, token: int, message: str) -> None:
         if token != self.queries.latest(slot):
             return
-        if slot == "results":
+        if slot is Slot.RESULTS:
             self.last_error = message
             self.model.set_items([], is_search=self._pending_search)
             self.window.show_message_over_grid(message)
             self._update_count()
             self.searchFailed.emit(message)
             self.resultsShown.emit(0)
-        elif slot == "details":
+        elif slot is Slot.DETAILS:
             self.window.details.show_error(message)
-        elif slot == "startup":
+        elif slot is Slot.STARTUP:
             self.window.startup_checked(False)
         else:
-            log.warning("%s failed: %s", slot, message)
+            log.warning("%s failed: %s", slot.value, message)
 
     def _show_results(self, items: PhotoListing, is_search: bool, same_listing: bool = True) -> None:
         if same_listing and self.model.shows(items, is_search=is_search):
@@ -280,9 +281,10 @@ class Browser(QObject):
         else:
             self.window.details.clear()
 
-    # ---- jobs ------------------------------------------------------------------------------------
-    def job_progress(self, job, progress) -> None:
-        if job.kind not in ("index", "watch") or progress.phase not in ("embedding", "saving", "tagging"):
+    # ---- after background work (called by the jobs' continuations) ------------------------------
+    def live_progress(self, progress) -> None:
+        """Photos are being added or tagged: show them as they arrive, not every report."""
+        if progress.phase not in ("embedding", "saving", "tagging"):
             return
         now = time.monotonic()
         if now - self._last_live >= max(LIVE_REFRESH_S, (self._listing_s + self._sidebar_s) / LIVE_REFRESH_SHARE):
@@ -293,12 +295,11 @@ class Browser(QObject):
             if not self.is_search() and (progress.phase == "embedding" or tag_filter):
                 self.refresh_results()
 
-    #: jobs after which the photos shown cannot have changed: only the sidebar is refreshed
-    NO_PHOTO_CHANGES = frozenset({"model", "export", "folders"})
-
-    def job_finished(self, job, result) -> None:
+    def after_job(self, photos_changed: bool = True) -> None:
+        """A job ended (done, failed or cancelled). When it cannot have changed the photos shown
+        (a model load, an export), only the sidebar and details are read again."""
         self._last_live = time.monotonic()
-        if job.kind in self.NO_PHOTO_CHANGES:
+        if not photos_changed:
             self.refresh_sidebar()
             if self.window.grid.currentIndex().isValid():
                 self.refresh_details()  # best labels need the model

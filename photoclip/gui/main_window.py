@@ -1,4 +1,4 @@
-"""The main window: layout only. What the actions do lives in actions.py, view state in browser.py."""
+"""The main window: layout only. Menus live in actions.py, background work in library_jobs.py, view state in browser.py."""
 
 from __future__ import annotations
 

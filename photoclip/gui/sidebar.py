@@ -1,14 +1,14 @@
 """The library sidebar: all photos, the folders with counts, the tag sets with their tags.
 
-Clicking an entry emits ``filterChanged`` with ``None`` (all photos), ``("folder", path)`` or
-``("tag", (tag_set, label))``. The sidebar only shows what it is given (``set_content``) and
+Clicking an entry emits ``filterChanged`` with the ``PhotoFilter`` it stands for (empty for all
+photos, a folder, or a tag). The sidebar only shows what it is given (``set_content``) and
 asks for things through signals; it never calls the library.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Optional
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.core.filters import ALL_PHOTOS, PhotoFilter
 from photoclip.core.paths import display_path, folder_name
 
 KindRole = Qt.ItemDataRole.UserRole + 1
@@ -33,7 +34,7 @@ def _count(n: int) -> str:
 
 
 class Sidebar(QWidget):
-    filterChanged = Signal(object)  # None | ("folder", path) | ("tag", (set, label))
+    filterChanged = Signal(object)  # PhotoFilter
     addFolderRequested = Signal()
     removeFolderRequested = Signal(str)
     rescanFolderRequested = Signal(str)
@@ -96,7 +97,7 @@ class Sidebar(QWidget):
         buttons.addWidget(self.tagset_button)
         layout.addLayout(buttons)
         self.remove_button.setEnabled(False)
-        self._current: Any = None
+        self._current: PhotoFilter = ALL_PHOTOS
         self._shape: Optional[tuple] = None  # the folders and tag sets shown (set_content)
         # entry -> (its item, the count it shows)
         self._shown: dict[tuple, tuple[QTreeWidgetItem, Optional[int]]] = {("all",): (self._all, None)}
@@ -193,9 +194,9 @@ class Sidebar(QWidget):
             self.tree.blockSignals(False)
         self.select(current, emit=False)
 
-    def select(self, value: Any, *, emit: bool = True) -> None:
-        """Select the entry for ``value`` (None = all photos)."""
-        item = self._find(value) or self._all
+    def select(self, value: Optional[PhotoFilter], *, emit: bool = True) -> None:
+        """Select the entry for ``value`` (None or an empty filter: all photos)."""
+        item = self._find(value or ALL_PHOTOS) or self._all
         self.tree.blockSignals(not emit)
         try:
             self.tree.setCurrentItem(item)
@@ -205,36 +206,29 @@ class Sidebar(QWidget):
         self._current = self._value_of(item)
         self.remove_button.setEnabled(item.data(0, KindRole) == "folder")
 
-    def current_filter(self) -> Any:
+    def current_filter(self) -> PhotoFilter:
         return self._current
 
-    def item_for(self, value: Any) -> Optional[QTreeWidgetItem]:
-        return self._find(value)
+    def item_for(self, value: Optional[PhotoFilter]) -> Optional[QTreeWidgetItem]:
+        return self._find(value or ALL_PHOTOS)
 
-    def _find(self, value: Any) -> Optional[QTreeWidgetItem]:
-        if value is None:
-            return self._all
-        kind, v = value
-        parent = self._folders if kind == "folder" else self._tagsets
-        if kind == "folder":
-            for i in range(parent.childCount()):
-                if parent.child(i).data(0, ValueRole) == v:
-                    return parent.child(i)
-        elif kind == "tag":
-            for i in range(parent.childCount()):
-                ts = parent.child(i)
-                for j in range(ts.childCount()):
-                    if tuple(ts.child(j).data(0, ValueRole)) == tuple(v):
-                        return ts.child(j)
-        return None
+    def _find(self, value: PhotoFilter) -> Optional[QTreeWidgetItem]:
+        items = [self._all] + [self._folders.child(i) for i in range(self._folders.childCount())]
+        for i in range(self._tagsets.childCount()):
+            ts = self._tagsets.child(i)
+            items += [ts.child(j) for j in range(ts.childCount())]
+        return next((item for item in items if self._value_of(item) == value), None)
 
     @staticmethod
-    def _value_of(item: QTreeWidgetItem) -> Any:
+    def _value_of(item: QTreeWidgetItem) -> Optional[PhotoFilter]:
+        """The filter an entry stands for (None for a heading that filters nothing)."""
         kind = item.data(0, KindRole)
+        if kind == "all":
+            return ALL_PHOTOS
         if kind == "folder":
-            return ("folder", item.data(0, ValueRole))
+            return PhotoFilter(folder=item.data(0, ValueRole))
         if kind == "tag":
-            return ("tag", tuple(item.data(0, ValueRole)))
+            return PhotoFilter(tag=tuple(item.data(0, ValueRole)))
         return None
 
     # ---- interaction -------------------------------------------------------------------------

@@ -12,8 +12,8 @@ batch, a reconcile when a folder comes back, the sidebar when one goes offline).
 
 from __future__ import annotations
 
-import _thread
 import logging
+import queue
 import threading
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
@@ -80,6 +80,13 @@ class LibraryWatcher(QObject):
         self._active = False  # started (or starting) and not stopped
         self._closed = False  # the window closed: nothing starts again (late queued signals)
         self.enabled = True
+        # A starter thread made now, idle until the first folder: importing watchdog and starting
+        # its observers takes tens of milliseconds that the GUI thread should not wait for, and
+        # threading.Thread.start() waits until the new thread runs (14 ms on the GUI thread while
+        # the indexer's threads held the GIL, just as the first photos were shown).
+        self._start_requests: "queue.Queue[Optional[threading.Event]]" = queue.Queue()
+        self._starter = threading.Thread(target=self._starter_loop, name="photoclip-watch-starter", daemon=True)
+        self._starter.start()
 
     # ---- GUI-thread API -------------------------------------------------------------------
     @property
@@ -123,6 +130,8 @@ class LibraryWatcher(QObject):
         """Stop for good (the window is closing)."""
         self._closed = True
         self.stop(timeout_s)
+        self._start_requests.put(None)
+        self._starter.join(timeout_s)
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the watcher thread and its observers (waits up to about ``timeout_s`` each)."""
@@ -153,26 +162,24 @@ class LibraryWatcher(QObject):
 
     # ---- the core watcher -----------------------------------------------------------------
     def _start(self) -> None:
-        """Start the core watcher from a short-lived thread: importing watchdog and starting its
-        observers takes tens of milliseconds that the GUI thread should not wait for.
-
-        The thread is started with ``_thread.start_new_thread``, which returns at once:
-        ``threading.Thread.start()`` waits until the new thread runs, and while the indexer's
-        threads held the GIL that took the GUI thread 14 ms (the first folder added to a library
-        starts the watcher just as its first photos are shown)."""
+        """Start the core watcher on the starter thread; returns at once."""
         if self._active or self._closed:
             return
         self._active = True
         self._starting = threading.Event()
-        _thread.start_new_thread(self._start_watcher, (self._starting,))
+        self._start_requests.put(self._starting)
 
-    def _start_watcher(self, done: threading.Event) -> None:  # the starter thread
-        try:
-            self._start_core_watcher()
-        except Exception:  # noqa: BLE001 - a thread of our own: the traceback goes to the log
-            log.exception("the folder watcher could not start; new photos are found at the next start")
-        finally:
-            done.set()
+    def _starter_loop(self) -> None:  # the starter thread
+        while True:
+            done = self._start_requests.get()
+            if done is None:
+                return
+            try:
+                self._start_core_watcher()
+            except Exception:  # noqa: BLE001 - a thread of our own: the traceback goes to the log
+                log.exception("the folder watcher could not start; new photos are found at the next start")
+            finally:
+                done.set()
 
     def _start_core_watcher(self) -> None:
         from photoclip.core.watcher import FolderWatcher

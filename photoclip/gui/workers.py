@@ -3,9 +3,11 @@
 Two threads, never more:
 
 * ``Worker`` - ONE QThread that runs the long core jobs (indexing, tagging, export, loading or
-  downloading the model) one after the other from a queue. Progress, results and errors reach
-  widgets only through its signals. Every job gets a ``JobControl`` so the status bar can pause,
-  resume and cancel it, and quitting cancels it between two steps.
+  downloading the model) one after the other from a queue. A job carries its own continuation
+  (``on_done``, ``on_failed``, ``on_progress``, ``on_cancelled``), which the worker calls on the
+  GUI thread: the code that asked for the work says what happens with its result. Every job gets
+  a ``JobControl`` so the status bar can pause, resume and cancel it, and quitting cancels it
+  between two steps.
 * ``QueryRunner`` - a lightweight QThread for the short reads the window needs while a long job
   runs: searches, browsing a folder or tag, the details of one photo, the sidebar counts. Each
   request has a *slot* ("results", "details", ...); a newer request in a slot replaces one that
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import gc
+import enum
 import itertools
 import logging
 import os
@@ -43,23 +46,36 @@ JobFunction = Callable[[Callable[[Progress], None], JobControl], Any]
 _job_ids = itertools.count(1)
 
 
+class JobGroup(enum.Enum):
+    """Jobs that are cancelled together: removing a folder or switching the model cancels the
+    work on the photos; the banner's Cancel cancels a model download."""
+    PHOTOS = "photos"   # indexing, watching, tagging: reads or changes the photos
+    MODEL = "model"     # loading or downloading the model
+
+
 @dataclass
 class Job:
-    """A unit of long background work.
+    """A unit of long background work and what to do when it ends.
 
-    ``run(progress, control)`` does the work on the worker thread and returns its result;
-    ``kind`` lets receivers tell jobs apart ("index", "tag", "export", "model", ...).
+    ``run(progress, control)`` does the work on the worker thread and returns its result. The
+    continuations run on the GUI thread: ``on_done(result)``, ``on_failed(message)`` and
+    ``on_cancelled()`` may return the status text to show once the worker is idle (else a plain
+    "Ready", "… failed: message", "… — cancelled"); ``on_progress(progress)`` sees every
+    (throttled) progress report.
     """
 
-    kind: str
     title: str
     run: JobFunction
+    on_done: Optional[Callable[[Any], Optional[str]]] = None
+    on_failed: Optional[Callable[[str], Optional[str]]] = None
+    on_progress: Optional[Callable[[Progress], None]] = None
+    on_cancelled: Optional[Callable[[], Optional[str]]] = None
+    group: Optional[JobGroup] = None
     control: JobControl = field(default_factory=JobControl)
     id: int = field(default_factory=lambda: next(_job_ids))
-    data: Any = None
 
     def __repr__(self) -> str:  # keeps log lines short
-        return f"Job#{self.id}({self.kind}: {self.title})"
+        return f"Job#{self.id}({self.title})"
 
 
 def describe_error(exc: BaseException) -> str:
@@ -154,6 +170,14 @@ class Worker(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        #: what the status bar says once the queue is drained (set by the last job's continuation)
+        self.idle_text = "Ready"
+        # The continuations: connected first, so they run before any other receiver of a signal,
+        # on this object's (the GUI) thread.
+        self.progress.connect(self._continue_progress)
+        self.finished.connect(self._continue_done)
+        self.failed.connect(self._continue_failed)
+        self.cancelled.connect(self._continue_cancelled)
         self._queue: "queue.Queue[Job | None]" = queue.Queue()
         self._pending: list[Job] = []
         self._lock = threading.Lock()
@@ -196,15 +220,32 @@ class Worker(QObject):
         if job is not None:
             job.control.resume()
 
-    def cancel(self, kinds: set[str] | None = None) -> None:
-        """Cancel the running job and drop the queued ones (only of ``kinds`` if given)."""
+    def cancel(self, groups: set[JobGroup] | None = None) -> None:
+        """Cancel the running job and drop the queued ones (only those of ``groups`` if given)."""
         with self._lock:
             for job in list(self._pending):
-                if kinds is None or job.kind in kinds:
+                if groups is None or job.group in groups:
                     job.control.cancel()
             job = self._current
-        if job is not None and (kinds is None or job.kind in kinds):
+        if job is not None and (groups is None or job.group in groups):
             job.control.cancel()
+
+    # ---- continuations (GUI thread) -------------------------------------------------------
+    def _continue_progress(self, job: Job, progress: Progress) -> None:
+        if job.on_progress is not None:
+            job.on_progress(progress)
+
+    def _continue_done(self, job: Job, result: Any) -> None:
+        text = job.on_done(result) if job.on_done is not None else None
+        self.idle_text = text or "Ready"
+
+    def _continue_failed(self, job: Job, message: str) -> None:
+        text = job.on_failed(message) if job.on_failed is not None else None
+        self.idle_text = text or f"{job.title.rstrip('…')} failed: {message}"
+
+    def _continue_cancelled(self, job: Job) -> None:
+        text = job.on_cancelled() if job.on_cancelled is not None else None
+        self.idle_text = text or f"{job.title.rstrip('…')} — cancelled"
 
     def stop(self, timeout_s: float = 10.0) -> bool:
         """Cancel everything and end the thread. Returns True when the thread has ended."""
@@ -279,27 +320,33 @@ class _QueryThread(QThread):
         self._runner._loop()
 
 
+class Slot(enum.Enum):
+    """What a short read is for; only the newest answer in each slot is shown. When several wait,
+    they are served in this order (what the user looks at first)."""
+    RESULTS = "results"
+    DETAILS = "details"
+    SIDEBAR = "sidebar"
+    STARTUP = "startup"
+
+
 class QueryRunner(QObject):
     """Short reads off the GUI thread; the newest request per slot wins."""
 
-    done = Signal(str, int, object)  # slot, token, result
-    failed = Signal(str, int, str)  # slot, token, message
-
-    #: slots served first when several are waiting
-    PRIORITY = ("results", "details", "sidebar", "problems")
+    done = Signal(object, int, object)  # Slot, token, result
+    failed = Signal(object, int, str)  # Slot, token, message
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._cond = threading.Condition()
-        self._pending: dict[str, tuple[int, Callable[[], Any]]] = {}
+        self._pending: dict[Slot, tuple[int, Callable[[], Any]]] = {}
         self._tokens = itertools.count(1)
-        self._latest: dict[str, int] = {}
+        self._latest: dict[Slot, int] = {}
         self._stopping = False
         self._busy = False
         self._thread = _QueryThread(self)
         self._thread.start()
 
-    def submit(self, slot: str, fn: Callable[[], Any]) -> int:
+    def submit(self, slot: Slot, fn: Callable[[], Any]) -> int:
         """Queue ``fn`` for ``slot``, replacing a queued request of the same slot; returns its token."""
         token = next(self._tokens)
         with self._cond:
@@ -308,7 +355,7 @@ class QueryRunner(QObject):
             self._cond.notify()
         return token
 
-    def latest(self, slot: str) -> int:
+    def latest(self, slot: Slot) -> int:
         return self._latest.get(slot, 0)
 
     def is_busy(self) -> bool:
@@ -328,16 +375,13 @@ class QueryRunner(QObject):
     def is_running(self) -> bool:
         return self._thread.isRunning()
 
-    def _next(self) -> Optional[tuple[str, int, Callable[[], Any]]]:
+    def _next(self) -> Optional[tuple[Slot, int, Callable[[], Any]]]:
         with self._cond:
             while not self._pending and not self._stopping:
                 self._cond.wait()
             if self._stopping:
                 return None
-            order = [s for s in self.PRIORITY if s in self._pending] + [
-                s for s in self._pending if s not in self.PRIORITY
-            ]
-            slot = order[0]
+            slot = next(s for s in Slot if s in self._pending)
             token, fn = self._pending.pop(slot)
             self._busy = True
             return slot, token, fn

@@ -6,6 +6,8 @@ import torch
 from helpers import draw_photo
 from safetensors.torch import save_file
 
+from photoclip.core.filters import PhotoFilter
+
 
 def test_folder_added_while_the_local_model_loads_is_indexed(open_window, qtbot, tmp_path, tiny_config):
     from photoclip.core.embedder import Embedder, ModelSpec
@@ -24,8 +26,8 @@ def test_folder_added_while_the_local_model_loads_is_indexed(open_window, qtbot,
     assert not w.browser.model_ready
 
     # the natural first-run order: choose the weights file, then add a folder at once
-    w.actions.use_local_model(tiny_config, str(weights))
-    w.actions.add_folders([str(photos)])
+    w.jobs.use_local_model(tiny_config, str(weights))
+    w.jobs.add_folders([str(photos)])
     qtbot.waitUntil(lambda: w.browser.model_ready and not w.services.worker.is_busy(), timeout=60_000)
     qtbot.waitUntil(lambda: w.library.status()["embedded"] == 3, timeout=60_000)
     qtbot.waitUntil(lambda: w.model.rowCount() == 3, timeout=30_000)
@@ -37,7 +39,7 @@ def test_open_without_a_launcher_says_so_and_offers_the_path(open_window, qtbot,
 
     photo = draw_photo(tmp_path / "pics" / "beach.jpg", (20, 120, 220))
     w = open_window()
-    w.actions.add_folders([str(photo.parent)])
+    w.jobs.add_folders([str(photo.parent)])
     qtbot.waitUntil(lambda: w.model.rowCount() == 1, timeout=60_000)
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url) or False))
@@ -63,11 +65,11 @@ def test_a_tag_without_photos_says_so(open_window, qtbot, tmp_path):
     draw_photo(tmp_path / "pics" / "a.jpg", (200, 20, 20))
     w = open_window()
     w.library.save_tag_set(TagSet("things", ["boat", "zebra", "lamp", "cake"], "single"))
-    w.actions.add_folders([str(tmp_path / "pics")])
+    w.jobs.add_folders([str(tmp_path / "pics")])
     qtbot.waitUntil(lambda: w.model.rowCount() == 1 and not w.services.worker.is_busy(), timeout=60_000)
     counts = w.library.tag_counts().get("things", {})
     empty = next(label for label in ["boat", "zebra", "lamp", "cake"] if not counts.get(label))  # 1 photo, 4 labels
-    w.browser.set_filter(("tag", ("things", empty)))
+    w.browser.set_filter(PhotoFilter(tag=("things", empty)))
     qtbot.waitUntil(lambda: w.empty_hint.isVisible(), timeout=10_000)
     assert w.empty_hint.text() == "No photos have this tag."
 

@@ -11,7 +11,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from photoclip.gui import actions as actions_module
+from photoclip.core.filters import PhotoFilter
+from photoclip.gui import dialogs
 from photoclip.gui.photo_model import PathRole, PhotoIdRole, ScoreRole
 
 from gui_helpers import make_images, photoclip_threads, wait_idle
@@ -38,7 +39,7 @@ def indexed_window(open_window, qtbot, tmp_path, n=12):
     folder = tmp_path / "Holiday"
     make_images(folder, n)
     with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
-                          check_params_cb=lambda job, _r: job.kind == "index"):
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
         assert drop_folder(w, folder)
     wait_idle(qtbot, w)
     qtbot.waitUntil(lambda: w.model.rowCount() == n, timeout=10_000)
@@ -53,7 +54,7 @@ def test_window_opens_and_dropped_folder_fills_grid(open_window, qtbot, tmp_path
     folder = tmp_path / "Holiday 2024"
     make_images(folder, 24)
     with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
-                          check_params_cb=lambda job, _r: job.kind == "index"):
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
         assert drop_folder(w, folder)
     wait_idle(qtbot, w)
     qtbot.waitUntil(lambda: w.model.rowCount() == 24, timeout=10_000)
@@ -61,14 +62,14 @@ def test_window_opens_and_dropped_folder_fills_grid(open_window, qtbot, tmp_path
     paths = {w.model.index(r).data(PathRole) for r in range(24)}
     assert paths == {str(p) for p in sorted(folder.iterdir())}
     # the sidebar lists the folder with its count
-    item = w.sidebar.item_for(("folder", str(folder)))
+    item = w.sidebar.item_for(PhotoFilter(folder=str(folder)))
     assert item is not None and item.text(1) == "24"
     # thumbnails arrive in the background and land in the disk cache
     qtbot.waitUntil(lambda: w.model.index(0).data(Qt.ItemDataRole.DecorationRole) is not None, timeout=20_000)
     assert list((w.library.root / "thumbnails").rglob("*.jpg"))
     # clicking the folder in the sidebar filters the grid to it
     with qtbot.waitSignal(w.resultsShown, timeout=10_000):
-        w.sidebar.select(("folder", str(folder)))
+        w.sidebar.select(PhotoFilter(folder=str(folder)))
     assert w.model.rowCount() == 24
 
 
@@ -136,9 +137,9 @@ def test_new_tag_set_tags_photos_and_details_show_them(open_window, qtbot, tmp_p
         dialog.accept()
         return dialog.result() == dialog.DialogCode.Accepted
 
-    monkeypatch.setattr(actions_module, "run_dialog", fill_and_accept)
+    monkeypatch.setattr(dialogs, "run_dialog", fill_and_accept)
     with qtbot.waitSignal(w.services.worker.finished, timeout=60_000,
-                          check_params_cb=lambda job, _r: job.kind == "tag"):
+                          check_params_cb=lambda job, _r: job.title.startswith("Tagging with")):
         w.actions.new_tag_set.trigger()
     wait_idle(qtbot, w)
     assert "dialog" in seen
@@ -146,7 +147,7 @@ def test_new_tag_set_tags_photos_and_details_show_them(open_window, qtbot, tmp_p
     counts = w.library.tag_counts()["colours"]
     assert sum(counts.values()) == 10  # single mode: one label per photo
     # the sidebar shows the new set with its tags and counts
-    qtbot.waitUntil(lambda: w.sidebar.item_for(("tag", ("colours", "red thing"))) is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: w.sidebar.item_for(PhotoFilter(tag=("colours", "red thing"))) is not None, timeout=10_000)
     # selecting a photo shows its tags in the details panel
     with qtbot.waitSignal(w.browser.detailsShown, timeout=30_000):
         w.grid.setCurrentIndex(w.model.index(0))
@@ -157,7 +158,7 @@ def test_new_tag_set_tags_photos_and_details_show_them(open_window, qtbot, tmp_p
     # clicking a tag in the sidebar filters the grid to the photos with that tag
     label, n = max(counts.items(), key=lambda kv: kv[1])
     with qtbot.waitSignal(w.resultsShown, timeout=10_000) as blocker:
-        w.sidebar.select(("tag", ("colours", label)))
+        w.sidebar.select(PhotoFilter(tag=("colours", label)))
     assert blocker.args[0] == n == w.model.rowCount()
 
 
@@ -166,10 +167,10 @@ def test_export_action_writes_csv_that_parses(open_window, qtbot, tmp_path, monk
     dest = tmp_path / "out" / "tags.csv"
     dest.parent.mkdir()
     asked = []
-    monkeypatch.setattr(actions_module, "ask_save_path",
+    monkeypatch.setattr(dialogs, "ask_save_path",
                         lambda parent, caption, default, flt: asked.append(caption) or str(dest))
     with qtbot.waitSignal(w.services.worker.finished, timeout=60_000,
-                          check_params_cb=lambda job, _r: job.kind == "export"):
+                          check_params_cb=lambda job, _r: job.title.startswith("Exporting")):
         w.actions.export.trigger()
     assert asked
     with open(dest, newline="", encoding="utf-8") as fh:
@@ -200,8 +201,8 @@ def test_gui_never_blocked_while_indexing(open_window, qtbot, tmp_path):
     timer.timeout.connect(tick)
     load_before = os.getloadavg()[0]
     with qtbot.waitSignal(w.services.worker.finished, timeout=300_000,
-                          check_params_cb=lambda job, _r: job.kind == "index"):
-        w.actions.add_folders([str(folder)])
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.add_folders([str(folder)])
         last[0], last[1] = time.perf_counter(), time.thread_time()
         timer.start()
     timer.stop()
@@ -233,7 +234,7 @@ def test_closing_mid_indexing_stops_threads_and_library_reopens(open_window, qtb
     before = set(photoclip_threads())
     embedding = []
     w.services.worker.progress.connect(lambda job, p: p.phase == "embedding" and p.done > 0 and embedding.append(p))
-    w.actions.add_folders([str(folder)])
+    w.jobs.add_folders([str(folder)])
     qtbot.waitUntil(lambda: bool(embedding), timeout=120_000)
     t0 = time.monotonic()
     w.close()
@@ -295,8 +296,8 @@ def test_a_refresh_that_changes_nothing_leaves_the_grid_in_place(open_window, qt
     # a photo that arrived is shown by the next refresh (and the grid keeps the selected photo)
     make_images(folder, 1, start=30)
     with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
-                          check_params_cb=lambda job, _r: job.kind == "index"):
-        w.actions.index([str(folder)])
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.index([str(folder)])
     wait_idle(qtbot, w)
     qtbot.waitUntil(lambda: w.model.rowCount() == 31, timeout=10_000)
     assert len(resets) >= 1

@@ -49,8 +49,8 @@ def test_typing_blue_square_shows_blue_squares_first(open_window, qtbot, tmp_pat
     w = open_window(model=str(config), pretrained=str(weights))
     t0 = time.perf_counter()
     with qtbot.waitSignal(w.services.worker.finished, timeout=180_000,
-                          check_params_cb=lambda job, _r: job.kind == "index"):
-        w.actions.add_folders([str(folder)])
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.add_folders([str(folder)])
     wait_idle(qtbot, w)
     qtbot.waitUntil(lambda: w.model.rowCount() == N_PHOTOS, timeout=30_000)
     t_index = time.perf_counter() - t0

@@ -18,8 +18,8 @@ def indexed(open_window, qtbot, tmp_path, n=20):
     folder = tmp_path / "Trip"
     make_images(folder, n)
     with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
-                          check_params_cb=lambda job, _r: job.kind == "index"):
-        w.actions.add_folders([str(folder)])
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.add_folders([str(folder)])
     wait_idle(qtbot, w)
     qtbot.waitUntil(lambda: w.model.rowCount() == n, timeout=30_000)
     return w, folder

@@ -3,6 +3,7 @@ chose there (the selected entry, the tag sets opened) stays as it was."""
 
 from __future__ import annotations
 
+from photoclip.core.filters import PhotoFilter
 from photoclip.core.catalog import Folder
 from photoclip.core.tagging import TagSet
 from photoclip.gui.sidebar import Sidebar
@@ -21,15 +22,15 @@ def test_counts_follow_the_library_and_the_users_choices_stay(qtbot):
     trips, family = Folder(1, "/photos/Trips", 10, True), Folder(2, "/photos/Family", 4, True)
     sidebar.set_content(14, [trips, family], [SCENES, PEOPLE], {"scenes": {"beach": 3}})
     assert sidebar._all.text(1) == "14"
-    assert count_of(sidebar, ("folder", "/photos/Trips")) == "10"
-    assert count_of(sidebar, ("tag", ("scenes", "beach"))) == "3"
-    assert count_of(sidebar, ("tag", ("scenes", "forest"))) == "0"
+    assert count_of(sidebar, PhotoFilter(folder="/photos/Trips")) == "10"
+    assert count_of(sidebar, PhotoFilter(tag=("scenes", "beach"))) == "3"
+    assert count_of(sidebar, PhotoFilter(tag=("scenes", "forest"))) == "0"
 
     # the user opens a tag set and picks a tag
-    sidebar.item_for(("tag", ("scenes", "beach"))).parent().setExpanded(True)
+    sidebar.item_for(PhotoFilter(tag=("scenes", "beach"))).parent().setExpanded(True)
     with qtbot.waitSignal(sidebar.filterChanged) as chosen:
-        sidebar.tree.setCurrentItem(sidebar.item_for(("tag", ("scenes", "beach"))))
-    assert chosen.args == [("tag", ("scenes", "beach"))]
+        sidebar.tree.setCurrentItem(sidebar.item_for(PhotoFilter(tag=("scenes", "beach"))))
+    assert chosen.args == [PhotoFilter(tag=("scenes", "beach"))]
 
     # indexing and tagging go on: new counts, nothing else changes
     emitted = []
@@ -38,15 +39,15 @@ def test_counts_follow_the_library_and_the_users_choices_stay(qtbot):
         sidebar.set_content(14 + 1000 * n, [Folder(1, "/photos/Trips", 10 + 1000 * n, True), family],
                             [SCENES, PEOPLE], {"scenes": {"beach": 3 + n, "city": n}, "people": {"a group": 2 * n}})
     assert sidebar._all.text(1) == "3,014"
-    assert count_of(sidebar, ("folder", "/photos/Trips")) == "3,010"
-    assert count_of(sidebar, ("folder", "/photos/Family")) == "4"
-    assert count_of(sidebar, ("tag", ("scenes", "beach"))) == "6"
-    assert count_of(sidebar, ("tag", ("scenes", "city"))) == "3"
-    assert count_of(sidebar, ("tag", ("people", "a group"))) == "6"
-    assert sidebar.current_filter() == ("tag", ("scenes", "beach"))
-    assert sidebar.tree.currentItem() is sidebar.item_for(("tag", ("scenes", "beach")))
-    assert sidebar.item_for(("tag", ("scenes", "beach"))).parent().isExpanded()
-    assert not sidebar.item_for(("tag", ("people", "a group"))).parent().isExpanded()
+    assert count_of(sidebar, PhotoFilter(folder="/photos/Trips")) == "3,010"
+    assert count_of(sidebar, PhotoFilter(folder="/photos/Family")) == "4"
+    assert count_of(sidebar, PhotoFilter(tag=("scenes", "beach"))) == "6"
+    assert count_of(sidebar, PhotoFilter(tag=("scenes", "city"))) == "3"
+    assert count_of(sidebar, PhotoFilter(tag=("people", "a group"))) == "6"
+    assert sidebar.current_filter() == PhotoFilter(tag=("scenes", "beach"))
+    assert sidebar.tree.currentItem() is sidebar.item_for(PhotoFilter(tag=("scenes", "beach")))
+    assert sidebar.item_for(PhotoFilter(tag=("scenes", "beach"))).parent().isExpanded()
+    assert not sidebar.item_for(PhotoFilter(tag=("people", "a group"))).parent().isExpanded()
     assert emitted == []  # the grid is not asked to show the same thing again
 
 
@@ -55,26 +56,26 @@ def test_a_folder_going_offline_or_a_new_tag_shows_and_the_choice_stays(qtbot):
     qtbot.addWidget(sidebar)
     trips = Folder(1, "/photos/Trips", 10, True)
     sidebar.set_content(10, [trips], [SCENES], {"scenes": {"city": 2}})
-    sidebar.item_for(("tag", ("scenes", "city"))).parent().setExpanded(True)
-    sidebar.select(("folder", "/photos/Trips"))
+    sidebar.item_for(PhotoFilter(tag=("scenes", "city"))).parent().setExpanded(True)
+    sidebar.select(PhotoFilter(folder="/photos/Trips"))
 
     # the drive is unplugged
     sidebar.set_content(10, [Folder(1, "/photos/Trips", 10, False)], [SCENES], {"scenes": {"city": 2}})
-    item = sidebar.item_for(("folder", "/photos/Trips"))
+    item = sidebar.item_for(PhotoFilter(folder="/photos/Trips"))
     assert item.text(0) == "Trips (offline)"
     assert "cannot be reached" in item.toolTip(0)
-    assert sidebar.current_filter() == ("folder", "/photos/Trips")
+    assert sidebar.current_filter() == PhotoFilter(folder="/photos/Trips")
     assert sidebar.tree.currentItem() is item
 
     # a label is added to the tag set; the set stays open, the new tag has its count
     more = TagSet("scenes", ["beach", "forest", "city", "snow"], mode="single")
     sidebar.set_content(10, [Folder(1, "/photos/Trips", 10, True)], [more], {"scenes": {"city": 2, "snow": 5}})
-    assert count_of(sidebar, ("tag", ("scenes", "snow"))) == "5"
-    assert count_of(sidebar, ("tag", ("scenes", "city"))) == "2"
-    assert sidebar.item_for(("tag", ("scenes", "snow"))).parent().isExpanded()
-    assert sidebar.item_for(("folder", "/photos/Trips")).text(0) == "Trips"
+    assert count_of(sidebar, PhotoFilter(tag=("scenes", "snow"))) == "5"
+    assert count_of(sidebar, PhotoFilter(tag=("scenes", "city"))) == "2"
+    assert sidebar.item_for(PhotoFilter(tag=("scenes", "snow"))).parent().isExpanded()
+    assert sidebar.item_for(PhotoFilter(folder="/photos/Trips")).text(0) == "Trips"
 
     # and later count changes reach the rebuilt entries
     sidebar.set_content(12, [Folder(1, "/photos/Trips", 12, True)], [more], {"scenes": {"city": 2, "snow": 7}})
-    assert count_of(sidebar, ("tag", ("scenes", "snow"))) == "7"
-    assert count_of(sidebar, ("folder", "/photos/Trips")) == "12"
+    assert count_of(sidebar, PhotoFilter(tag=("scenes", "snow"))) == "7"
+    assert count_of(sidebar, PhotoFilter(folder="/photos/Trips")) == "12"

@@ -10,7 +10,8 @@ import time
 
 from PySide6.QtWidgets import QApplication
 
-from photoclip.gui import actions as actions_module
+from photoclip.core.filters import PhotoFilter
+from photoclip.gui import dialogs
 from photoclip.gui.photo_model import PathRole
 from photoclip.gui.workers import Job
 
@@ -29,8 +30,8 @@ def watched_window(open_window, qtbot, tmp_path, n=6, name="Camera"):
     folder = tmp_path / name
     make_images(folder, n)
     with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
-                          check_params_cb=lambda job, _r: job.kind == "index"):
-        w.actions.add_folders([str(folder)])
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.add_folders([str(folder)])
     wait_idle(qtbot, w)
     qtbot.waitUntil(lambda: w.model.rowCount() == n, timeout=WAIT_MS)
     watcher = w.services.watcher
@@ -41,7 +42,7 @@ def watched_window(open_window, qtbot, tmp_path, n=6, name="Camera"):
 
 def collect_watch_reports(w) -> list:
     reports: list = []
-    w.services.worker.finished.connect(lambda job, result: job.kind == "watch" and reports.append(result))
+    w.services.worker.finished.connect(lambda job, result: job.title == "Updating changed photos" and reports.append(result))
     return reports
 
 
@@ -111,7 +112,7 @@ def test_a_burst_of_batches_is_one_queued_job(open_window, qtbot, tmp_path):
         started.set()
         gate.wait(60)
 
-    w.services.worker.submit(Job("test", "Holding the worker", hold))
+    w.services.worker.submit(Job("Holding the worker", hold))
     qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
     reports = collect_watch_reports(w)
     submitted: list[Job] = []
@@ -126,10 +127,10 @@ def test_a_burst_of_batches_is_one_queued_job(open_window, qtbot, tmp_path):
             for path in new[group * 10:(group + 1) * 10]:
                 shutil.copy(path, folder / path.name)
             qtbot.waitUntil(lambda: core_watcher.batches > before, timeout=WAIT_MS)
-        watch_jobs = [j for j in submitted if j.kind == "watch"]
-        qtbot.waitUntil(lambda: watch_jobs and len(watch_jobs[0].data) == 40, timeout=WAIT_MS)
+        watch_jobs = [j for j in submitted if j.title == "Updating changed photos"]
+        qtbot.waitUntil(lambda: watch_jobs and len(w.jobs._watch_batch) == 40, timeout=WAIT_MS)
         assert core_watcher.batches - first_batch >= 4
-        assert len([j for j in submitted if j.kind == "watch"]) == 1, submitted
+        assert len([j for j in submitted if j.title == "Updating changed photos"]) == 1, submitted
     finally:
         gate.set()
         w.services.worker.submit = real_submit
@@ -144,8 +145,8 @@ def test_watched_folders_follow_the_library(open_window, qtbot, tmp_path, monkey
     second = tmp_path / "Scans"
     make_images(second, 3, start=50)
     with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
-                          check_params_cb=lambda job, _r: job.kind == "index"):
-        w.actions.add_folders([str(second)])
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.add_folders([str(second)])
     wait_idle(qtbot, w)
     watcher = w.services.watcher
     assert watcher.folders == sorted([str(first), str(second)])
@@ -155,9 +156,9 @@ def test_watched_folders_follow_the_library(open_window, qtbot, tmp_path, monkey
     shutil.copy(make_images(tmp_path / "x", 1, start=900)[0], target)
     qtbot.waitUntil(lambda: str(target) in grid_paths(w), timeout=WAIT_MS)
 
-    monkeypatch.setattr(actions_module, "confirm_remove", lambda parent, path: True)
+    monkeypatch.setattr(dialogs, "confirm_remove", lambda parent, path: True)
     with qtbot.waitSignal(w.services.worker.finished, timeout=WAIT_MS,
-                          check_params_cb=lambda job, _r: job.kind == "remove"):
+                          check_params_cb=lambda job, _r: job.title.startswith("Removing")):
         w.actions.remove_folder_path(str(second))
     wait_idle(qtbot, w)
     assert watcher.folders == [str(first)]
@@ -170,7 +171,7 @@ def test_a_folder_that_goes_away_is_offline_and_reconciled_when_back(open_window
     os.rename(folder, away)  # the drive is unplugged
     qtbot.waitUntil(lambda: any(f.path == str(folder) and not f.online for f in w.browser.folders), timeout=WAIT_MS)
     wait_idle(qtbot, w)
-    item = w.sidebar.item_for(("folder", str(folder)))
+    item = w.sidebar.item_for(PhotoFilter(folder=str(folder)))
     assert "(offline)" in item.text(0)
     assert w.library.catalog.photo_count() == 3  # its photos are kept
     assert "(1 offline)" in w.status.watching.text()
@@ -209,7 +210,7 @@ def test_closing_the_window_stops_the_watcher(open_window, qtbot, tmp_path):
     assert not left, left
     assert took < 2.0
     # signals still queued when the window closed (a sidebar refresh) do not start it again
-    w.actions._sync_watched_folders()
+    w.jobs._sync_watched_folders()
     QApplication.processEvents()
     assert not w.services.watcher.is_running()
     assert not [n for n in watcher_threads() if n not in before]
@@ -236,9 +237,9 @@ def test_watching_can_be_turned_off(open_window, qtbot, tmp_path, make_library, 
         dialog.accept()
         return True
 
-    monkeypatch.setattr(actions_module, "run_dialog", tick_and_accept)
+    monkeypatch.setattr(dialogs, "run_dialog", tick_and_accept)
     with qtbot.waitSignal(w.services.worker.finished, timeout=WAIT_MS,
-                          check_params_cb=lambda job, _r: job.kind == "settings"):
+                          check_params_cb=lambda job, _r: job.title in ("Saving preferences", "Switching the image model…")):
         w.actions.preferences.trigger()
     assert w.library.settings.watch
     qtbot.waitUntil(lambda: w.services.watcher.is_running() and w.services.watcher.wait_ready(0), timeout=WAIT_MS)

@@ -1,0 +1,61 @@
+"""The small modal questions and the desktop's launchers, as plain functions tests can replace."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6.QtCore import QProcess, QStandardPaths, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
+
+from photoclip.core.paths import display_path
+
+
+def ask_folder(parent: QWidget, caption: str = "Add a folder to the library") -> str:
+    start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return QFileDialog.getExistingDirectory(parent, caption, start)
+
+
+def ask_save_path(parent: QWidget, caption: str, default: str, name_filter: str) -> str:
+    path, _ = QFileDialog.getSaveFileName(parent, caption, default, name_filter)
+    return path
+
+
+def run_dialog(dialog: QDialog) -> bool:
+    """Run a modal dialog; True when accepted."""
+    return dialog.exec() == QDialog.DialogCode.Accepted
+
+
+def show_error(parent: QWidget, title: str, message: str) -> None:
+    box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()  # window-modal, does not block the event loop
+
+
+def confirm(parent: QWidget, title: str, message: str, ok_text: str) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Question, title, message, QMessageBox.StandardButton.Cancel, parent)
+    ok = box.addButton(ok_text, QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(ok)
+    box.exec()
+    return box.clickedButton() is ok
+
+
+def confirm_remove(parent: QWidget, path: str) -> bool:
+    return confirm(parent, "Remove folder",
+                   f"Remove {display_path(path)} from the library?\n\nIts photos disappear from photoclip; "
+                   "the files on disk are not touched.", "Remove")
+
+
+def open_path(path: str) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def show_in_folder(path: str) -> bool:
+    """Reveal ``path`` in the system file manager (selects it where the platform allows)."""
+    if sys.platform == "darwin":
+        return QProcess.startDetached("open", ["-R", path])[0]
+    if sys.platform == "win32":
+        return QProcess.startDetached("explorer", ["/select,", os.path.normpath(path)])[0]
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
