@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
@@ -23,6 +23,13 @@ CURATED_MODELS = (
 )
 
 
+#: the settings file's format; a file from a newer photoclip is read for what this one knows
+SETTINGS_VERSION = 1
+
+#: settings whose value must be one of these
+CHOICES = {"device": ("auto", "cpu", "cuda", "mps"), "image_backend": ("torch", "onnxruntime")}
+
+
 @dataclass
 class Settings:
     model: str = DEFAULT_MODEL           # open_clip model name or path of a model-config JSON
@@ -33,24 +40,65 @@ class Settings:
     batch_size: int = 0                  # images per model call; 0 = automatic
     decode_workers: int = 0              # image decoding threads; 0 = automatic
     watch: bool = True                   # watch library folders for changes while the app runs
-    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Keys this version does not know (a newer photoclip's), written back unchanged on save.
+        self._unknown: dict = {}
 
     @classmethod
     def load(cls, path: Path) -> "Settings":
+        """The settings in ``path``; each bad value is logged and only that one is the default."""
+        settings, problems = cls.read(path)
+        for problem in problems:
+            log.warning("%s: %s", path, problem)
+        return settings
+
+    @classmethod
+    def read(cls, path: Path) -> tuple["Settings", list[str]]:
+        """(settings, what was wrong with the file): a wrong value costs that setting, not all."""
         try:
             data = json.loads(Path(path).read_text("utf-8"))
         except FileNotFoundError:
-            return cls()
+            return cls(), []
         except (OSError, ValueError) as exc:
-            log.warning("settings file %s unreadable (%s); using defaults", path, exc)
-            return cls()
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        try:
-            return cls(**values)
-        except TypeError:
-            return cls()
+            return cls(), [f"unreadable ({exc}); every setting is its default"]
+        if not isinstance(data, dict):
+            return cls(), ["not a settings file (expected a JSON object); every setting is its default"]
+        problems = []
+        version = data.pop("version", SETTINGS_VERSION)
+        if not isinstance(version, int) or version > SETTINGS_VERSION:
+            problems.append(f"written by a newer photoclip (settings version {version!r}); "
+                            "the settings this version knows are used")
+        values, fields = {}, {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in data.items():
+            if key not in fields:
+                continue
+            why = _wrong_value(key, value, fields[key].default)
+            if why:
+                problems.append(f"{key}: {why}; using {fields[key].default!r}")
+            else:
+                values[key] = value
+        settings = cls(**values)
+        settings._unknown = {k: v for k, v in data.items() if k not in fields}
+        return settings, problems
 
     def save(self, path: Path) -> None:
+        data = {**self._unknown, "version": SETTINGS_VERSION, **dataclasses.asdict(self)}
         with paths.atomic_write(path, "save settings to", encoding="utf-8") as f:
-            json.dump(dataclasses.asdict(self), f, indent=2)
+            json.dump(data, f, indent=2)
+
+
+def _wrong_value(key: str, value, default) -> str:
+    """Why ``value`` cannot be setting ``key`` (typed by its default), or "" when it can."""
+    kind = type(default)
+    if kind is bool and not isinstance(value, bool):
+        return f"{value!r} is not true or false"
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"{value!r} is not a whole number"
+    if kind is int and value < 0:
+        return f"{value!r} is negative"
+    if kind is str and not isinstance(value, str):
+        return f"{value!r} is not text"
+    if key in CHOICES and value not in CHOICES[key]:
+        return f"{value!r} is not one of {', '.join(CHOICES[key])}"
+    return ""

@@ -300,12 +300,9 @@ class Library:
     def _first_run_defaults(self) -> None:
         if self.catalog.get_meta("default_tagsets") is not None:
             return
-        try:
-            from photoclip.resources import default_tagset_files
-            files = default_tagset_files()
-        except ImportError:
-            files = []
-        for file in files:
+        from photoclip.resources import default_tagset_files
+
+        for file in default_tagset_files():
             try:
                 for ts in load_tagsets_file(file):
                     if not any(row.name == ts.name for row in self.catalog.tag_set_rows()):

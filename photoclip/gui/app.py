@@ -24,12 +24,12 @@ from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from photoclip import __version__
+from photoclip import __version__, resources
 from photoclip.core import paths
 
 from .actions import Actions
-from .library_jobs import LibraryJobs, model_size_text
 from .browser import Browser
+from .library_jobs import LibraryJobs, model_size_text
 from .main_window import MainWindow
 from .thumbnails import ThumbnailLoader
 from .watching import LibraryWatcher, WatchOptions
@@ -125,7 +125,7 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
             jobs.load_model(quiet=True)
             if rescan_on_start and browser.folder_count:
                 jobs.index(None)
-        elif window.banner is not None:
+        else:
             label = library.spec.label
             window.banner.show_needed(label, model_size_text(label))
 
@@ -199,22 +199,16 @@ def install_crash_handler(log_path: Optional[Path]) -> None:
 def app_icon() -> QIcon:
     icon = QIcon()
     try:
-        from photoclip import resources
-    except ImportError:
-        return icon
-    try:
         for _size, path in resources.icon_paths().items():
             icon.addFile(str(path))
         icon.addFile(str(resources.icon_path()))
-    except (OSError, getattr(resources, "ResourceNotFound", OSError)) as exc:
+    except OSError as exc:  # resources.ResourceNotFound among them
         log.warning("app icon missing: %s", exc)
     return icon
 
 
 def stylesheet() -> str:
     try:
-        from photoclip import resources
-
         return resources.stylesheet_path().read_text(encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - a missing stylesheet only makes the app plainer
         log.warning("stylesheet not loaded: %s", exc)
@@ -227,12 +221,7 @@ def make_application(argv: list[str]) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("photoclip")
     app.setApplicationVersion(__version__)
-    try:
-        from photoclip.resources import APP_ID
-
-        app.setDesktopFileName(APP_ID)
-    except ImportError:
-        pass
+    app.setDesktopFileName(resources.APP_ID)
     app.setWindowIcon(app_icon())
     css = stylesheet()
     if css:

@@ -62,10 +62,9 @@ class LibraryJobs(QObject):
         worker.idle.connect(lambda: status.set_idle(worker.idle_text))
         status.pauseToggled.connect(lambda paused: worker.pause() if paused else worker.resume())
         status.cancelRequested.connect(self.cancel)
-        if window.banner is not None:
-            window.banner.downloadRequested.connect(self.download_model)
-            window.banner.cancelRequested.connect(lambda: worker.cancel({JobGroup.MODEL}))
-            window.banner.localFileChosen.connect(self.use_local_model)
+        window.banner.downloadRequested.connect(self.download_model)
+        window.banner.cancelRequested.connect(lambda: worker.cancel({JobGroup.MODEL}))
+        window.banner.localFileChosen.connect(self.use_local_model)
         if watcher is not None:
             watcher.batchReady.connect(self.index_changed_paths)
             watcher.folderBack.connect(self.folder_back)
@@ -139,8 +138,7 @@ class LibraryJobs(QObject):
             if adds:
                 self.submit("Adding folders", lambda p, c: lib.add_folders(adds), photos_change=False)
             self.window.status.showMessage("Download the image model (see the banner) to index these photos.", 8000)
-            if self.window.banner is not None:
-                self.window.banner.show_needed(lib.spec.label, model_size_text(lib.spec.label))
+            self.window.banner.show_needed(lib.spec.label, model_size_text(lib.spec.label))
             return None
 
         def done(report) -> str:
@@ -259,14 +257,13 @@ class LibraryJobs(QObject):
         lib = self.library
 
         def progress(p) -> None:
-            if p.phase == "downloading" and banner is not None:
+            if p.phase == "downloading":
                 banner.show_progress(p.done, p.total or None)
 
         def done(_result) -> str:
             self._model_may_be_loaded()
             self.browser.set_model_ready(True)
-            if banner is not None:
-                banner.hide_banner()
+            banner.hide_banner()
             # Folders added while there was no model (or while it loaded) are indexed now; the
             # sidebar's folder count may not know of them yet, the flag does.
             if self._index_when_model_ready or (asked and self.browser.folder_count):
@@ -275,14 +272,11 @@ class LibraryJobs(QObject):
             return "Image model ready"
 
         def failed(message: str) -> None:
-            if banner is None:
-                dialogs.show_error(self.window, title.rstrip("…"), message)
-                return
             self.browser.set_model_ready(False)
             banner.show_error(message)
 
         def cancelled() -> None:
-            if banner is not None and asked:
+            if asked:
                 banner.show_needed(lib.spec.label, model_size_text(lib.spec.label))
 
         return self.submit(title, run, done=done, failed=failed, cancelled=cancelled, progress=progress,

@@ -22,12 +22,8 @@ from .grid import MAX_THUMB, MIN_THUMB, PhotoGrid
 from .photo_model import PhotoModel
 from .search_bar import SearchBar
 from .sidebar import Sidebar
+from .model_banner import ModelBanner
 from .statusbar import JobStatusBar
-
-try:  # written by another helper; the window works without it
-    from .model_banner import ModelBanner
-except ImportError:  # pragma: no cover
-    ModelBanner = None
 
 
 def _dropped_folders(mime) -> list[str]:
@@ -104,12 +100,11 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.banner = ModelBanner(body, models_dir=models_dir) if ModelBanner is not None else None
-        if self.banner is not None:
-            banner_box = QVBoxLayout()
-            banner_box.setContentsMargins(8, 6, 8, 2)
-            banner_box.addWidget(self.banner)
-            layout.addLayout(banner_box)
+        self.banner = ModelBanner(body, models_dir=models_dir)
+        banner_box = QVBoxLayout()
+        banner_box.setContentsMargins(8, 6, 8, 2)
+        banner_box.addWidget(self.banner)
+        layout.addLayout(banner_box)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(body)
 

@@ -193,12 +193,6 @@ class ThumbnailLoader(QObject):
         with self._lock:
             return len(self._pending) + len(self._inflight)
 
-    def invalidate(self, path: str) -> None:
-        for key in [k for k in self._pixmaps if k[0] == path]:
-            del self._pixmaps[key]
-        self._sizes.pop(path, None)
-        self._broken.pop(path, None)
-
     def close(self, timeout_s: float = 5.0) -> None:
         with self._lock:
             self._closed = True
