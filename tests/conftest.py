@@ -12,6 +12,24 @@ from helpers import TINY_CONFIG, draw_photo  # noqa: F401 (draw_photo re-exporte
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+
+def pytest_configure(config):
+    """The tiny CLIP's training (minutes, once) reports its progress on the terminal, past the
+    output capture, so a first run never sits silent."""
+    import sys
+
+    import tinyclip
+
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def say(text: str) -> None:
+        with capture.global_and_fixture_disabled() if capture is not None else open(os.devnull):
+            sys.stderr.write(f"\n[tiny CLIP] {text}")
+            sys.stderr.flush()
+
+    tinyclip.SAY = say
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Never touch the user's real library, model cache or Qt settings."""

@@ -305,3 +305,21 @@ def test_wrong_preprocessing_is_caught(loaded, single_set):
     acc = _accuracy(model, tokenizer, items, emb_bgr, "colour", list(COLOURS))
     print(f"\ncolour accuracy with channels swapped: {acc:.3f}")
     assert acc < 0.6
+
+
+def test_a_failed_training_is_tried_once_per_session_and_says_so(tmp_path, monkeypatch):
+    calls, said = [], []
+    monkeypatch.setattr(tinyclip, "SAY", said.append)
+
+    def broken_train(out_dir, **kwargs):
+        calls.append(out_dir)
+        raise RuntimeError("out of memory while rendering")
+
+    monkeypatch.setattr(tinyclip, "train", broken_train)
+    monkeypatch.setattr(tinyclip, "_SESSION", {})
+    for _ in range(3):  # three test modules asking for the model
+        with pytest.raises(RuntimeError, match="out of memory"):
+            tinyclip.get_trained_model(tmp_path / "cache")
+    assert len(calls) == 1
+    assert [line for line in said if "training failed" in line] == ["training failed: RuntimeError: out of memory "
+                                                                     "while rendering"]

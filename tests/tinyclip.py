@@ -433,7 +433,7 @@ def _encode_text_unpadded(model, tokens):
 
 
 def train(out_dir: str | Path, *, steps: int = STEPS, n_train: int = N_TRAIN, seed: int = SEED,
-          verbose: bool = False) -> dict:
+          verbose: bool = False, say=None) -> dict:
     """Train the tiny CLIP and write out_dir/model.json and out_dir/weights.safetensors.
 
     Returns a dict of facts about the run (seconds, final loss, logit scale).
@@ -567,9 +567,13 @@ def train(out_dir: str | Path, *, steps: int = STEPS, n_train: int = N_TRAIN, se
             with torch.no_grad():
                 model.logit_scale.clamp_(0, math.log(MAX_LOGIT_SCALE))
             loss_val = float(loss.detach())
-            if verbose and (step % 50 == 0 or step == steps - 1):
-                print(f"step {step:4d} loss {loss_val:.3f} scale {model.logit_scale.detach().exp().item():.1f} "
-                      f"t={time.perf_counter() - t_start:.1f}s", flush=True)
+            if (verbose or say) and (step % 50 == 0 or step == steps - 1):
+                line = (f"step {step:4d}/{steps} loss {loss_val:.3f} "
+                        f"scale {model.logit_scale.detach().exp().item():.1f} t={time.perf_counter() - t_start:.1f}s")
+                if say is not None:
+                    say(line)
+                else:
+                    print(line, flush=True)
 
         model.eval()
         state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
@@ -605,7 +609,41 @@ def _complete(d: Path) -> bool:
     return (d / "model.json").is_file() and (d / "weights.safetensors").is_file() and (d / "train_info.json").is_file()
 
 
+#: this process's one answer of get_trained_model: its paths, or the failure of its one training
+_SESSION: dict = {}
+
+
+#: how training reports; tests/conftest.py points it past pytest's capture, to the terminal
+SAY = None
+
+
+def _say(text: str) -> None:
+    """Training takes minutes: say what it does, so a run never looks hung."""
+    if SAY is not None:
+        SAY(text)
+    else:
+        sys.stderr.write(f"[tiny CLIP] {text}\n")
+        sys.stderr.flush()
+
+
 def get_trained_model(cache_root: str | Path | None = None) -> tuple[Path, Path]:
+    """The trained tiny CLIP, trained at most once per process: a failed training is not retried
+    by every test module that needs it; they all fail at once with the first error."""
+    key = str(cache_root)
+    if key not in _SESSION:
+        try:
+            _SESSION[key] = ("ok", _get_trained_model(cache_root))
+        except Exception as exc:  # noqa: BLE001 - remembered and re-raised for every caller
+            _say(f"training failed: {exc.__class__.__name__}: {exc}")
+            _SESSION[key] = ("failed", exc)
+            raise
+    outcome, value = _SESSION[key]
+    if outcome == "failed":
+        raise RuntimeError(f"the tests' tiny CLIP could not be trained earlier in this session: {value}") from value
+    return value
+
+
+def _get_trained_model(cache_root: str | Path | None = None) -> tuple[Path, Path]:
     """(config_json_path, weights_safetensors_path) of the trained tiny CLIP.
 
     Trains only when cache_root has no complete result for this source + torch/open_clip
@@ -623,7 +661,10 @@ def get_trained_model(cache_root: str | Path | None = None) -> tuple[Path, Path]
             if not _complete(final):
                 tmp = Path(tempfile.mkdtemp(prefix=".tinyclip-tmp-", dir=root))
                 try:
-                    info = train(tmp)
+                    _say(f"training the tests' tiny CLIP once ({STEPS} steps, a few minutes on 2 cores; "
+                         f"then cached in {final})")
+                    info = train(tmp, say=_say)
+                    _say(f"trained in {info['seconds']:.0f} s")
                     log.info("trained tiny CLIP in %.1fs", info["seconds"])
                     if final.exists():  # an incomplete leftover (cannot happen with os.replace, but be safe)
                         shutil.rmtree(final, ignore_errors=True)

@@ -234,11 +234,17 @@ class Actions(QObject):
 
     # ---- tag sets -------------------------------------------------------------------------------
     def edit_current_tag_set(self) -> None:
+        """Edit the set of the tag in view; with none in view, ask which set (none yet: a new one)."""
         tag = self.window.sidebar.current_filter().tag
         if tag is not None:
             self.edit_tag_set(tag[0])
-        elif self.browser.tag_sets:
-            self.edit_tag_set(self.browser.tag_sets[0].name)
+        elif not self.browser.tag_sets:
+            self.edit_tag_set(None)
+        else:
+            name = dialogs.ask_choice(self.window, "Edit tag set", "Which tag set?",
+                                      [ts.name for ts in self.browser.tag_sets])
+            if name:
+                self.edit_tag_set(name)
 
     def edit_tag_set(self, name: Optional[str]) -> None:
         existing = {ts.name for ts in self.browser.tag_sets}

@@ -7,7 +7,7 @@ import sys
 
 from PySide6.QtCore import QProcess, QStandardPaths, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from photoclip.core.paths import display_path
 
@@ -20,6 +20,12 @@ def ask_folder(parent: QWidget, caption: str = "Add a folder to the library") ->
 def ask_save_path(parent: QWidget, caption: str, default: str, name_filter: str) -> str:
     path, _ = QFileDialog.getSaveFileName(parent, caption, default, name_filter)
     return path
+
+
+def ask_choice(parent: QWidget, title: str, label: str, choices: list[str]) -> str:
+    """One of ``choices``, or "" when the user cancels."""
+    choice, ok = QInputDialog.getItem(parent, title, label, choices, 0, False)
+    return choice if ok else ""
 
 
 def run_dialog(dialog: QDialog) -> bool:

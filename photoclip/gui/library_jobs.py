@@ -185,10 +185,14 @@ class LibraryJobs(QObject):
         def run(progress, control):
             return lib.index_paths(batch.take(), progress=progress, control=control, wait=True)
 
+        def done(report) -> str:
+            changes = report.summary(changes_only=True)
+            # A batch of photos an index run had already taken (the usual echo of adding a
+            # folder) changes nothing: the status keeps saying what that run did.
+            return ("Updated: " + changes) if changes else self.worker.idle_text
+
         self._watch_batch = batch
-        self._watch_job = self.submit("Updating changed photos", run, live=True, group=JobGroup.PHOTOS,
-                                      done=lambda report: "Updated: " + (report.summary(changes_only=True)
-                                                                         or "no changes"))
+        self._watch_job = self.submit("Updating changed photos", run, done=done, live=True, group=JobGroup.PHOTOS)
         return self._watch_job
 
     def folder_back(self, folder: str) -> Optional[Job]:

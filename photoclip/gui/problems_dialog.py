@@ -34,9 +34,13 @@ HEADERS = ("File", "Folder", "Reason", "When")
 
 
 def format_when(when: float) -> str:
-    """A local date and time in the user's locale short format."""
+    """A time in the user's locale's short format; under the "C" locale (no LANG set), whose
+    short format reads "2 12 2026 17:34", ISO 8601 instead."""
     dt = QDateTime.fromMSecsSinceEpoch(int(when * 1000))
-    return QLocale().toString(dt, QLocale.FormatType.ShortFormat)
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:
+        return dt.toString("yyyy-MM-dd HH:mm")
+    return locale.toString(dt, QLocale.FormatType.ShortFormat)
 
 
 def problems_as_text(problems: list[Problem]) -> str:

@@ -519,3 +519,20 @@ def test_banner_error_from_core_keeps_what_went_wrong(qtbot, banner):
     assert "local weights file" in banner.hint_label.text()
     banner.hide_banner()
     assert banner.state == "hidden" and not visible(banner)
+
+
+def test_problem_times_read_as_dates_in_any_locale():
+    from PySide6.QtCore import QLocale
+
+    from photoclip.gui.problems_dialog import format_when
+
+    when = 1796213640.0  # 2026-12-02 around 17:34 UTC
+    saved = QLocale()
+    try:
+        QLocale.setDefault(QLocale(QLocale.Language.C))
+        text = format_when(when)
+        assert text.startswith("2026-12-0") and ":" in text, text  # not "2 12 2026"
+        QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+        assert "26" in format_when(when) and "12" in format_when(when)
+    finally:
+        QLocale.setDefault(saved)

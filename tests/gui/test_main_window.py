@@ -345,3 +345,24 @@ def test_the_model_job_imports_around_pyside6s_import_wrapper():
         with plain_imports():
             import photoclip_no_such_module  # noqa: F401
     assert builtins.__import__ is wrapped
+
+
+def test_edit_tag_set_with_no_tag_in_view_asks_which_set(open_window, qtbot, monkeypatch):
+    from photoclip.gui.tagset_editor import TagSetEditor
+
+    w = open_window()
+    qtbot.waitUntil(lambda: len(w.browser.tag_sets) >= 2, timeout=10_000)  # the default sets
+    asked, opened = [], []
+    monkeypatch.setattr(dialogs, "ask_choice",
+                        lambda parent, title, label, choices: asked.append(choices) or choices[1])
+    monkeypatch.setattr(dialogs, "run_dialog",
+                        lambda dialog: opened.append(dialog) or False)
+    w.actions.edit_tag_set_action.trigger()
+    names = [ts.name for ts in w.browser.tag_sets]
+    assert asked == [names]  # every set offered, none chosen for the user
+    assert len(opened) == 1 and isinstance(opened[0], TagSetEditor)
+    assert opened[0].name() == names[1]
+    # cancelling the question opens nothing
+    monkeypatch.setattr(dialogs, "ask_choice", lambda *a: "")
+    w.actions.edit_tag_set_action.trigger()
+    assert len(opened) == 1

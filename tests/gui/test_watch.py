@@ -248,3 +248,17 @@ def test_watching_can_be_turned_off(open_window, qtbot, tmp_path, make_library, 
     target = folder / "now_watched.jpg"
     shutil.copy(make_images(tmp_path / "w", 1, start=600)[0], target)
     qtbot.waitUntil(lambda: str(target) in grid_paths(w), timeout=WAIT_MS)
+
+
+def test_an_echo_of_photos_just_indexed_does_not_say_no_changes(open_window, qtbot, tmp_path):
+    """Adding a folder makes the watcher hand over the same photos the index run already took:
+    the status keeps saying what was indexed, not "Updated: no changes"."""
+    w, folder = watched_window(open_window, qtbot, tmp_path, n=4)
+    wait_idle(qtbot, w)
+    assert w.status.message.text().startswith("Indexed: 4 new")
+    reports = collect_watch_reports(w)
+    w.jobs.index_changed_paths([str(p) for p in sorted(folder.iterdir())])
+    qtbot.waitUntil(lambda: bool(reports), timeout=WAIT_MS)
+    wait_idle(qtbot, w)
+    assert reports[0].summary(changes_only=True) == ""
+    assert w.status.message.text().startswith("Indexed: 4 new"), w.status.message.text()
