@@ -86,7 +86,8 @@ def desktop_entry_text(command: list[str] | None = None) -> str:
         if key == "TryExec":
             continue
         if key == "Exec":
-            lines.append(f"Exec={exec_value}")
+            # %F: the photos a file manager's "Open with photoclip" hands over (photoclip PHOTO...)
+            lines.append(f"Exec={exec_value} %F")
             # TryExec hides the menu entry once the launcher is uninstalled (e.g. venv deleted).
             lines.append(f"TryExec={command[0]}")
             continue

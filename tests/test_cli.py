@@ -77,7 +77,9 @@ def test_cli_errors_are_readable(cli, tmp_path):
 
 def test_cli_version_and_self_test(cli):
     assert cli("--version").stdout.startswith("photoclip ")
-    assert "OK" in cli("--self-test").stdout
+    out = cli("--self-test")
+    assert "self-test OK" in out.stdout and "text search" in out.stdout  # says what it checked
+    assert "WARNING" not in out.stderr and "random" not in out.stderr.lower(), out.stderr  # and quietly
 
 
 def test_library_and_model_options_work_before_and_after_every_subcommand(cli, tmp_path, tiny_config):

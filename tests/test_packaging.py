@@ -41,7 +41,10 @@ def test_desktop_entry_fields():
     f = _desktop_fields(DESKTOP)
     assert f["Type"] == "Application"
     assert f["Name"] == "photoclip"
-    assert f["Exec"] == "photoclip"  # no %F: file arguments would be taken as CLI subcommands
+    # %F: "Open with photoclip" hands over photo files; photoclip PHOTO opens the app on them
+    assert f["Exec"] == "photoclip %F"
+    mimes = f["MimeType"].split(";")
+    assert mimes[-1] == "" and {"image/jpeg", "image/png", "image/heic"} <= set(mimes)
     assert f["Icon"] == APP_ID  # themed icon name, installed by photoclip.desktop
     assert f["Terminal"] == "false"
     categories = f["Categories"].split(";")

@@ -279,7 +279,7 @@ def test_install_desktop_entry_under_xdg_data_home(tmp_path, monkeypatch):
     assert str(entry) in written
     assert all(Path(p).is_file() and Path(p).is_relative_to(data) for p in written)
     fields = _read_desktop(entry)
-    assert fields["Exec"] == '"/opt/my apps/bin/photoclip"'  # quoted: the path has a space
+    assert fields["Exec"] == '"/opt/my apps/bin/photoclip" %F'  # quoted: the path has a space
     assert fields["TryExec"] == "/opt/my apps/bin/photoclip"
     assert fields["Icon"] == app_id
     for size in resources.ICON_SIZES:
@@ -311,7 +311,7 @@ def test_install_desktop_entry_explicit_prefix_and_default_launcher(tmp_path, mo
     # do not run with the virtualenv on PATH.
     first = fields["Exec"].split(" ")[0].strip('"')
     assert Path(first).is_absolute()
-    assert fields["Exec"].endswith("photoclip")
+    assert fields["Exec"].endswith("photoclip %F")
 
 
 def test_relative_xdg_data_home_is_ignored(monkeypatch):

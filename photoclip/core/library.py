@@ -227,6 +227,9 @@ class Library:
         """``photos()`` as ids and paths only: what a grid of 100,000s of photos needs."""
         return self.catalog.photo_listing(where, model_id=self._model_row() or -1, offset=offset, limit=limit)
 
+    def photo_by_path(self, path: str) -> Optional[PhotoRecord]:
+        return self.catalog.photo_by_path(os.path.abspath(path))
+
     def photo(self, photo_id: int) -> Optional[PhotoRecord]:
         return self.catalog.photo(photo_id)
 

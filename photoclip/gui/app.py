@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtGui import QIcon
@@ -230,8 +230,9 @@ def make_application(argv: list[str]) -> QApplication:
 
 
 def run_app(argv: Optional[list[str]] = None, *, library_root: Optional[str] = None, model: Optional[str] = None,
-            pretrained: Optional[str] = None) -> int:
-    """Run the desktop app until its window closes; returns the exit code."""
+            pretrained: Optional[str] = None, open_photos: Sequence[str] = ()) -> int:
+    """Run the desktop app until its window closes; returns the exit code. ``open_photos``: the
+    photos it was asked to open (``photoclip PHOTO``, "Open with"); the first is shown."""
     argv = list(sys.argv if argv is None else argv)
     argv, from_argv = _take_library_option(argv)
     library_root = library_root or from_argv
@@ -252,6 +253,8 @@ def run_app(argv: Optional[list[str]] = None, *, library_root: Optional[str] = N
     if probe:
         _StartupProbe(window, probe)
     window.show()
+    if open_photos:
+        window.browser.reveal(os.path.abspath(open_photos[0]))
     # Ctrl+C in the terminal: give Python a chance to run its signal handler now and then.
     ticker = QTimer()
     ticker.start(500)

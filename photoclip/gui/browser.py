@@ -57,6 +57,7 @@ class Browser(QObject):
         self.total = 0
         self.model_ready = False
         self.last_error = ""
+        self._reveal_id: Optional[int] = None  # a photo to select once the listing holds it
         self._last_live = 0.0
         # how long the last whole listing and sidebar took to read (on the query thread)
         self._listing_s = self._sidebar_s = 0.0
@@ -87,6 +88,31 @@ class Browser(QObject):
         bar.edit.clear()
         bar.edit.blockSignals(False)
         bar.set_image(path)  # emits searchRequested -> set_query
+
+    def reveal(self, path: str) -> None:
+        """Show one photo (``photoclip PHOTO``, "Open with photoclip"): selected among all photos
+        when it is in the library, else as the query of a search for photos like it."""
+        lib = self.library
+        self.queries.submit(Slot.REVEAL, lambda: (path, lib.photo_by_path(path)))
+
+    def _revealed(self, path: str, rec) -> None:
+        if rec is None:
+            self.window.search_bar.set_image(path)  # emits searchRequested -> set_query
+            self.window.status.showMessage("This photo is not in your library: showing photos like it", 10_000)
+            return
+        self._reveal_id = rec.id
+        self.window.sidebar.select(None, emit=False)
+        self.set_filter(ALL_PHOTOS)
+
+    def _select_revealed(self) -> None:
+        row = self.model.row_for_photo(self._reveal_id)
+        if row < 0:
+            return
+        self._reveal_id = None
+        idx = self.model.index(row)
+        grid = self.window.grid
+        grid.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        grid.scrollTo(idx)
 
     def set_model_ready(self, ready: bool) -> None:
         if ready != self.model_ready:
@@ -215,6 +241,8 @@ class Browser(QObject):
             if self.window.details.photo_id == pid:
                 self.window.details.show_photo(rec, tags, best)
                 self.detailsShown.emit(pid)
+        elif slot is Slot.REVEAL:
+            self._revealed(*result)
         elif slot is Slot.STARTUP:
             ready, folders = result
             self.folder_count = folders
@@ -244,6 +272,8 @@ class Browser(QObject):
             # so the grid is not laid out again and keeps its place without a flicker.
             self.last_error = ""
             self._update_count()
+            if self._reveal_id is not None and not is_search:
+                self._select_revealed()
             self.resultsShown.emit(len(items))
             return
         grid = self.window.grid
@@ -268,6 +298,8 @@ class Browser(QObject):
             self.window.details.clear()
         self._update_count()
         self.window.update_empty_hint(self.folder_count, is_search, self._tag_view())
+        if self._reveal_id is not None and not is_search:
+            self._select_revealed()
         self.resultsShown.emit(len(items))
 
     def _update_count(self) -> None:

@@ -327,6 +327,7 @@ class Slot(enum.Enum):
     DETAILS = "details"
     SIDEBAR = "sidebar"
     STARTUP = "startup"
+    REVEAL = "reveal"
 
 
 class QueryRunner(QObject):

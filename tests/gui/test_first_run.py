@@ -111,3 +111,33 @@ def test_tagging_progress_counts_photos_per_set(make_library, photo_folder):
     texts = [p.message for p in seen if p.phase == "tagging"]
     assert texts[-1].startswith("Tagging (two, set 2 of 2) — 12 / 12")
     assert any(t.startswith("Tagging (one, set 1 of 2) — 12 / 12") for t in texts)
+
+
+def test_photoclip_photo_opens_the_app_on_that_photo(open_window, qtbot, tmp_path, monkeypatch):
+    """`photoclip PHOTO` (a file manager's "Open with photoclip") starts the app, not the CLI, and
+    shows that photo: selected when it is in the library, else as a search for photos like it."""
+    import photoclip.__main__ as entry
+    from photoclip.gui.photo_model import PathRole
+
+    photos = tmp_path / "pics"
+    for i in range(5):
+        draw_photo(photos / f"p{i}.jpg", (40 * i, 100, 200 - 30 * i))
+    started = []
+    monkeypatch.setattr(entry, "gui_main", lambda argv, open_photos=(): started.append(list(open_photos)) or 0)
+    assert entry.main([str(photos / "p3.jpg")]) == 0 and started == [[str(photos / "p3.jpg")]]
+    assert entry._photo_files(["index", str(photos)]) == []  # a command line stays one
+
+    w = open_window()
+    with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.add_folders([str(photos)])
+    qtbot.waitUntil(lambda: w.model.rowCount() == 5, timeout=30_000)
+    w.browser.reveal(str(photos / "p3.jpg"))
+    qtbot.waitUntil(lambda: w.grid.currentIndex().isValid()
+                    and w.grid.currentIndex().data(PathRole) == str(photos / "p3.jpg"), timeout=30_000)
+    qtbot.waitUntil(lambda: w.details.path == str(photos / "p3.jpg"), timeout=30_000)
+
+    outside = draw_photo(tmp_path / "elsewhere" / "new.png", (250, 10, 10))
+    w.browser.reveal(str(outside))
+    qtbot.waitUntil(lambda: w.browser.image == str(outside) and w.model.is_search, timeout=30_000)
+    assert "not in your library" in w.status.currentMessage()
