@@ -244,6 +244,7 @@ class LibraryJobs(QObject):
                                lambda progress, control: _load_model(lib, progress, control), asked=True)
 
     def use_local_model(self, model: str, weights: str) -> Job:
+        self.window.banner.show_loading(weights)
         lib = self.library
         arch = model or lib.spec.model
 

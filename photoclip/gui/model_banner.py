@@ -28,7 +28,7 @@ from photoclip.gui.colours import mix
 from photoclip.gui.preferences import WEIGHTS_FILTER
 from photoclip.gui.tagset_editor import make_secondary
 
-NEEDED, PROGRESS, ERROR, HIDDEN = "needed", "progress", "error", "hidden"
+NEEDED, PROGRESS, LOADING, ERROR, HIDDEN = "needed", "progress", "loading", "error", "hidden"
 _MB = 1_000_000
 _MAX_ERROR_CHARS = 320
 _EXC_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Unavailable)\w*:\s*")
@@ -160,7 +160,7 @@ class ModelBanner(QFrame):
 
     @property
     def state(self) -> str:
-        """"needed", "progress", "error" or "hidden"."""
+        """"needed", "progress", "loading", "error" or "hidden"."""
         return self._state
 
     def show_needed(self, model_label: str = DEFAULT_MODEL, size_text: str = "") -> None:
@@ -185,6 +185,13 @@ class ModelBanner(QFrame):
             text = format_mb(done) if done else "Starting…"
             self.progress_bar.setAccessibleDescription(text)
         self.progress_label.setText(text)
+
+    def show_loading(self, weights: str) -> None:
+        """A local weights file is being loaded: say so (not the download error it may follow)."""
+        self._loading = os.path.basename(weights) or weights
+        self._set_state(LOADING)
+        self.progress_bar.setRange(0, 0)
+        self.progress_label.setText("")
 
     def show_error(self, message: str) -> None:
         self._error = readable_error(message)
@@ -222,6 +229,11 @@ class ModelBanner(QFrame):
             self.hint_label.setText(
                 f"The model is downloaded once and kept in {where}. Offline? Copy a weights file onto this "
                 "computer and choose “Use a local weights file…”. You can browse your folders meanwhile.")
+        elif state == LOADING:
+            self.message_label.setText(f"Loading the local weights file {paths.display_path(self._loading)}…")
+            self.hint_label.setText("You can keep browsing; search and tags start when it is loaded.")
+            self.cancel_button.setEnabled(True)
+            self.cancel_button.setText("Cancel")
         elif state == PROGRESS:
             self.message_label.setText(f"Downloading the image model ({self._model_label})…")
             self.hint_label.setText(f"Saving to {where}. You can keep browsing; search and tags start when it is done.")
@@ -239,11 +251,11 @@ class ModelBanner(QFrame):
                 f"choose “Use a local weights file…”. Downloads are kept in {where}.")
         self.message_label.setAccessibleName(self.message_label.text())
         self.message_label.setToolTip("")
-        self.progress_box.setVisible(state == PROGRESS)
+        self.progress_box.setVisible(state in (PROGRESS, LOADING))
         self.download_button.setVisible(state == NEEDED)
         self.retry_button.setVisible(state == ERROR)
         self.local_button.setVisible(state in (NEEDED, ERROR))
-        self.cancel_button.setVisible(state == PROGRESS)
+        self.cancel_button.setVisible(state in (PROGRESS, LOADING))
         self.setVisible(True)
         self.update()
 

@@ -25,8 +25,12 @@ def test_folder_added_while_the_local_model_loads_is_indexed(open_window, qtbot,
     qtbot.waitUntil(lambda: w.banner is not None and w.banner.state == "needed", timeout=30_000)
     assert not w.browser.model_ready
 
+    # after a failed download the banner showed its error; choosing a local file says it loads that
+    w.banner.show_error("No internet connection — use a local weights file")
     # the natural first-run order: choose the weights file, then add a folder at once
     w.jobs.use_local_model(tiny_config, str(weights))
+    assert w.banner.state == "loading" and "weights.safetensors" in w.banner.message_label.text()
+    assert "internet" not in w.banner.message_label.text()
     w.jobs.add_folders([str(photos)])
     qtbot.waitUntil(lambda: w.browser.model_ready and not w.services.worker.is_busy(), timeout=60_000)
     qtbot.waitUntil(lambda: w.library.status()["embedded"] == 3, timeout=60_000)
