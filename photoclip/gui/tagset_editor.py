@@ -46,7 +46,8 @@ def slider_to_threshold(value: int) -> float:
 
 
 class MessageLabel(QWidget):
-    """A warning icon and a wrapped message; hidden when there is nothing to say."""
+    """A warning icon and a wrapped message; hidden when there is nothing to say, its room kept
+    (two lines) so the dialog does not jump while the user types."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -61,6 +62,10 @@ class MessageLabel(QWidget):
         self._text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self._icon)
         layout.addWidget(self._text, 1)
+        self._text.setMinimumHeight(2 * self._text.fontMetrics().lineSpacing())
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
         self._message = ""
         self.hide()
 
@@ -234,9 +239,11 @@ class TagSetEditor(QDialog):
             QShortcut(QKeySequence(seq), self, activated=self._accept_if_valid)
 
         self._load(tag_set)
-        self.name_edit.textChanged.connect(self._validate)
-        self.labels_edit.textChanged.connect(self._validate)
-        self.templates_edit.textChanged.connect(self._validate)
+        # A new set says what it needs only once the user has typed something (the OK button's
+        # tooltip says it from the start); an existing set's problems show at once.
+        self._typed = tag_set is not None
+        for edit in (self.name_edit, self.labels_edit, self.templates_edit):
+            edit.textChanged.connect(self._on_typed)
         self._mode_group.buttonToggled.connect(self._on_mode_changed)
         self.threshold_slider.valueChanged.connect(self._on_threshold_changed)
         self.advanced_toggle.toggled.connect(self._set_advanced_visible)
@@ -303,13 +310,17 @@ class TagSetEditor(QDialog):
             return "A prompt template needs fixing (see Advanced)."
         return why
 
+    def _on_typed(self, *_args) -> None:
+        self._typed = True
+        self._validate()
+
     def _validate(self) -> None:
         template_msgs = [m for m in (template_problem(t) for t in self.templates()) if m]
         self.templates_error.set_message(template_msgs[0] if template_msgs else "")
         if template_msgs and not self.advanced_toggle.isChecked():
             self.advanced_toggle.setChecked(True)
         why = self.problem()
-        self.error_label.set_message(why)
+        self.error_label.set_message(why if self._typed else "")
         self.ok_button.setEnabled(not why)
         self.ok_button.setToolTip(why)
 

@@ -40,9 +40,15 @@ def fill(editor, name="pets", labels="dog\ncat\nbird"):
 def test_new_set_needs_a_name_before_it_can_be_saved(qtbot):
     editor = make_editor(qtbot)
     assert not editor.ok_button.isEnabled()
-    assert "name" in editor.error_label.message()
+    # no error before the user has typed: the OK button's tooltip says what is needed
+    assert editor.error_label.message() == "" and "name" in editor.ok_button.toolTip()
+    editor.show()
+    height = editor.height()
     editor.name_edit.setText("   ")
     assert not editor.ok_button.isEnabled()
+    assert "name" in editor.error_label.message()
+    qtbot.wait(50)
+    assert editor.height() == height  # the message's room was kept: the dialog does not jump
     fill(editor)
     assert editor.ok_button.isEnabled()
     assert editor.error_label.message() == ""
