@@ -381,3 +381,13 @@ def test_index_summary_time_includes_tagging(make_library, photo_folder, monkeyp
     monkeypatch.setattr(lib, "tag", slow_tag)
     report = lib.index([str(photo_folder)])
     assert report.seconds >= 1.0 and report.summary().endswith(f"({report.seconds:.1f} s)")
+
+
+def test_files_photoclip_cannot_read_are_counted_by_kind(make_library, photo_folder):
+    for name in ("edit.psd", "layers.PSD", "clip.mov"):
+        (photo_folder / "a" / name).write_bytes(b"\0" * 64)
+    (photo_folder / "a" / "img0.jpg.xmp").write_text("<x:xmpmeta/>")  # a sidecar: not worth a mention
+    report = make_library().index([str(photo_folder)], tag=False)
+    assert report.added == 12
+    assert report.unsupported == {".psd": 2, ".mov": 1}
+    assert "3 files photoclip cannot read: .psd ×2, .mov ×1" in report.summary()

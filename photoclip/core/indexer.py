@@ -39,7 +39,17 @@ class IndexReport:
     problems: int = 0       # files (and folders) newly found unreadable this run
     embedded: int = 0       # images that went through the model
     offline: list[str] = field(default_factory=list)   # library folders not reachable (unplugged drive)
+    unsupported: dict[str, int] = field(default_factory=dict)  # extension -> files photoclip cannot read
     seconds: float = 0.0
+
+    def unsupported_text(self) -> str:
+        """"5 files photoclip cannot read: .psd ×3, .mov ×2" ("" when there are none)."""
+        n = sum(self.unsupported.values())
+        if not n:
+            return ""
+        kinds = sorted(self.unsupported.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{ext} ×{count:,}" for ext, count in kinds[:5]) + (", …" if len(kinds) > 5 else "")
+        return f"{n:,} file{'s' if n != 1 else ''} photoclip cannot read: {shown}"
 
     def summary(self, changes_only: bool = False) -> str:
         """The one wording of a run: "3 new, 0 changed, ... (1.2 s)"; with ``changes_only``, what
@@ -53,6 +63,8 @@ class IndexReport:
             return ", ".join(parts)
         parts = [f"{n:,} {word}" for word, n in counts if n or word != "could not be read"]
         text = ", ".join(parts) + f" ({self.seconds:.1f} s)"
+        if self.unsupported:
+            text += "; " + self.unsupported_text()
         if self.offline:
             text += "; offline: " + ", ".join(self.offline)
         return text
@@ -193,14 +205,18 @@ class Indexer:
             if path not in listed:
                 report.problems += 1
 
+        def on_unsupported(ext: str) -> None:
+            report.unsupported[ext] = report.unsupported.get(ext, 0) + 1
+
         def walked():
             nonlocal seen, last
-            for state in walk_images(folder.path, on_problem, lambda: control.cancelled):
+            for state in walk_images(folder.path, on_problem, lambda: control.cancelled, on_unsupported):
                 seen += 1
                 now = time.monotonic()
                 if progress and now - last > 0.25:
                     last = now
-                    progress(Progress("scanning", seen, 0, None, None, f"Scanning {name} — {seen:,} files", state.path))
+                    progress(Progress("scanning", seen, 0, None, None,
+                                      f"Scanning {name} — {seen:,} photo{'s' if seen != 1 else ''} found", state.path))
                 yield state
 
         result = diff(walked(), self.catalog.file_states(folder.id))

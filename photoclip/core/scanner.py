@@ -48,9 +48,17 @@ def fingerprint(path: str, size: Optional[int] = None) -> str:
     return f"{size:x}-{h.hexdigest()}"
 
 
+#: files beside photos that are not photos and need no mention (sidecars, camera and app metadata)
+NOT_PHOTOS = frozenset({".xmp", ".json", ".txt", ".ini", ".db", ".thm", ".aae", ".pp3", ".dop", ".xml",
+                        ".md5", ".log", ".nfo", ".url", ".lnk", ".ds_store", ".pdf", ".html", ".htm"})
+
+
 def walk_images(root: str, on_problem: Callable[[str, str], None],
-                cancelled: Callable[[], bool] = lambda: False) -> Iterator[FileState]:
-    """Every image file below root (symlinked folders followed once; loops and unreadable folders reported)."""
+                cancelled: Callable[[], bool] = lambda: False,
+                on_unsupported: Optional[Callable[[str], None]] = None) -> Iterator[FileState]:
+    """Every image file below root (symlinked folders followed once; loops and unreadable folders
+    reported). ``on_unsupported(extension)`` hears of every other file that photoclip cannot show
+    (a .psd, a video), sidecars and metadata files aside."""
     seen_dirs: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -84,6 +92,9 @@ def walk_images(root: str, on_problem: Callable[[str, str], None],
                     subdirs.append(entry.path)
                     continue
                 if not is_image_path(name):
+                    ext = os.path.splitext(name)[1].lower()
+                    if on_unsupported is not None and ext not in NOT_PHOTOS:
+                        on_unsupported(ext or "(no extension)")
                     continue
                 st = entry.stat(follow_symlinks=True)
                 kind = special_file_kind(st.st_mode)
