@@ -81,6 +81,10 @@ class Library:
     def model_ready(self) -> bool:
         return self.spec.ready()
 
+    def embedder_loaded(self) -> bool:
+        """Whether the model is in memory now (asking for it would not wait for a load)."""
+        return self._embedder is not None
+
     def embedder(self, progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> Embedder:
         with self._embedder_lock:
             if self._embedder is None:

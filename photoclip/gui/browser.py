@@ -192,16 +192,18 @@ class Browser(QObject):
         self.window.details.show_loading(item.photo_id, item.path)
         lib = self.library
         pid = item.photo_id
-        ready = self.model_ready
 
         def run():
             rec = lib.photo(pid)
             if rec is None:
                 raise PhotoclipError("This photo is no longer in the library.")
-            best = lib.best_labels(pid) if ready else {}
-            return pid, rec, lib.photo_tags(pid), best
+            return pid, rec, lib.photo_tags(pid)
 
+        # What the catalog knows shows at once; the best labels, which need the model in memory,
+        # follow in a read of their own (and again once a model load ends).
         self.queries.submit(Slot.DETAILS, run)
+        if self.model_ready and lib.embedder_loaded():
+            self.queries.submit(Slot.LABELS, lambda: (pid, lib.best_labels(pid)))
 
     def refresh_all(self) -> None:
         self.refresh_sidebar()
@@ -237,10 +239,14 @@ class Browser(QObject):
             self.window.update_empty_hint(self.folder_count, self.is_search(), self._tag_view())
             self.sidebarUpdated.emit()
         elif slot is Slot.DETAILS:
-            pid, rec, tags, best = result
+            pid, rec, tags = result
             if self.window.details.photo_id == pid:
-                self.window.details.show_photo(rec, tags, best)
+                self.window.details.show_photo(rec, tags, None if self.model_ready else {})
                 self.detailsShown.emit(pid)
+        elif slot is Slot.LABELS:
+            pid, best = result
+            if self.window.details.photo_id == pid:
+                self.window.details.show_best(best)
         elif slot is Slot.REVEAL:
             self._revealed(*result)
         elif slot is Slot.STARTUP:

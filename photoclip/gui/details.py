@@ -212,8 +212,9 @@ class DetailsPanel(QScrollArea):
         self.name.show()
         self._load_preview()
 
-    def show_photo(self, record, tags: list, best: dict[str, list[tuple[str, float]]]) -> None:
-        """``record``: core PhotoRecord; ``tags``: list of Tag; ``best``: tag set -> [(label, score)]."""
+    def show_photo(self, record, tags: list, best: Optional[dict[str, list[tuple[str, float]]]]) -> None:
+        """``record``: core PhotoRecord; ``tags``: list of Tag; ``best``: tag set -> [(label, score)],
+        or None while they are being computed (``show_best`` brings them)."""
         self.show_loading(record.id, record.path)
         self.folder.setText(display_path(os.path.dirname(record.path)))
         self.folder.setToolTip(display_path(record.folder))
@@ -246,9 +247,14 @@ class DetailsPanel(QScrollArea):
         else:
             self.tags.setText("<i>No tags yet.</i>")
 
+        self.show_best(best)
+
+    def show_best(self, best: Optional[dict[str, list[tuple[str, float]]]]) -> None:
         self.labels_title.show()
         self.labels.show()
-        if best:
+        if best is None:
+            self.labels.setText("<i>Best labels appear once the image model has loaded…</i>")
+        elif best:
             rows = []
             for name in sorted(best):
                 items = ", ".join(f"{html.escape(label)} {score:.2f}" for label, score in best[name])

@@ -328,6 +328,7 @@ class Slot(enum.Enum):
     SIDEBAR = "sidebar"
     STARTUP = "startup"
     REVEAL = "reveal"
+    LABELS = "labels"  # a photo's best labels: needs the model, so after everything else
 
 
 class QueryRunner(QObject):

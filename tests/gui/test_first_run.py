@@ -145,3 +145,41 @@ def test_photoclip_photo_opens_the_app_on_that_photo(open_window, qtbot, tmp_pat
     w.browser.reveal(str(outside))
     qtbot.waitUntil(lambda: w.browser.image == str(outside) and w.model.is_search, timeout=30_000)
     assert "not in your library" in w.status.currentMessage()
+
+
+def test_details_show_at_once_while_the_model_still_loads(open_window, qtbot, tmp_path, make_library, monkeypatch):
+    """After a relaunch the details panel shows the folder, size and tags without waiting for
+    the model; its best labels follow once the model is in memory."""
+    import threading
+
+    from PySide6.QtCore import QItemSelectionModel
+
+    from photoclip.core.library import Library
+
+    photos = tmp_path / "pics"
+    for i in range(3):
+        draw_photo(photos / f"p{i}.jpg", (60 * i, 120, 200 - 50 * i))
+    first = make_library()
+    first.index([str(photos)])
+    first.close()
+
+    gate = threading.Event()
+    real_embedder = Library.embedder
+
+    def slow_embedder(self, *args, **kwargs):
+        if self._embedder is None:
+            gate.wait(60)  # a model that takes its time to load
+        return real_embedder(self, *args, **kwargs)
+
+    monkeypatch.setattr(Library, "embedder", slow_embedder)
+    try:
+        w = open_window(wait_model=False, rescan_on_start=False)
+        qtbot.waitUntil(lambda: w.model.rowCount() == 3, timeout=30_000)
+        qtbot.waitUntil(lambda: w.browser.model_ready, timeout=30_000)  # weights there, still loading
+        w.grid.selectionModel().setCurrentIndex(w.model.index(0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        qtbot.waitUntil(lambda: w.details.size.text() not in ("", "…"), timeout=5_000)
+        assert w.details.folder.text().endswith("pics")
+        assert "once the image model has loaded" in w.details.labels.text()
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: "once the image model" not in w.details.labels.text(), timeout=60_000)
