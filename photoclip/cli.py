@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def cmd(name: str, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
+    def cmd(name: str, help_: str, description: str = "") -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=description or help_)
         _global_options(p, suppress=True)
         return p
 
@@ -105,8 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     e = action("export", "write tag sets to a TOML file")
     e.add_argument("file")
 
-    p = cmd("tag", "auto-tag photos with every enabled tag set")
-    p.add_argument("--set", action="append", dest="sets", help="only this tag set (repeatable)")
+    p = cmd("tag", "auto-tag photos with every enabled tag set; or add, remove, confirm, reject a tag by hand",
+            "photoclip tag [--set NAME] [--retag]: auto-tag. By hand: photoclip tag add LABEL PHOTO... [--set NAME], "
+            "photoclip tag remove LABEL PHOTO... [--set NAME], photoclip tag confirm|reject SET:LABEL PHOTO... "
+            "Your decisions are kept through re-tagging, model changes, moves and renames.")
+    p.add_argument("action", nargs="?", choices=["add", "remove", "confirm", "reject"],
+                   help="change tags by hand (without it: auto-tag)")
+    p.add_argument("items", nargs="*", metavar="LABEL PHOTO", help="the label (or SET:LABEL), then photos")
+    p.add_argument("--set", action="append", dest="sets",
+                   help="auto-tag: only this tag set (repeatable); add/remove: the set the label belongs to")
     p.add_argument("--retag", action="store_true", help="recompute existing tags too")
 
     p = cmd("export-tags", "export every photo's tags as CSV")
@@ -227,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"{r.score:6.3f}  {display_path(r.path)}")
         elif args.command == "tagsets":
             return _tagsets(lib, args)
+        elif args.command == "tag" and args.action:
+            return _tag_by_hand(lib, args)
         elif args.command == "tag":
             n = lib.tag(args.sets, retag=args.retag, progress=progress, control=control)
             progress.close()
@@ -261,6 +270,27 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
         lib.close()
+
+
+def _tag_by_hand(lib, args) -> int:
+    if len(args.items) < 2:
+        raise PhotoclipError(f"photoclip tag {args.action} takes a label and at least one photo.")
+    label, photos = args.items[0], args.items[1:]
+    if args.action in ("confirm", "reject"):
+        if ":" not in label:
+            raise PhotoclipError(f"photoclip tag {args.action} takes SET:LABEL, e.g. scenes:beach")
+        tag_set, _, label = label.partition(":")
+        n = lib.decide_tag(tag_set, label, photos, "confirmed" if args.action == "confirm" else "rejected")
+        print(f"{'Confirmed' if args.action == 'confirm' else 'Rejected'} {tag_set}:{label} on {n:,} photo(s).")
+        return 0
+    tag_set = args.sets[0] if args.sets else None
+    if args.action == "add":
+        name, n = lib.add_tag(label, photos, tag_set)
+        print(f"Tagged {n:,} photo(s) “{label}” ({name}).")
+    else:
+        name, n = lib.remove_tag(label, photos, tag_set)
+        print(f"Removed “{label}” ({name}) from {n:,} photo(s).")
+    return 0
 
 
 def _tagsets(lib, args) -> int:

@@ -46,7 +46,8 @@ def test_a_version_1_library_upgrades_keeping_every_vector_tag_and_problem(make_
 
     lib = make_library()
     conn = lib.catalog.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == catalog_module.SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == catalog_module.SCHEMA_VERSION == 3
+    assert conn.execute("SELECT count(*) FROM user_tags").fetchone()[0] == 0  # version 3: empty, ready
     assert _as_tuples(_rows(conn)) == before
     # Every photo is marked for its metadata to be read on the next scan; nothing is re-embedded.
     assert {r["meta_read"] for r in conn.execute("SELECT meta_read FROM photos")} == {0}
@@ -75,7 +76,7 @@ def test_an_upgrade_interrupted_midway_leaves_the_old_version_that_opens_again(t
     assert "half_done" not in {r[1] for r in conn.execute("PRAGMA table_info(photos)")}
     conn.close()
     upgraded = Catalog(tmp_path / "lib")
-    assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == catalog_module.SCHEMA_VERSION
     upgraded.close()
 
 

@@ -229,7 +229,7 @@ def test_csv_export_round_trips_hostile_names(make_library, tmp_path):
     n = lib.export_tags(str(out))
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["path", "folder", "tag_set", "tag", "score", "model"]
+    assert rows[0] == ["path", "folder", "tag_set", "tag", "score", "model", "source"]
     assert len(rows) - 1 == n > 0
     paths = {r[0] for r in rows[1:]}
     assert paths == {str(folder / name) for name in HOSTILE_NAMES}

@@ -32,7 +32,7 @@ from .filters import ALL_PHOTOS, PhotoFilter
 
 log = logging.getLogger("photoclip.catalog")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The schema as version 1 created it. Frozen: a change is a new migration, never an edit here.
 _V1_SCHEMA = """
@@ -123,8 +123,22 @@ def _v2_photo_metadata(c: sqlite3.Connection) -> None:
     c.execute("CREATE INDEX photos_taken ON photos(taken_at)")
 
 
+def _v3_user_tags(c: sqlite3.Connection) -> None:
+    """The user's own decisions on tags: added by hand, or an auto-tag confirmed or rejected. Keyed
+    by content like a vector, so a move, a rename, a re-tagging or a model change keeps them."""
+    c.execute("""CREATE TABLE user_tags(
+        fingerprint TEXT NOT NULL,
+        tag_set TEXT NOT NULL,
+        label TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('user', 'confirmed', 'rejected')),
+        at REAL NOT NULL,
+        PRIMARY KEY(fingerprint, tag_set, label)
+    ) WITHOUT ROWID""")
+    c.execute("CREATE INDEX user_tags_label ON user_tags(tag_set, label)")
+
+
 # Version N is made by _MIGRATIONS[N - 1] from version N - 1, each step in its own transaction.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_create, _v2_photo_metadata)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_create, _v2_photo_metadata, _v3_user_tags)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -273,6 +287,11 @@ class Tag:
     label: str
     score: float
     model: str
+    source: str = "auto"  # auto | confirmed | user (rejected tags are not listed)
+
+
+#: what the user decided about a tag of a photo
+DECISIONS = ("user", "confirmed", "rejected")
 
 
 @dataclass(frozen=True)
@@ -844,7 +863,38 @@ class Catalog:
         if model_id is not None:
             sql += " AND v.model_id=?"
             args.append(model_id)
-        return [Tag(*r) for r in self.conn.execute(sql + " ORDER BY s.name, t.score DESC", args)]
+        auto = [Tag(*r) for r in self.conn.execute(sql + " ORDER BY s.name, t.score DESC", args)]
+        rec = self.photo(photo_id)
+        return _with_decisions(auto, self.decisions(rec.fingerprint) if rec else {})
+
+    # -- the user's decisions on tags ------------------------------------------------------------
+    def decide(self, fingerprints: Sequence[str], tag_set: str, label: str, decision: Optional[str]) -> int:
+        """Record ``decision`` (user | confirmed | rejected; None forgets it) on a tag for these
+        contents; returns how many changed."""
+        if decision is not None and decision not in DECISIONS:
+            raise ValueError(decision)
+        n, now = 0, time.time()
+        with self.transaction() as c:
+            for fp in dict.fromkeys(fingerprints):
+                if decision is None:
+                    n += c.execute("DELETE FROM user_tags WHERE fingerprint=? AND tag_set=? AND label=?",
+                                   (fp, tag_set, label)).rowcount
+                else:
+                    n += c.execute("INSERT INTO user_tags(fingerprint, tag_set, label, decision, at) VALUES (?,?,?,?,?) "
+                                   "ON CONFLICT(fingerprint, tag_set, label) DO UPDATE SET decision=excluded.decision, "
+                                   "at=excluded.at WHERE decision != excluded.decision",
+                                   (fp, tag_set, label, decision, now)).rowcount
+        return n
+
+    def decisions(self, fingerprint: str) -> dict[tuple[str, str], str]:
+        """(tag set, label) -> decision for one content."""
+        return {(r["tag_set"], r["label"]): r["decision"] for r in self.conn.execute(
+            "SELECT tag_set, label, decision FROM user_tags WHERE fingerprint=?", (fingerprint,))}
+
+    def has_auto_tag(self, fingerprint: str, tag_set: str, label: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM vectors v JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "
+            "WHERE v.fingerprint=? AND s.name=? AND t.label=? LIMIT 1", (fingerprint, tag_set, label)).fetchone() is not None
 
     def photos_named(self, term: str, limit: int = 500) -> list[PhotoRecord]:
         """Online photos whose file name, or a folder name below their library folder, holds
@@ -892,17 +942,24 @@ class Catalog:
             out.setdefault(name, {})[label] = n
         return out
 
-    def iter_export_rows(self, model_id: Optional[int] = None) -> Iterator[tuple[str, str, str, str, float, str]]:
-        """(path, folder, tag_set, tag, score, model) for every tag of every photo."""
-        sql = ("SELECT p.path, f.path, s.name, t.label, t.score, m.name FROM photos p "
-               "JOIN folders f ON f.id=p.folder_id JOIN vectors v ON v.fingerprint=p.fingerprint "
-               "JOIN models m ON m.id=v.model_id JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id")
+    def iter_export_rows(self, model_id: Optional[int] = None
+                         ) -> Iterator[tuple[str, str, str, str, float, str, str]]:
+        """(path, folder, tag_set, tag, score, model, source) for every tag of every photo: its
+        auto-tags (confirmed ones say so, rejected ones are left out) and the tags added by hand."""
+        sql = ("SELECT p.path, f.path, s.name, t.label, t.score, m.name, COALESCE(u.decision, 'auto') "
+               "FROM photos p JOIN folders f ON f.id=p.folder_id JOIN vectors v ON v.fingerprint=p.fingerprint "
+               "JOIN models m ON m.id=v.model_id JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "
+               "LEFT JOIN user_tags u ON u.fingerprint=p.fingerprint AND u.tag_set=s.name AND u.label=t.label "
+               "WHERE COALESCE(u.decision, 'auto') != 'rejected'")
         args: list = []
         if model_id is not None:
-            sql += " WHERE v.model_id=?"
+            sql += " AND v.model_id=?"
             args.append(model_id)
-        for p, f, s, label, score, m in self.conn.execute(sql + " ORDER BY p.path, s.name, t.score DESC", args):
-            yield dec(p), dec(f), s, label, score, m
+        sql += (" UNION ALL SELECT p.path, f.path, u.tag_set, u.label, 1.0, '', 'user' FROM user_tags u "
+                "JOIN photos p ON p.fingerprint=u.fingerprint JOIN folders f ON f.id=p.folder_id "
+                "WHERE u.decision='user'")
+        for p, f, s, label, score, m, source in self.conn.execute(sql + " ORDER BY 1, 3, 5 DESC, 4", args):
+            yield dec(p), dec(f), s, label, score, m, source
 
 
 def _id_matrix(rows) -> tuple[np.ndarray, np.ndarray]:
@@ -915,3 +972,18 @@ def _is_within(path: str, folder: str) -> bool:
     path = os.path.abspath(path)
     folder = os.path.abspath(folder)
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _with_decisions(auto: list[Tag], decisions: dict[tuple[str, str], str]) -> list[Tag]:
+    """A photo's auto-tags with the user's decisions applied: rejected ones dropped, confirmed
+    ones marked, the ones added by hand added (score 1)."""
+    out = []
+    for t in auto:
+        decision = decisions.get((t.tag_set, t.label))
+        if decision == "rejected":
+            continue
+        out.append(Tag(t.tag_set, t.label, t.score, t.model, "confirmed") if decision == "confirmed" else t)
+    have = {(t.tag_set, t.label) for t in out}
+    out += [Tag(s, label, 1.0, "", "user") for (s, label), d in sorted(decisions.items())
+            if d == "user" and (s, label) not in have]
+    return sorted(out, key=lambda t: (t.tag_set, t.source == "auto", -t.score))

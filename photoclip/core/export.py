@@ -8,7 +8,7 @@ from typing import Iterable
 
 from .paths import atomic_write
 
-HEADER = ("path", "folder", "tag_set", "tag", "score", "model")
+HEADER = ("path", "folder", "tag_set", "tag", "score", "model", "source")  # source: auto | confirmed | user
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -28,14 +28,14 @@ def utf8_path(path: str) -> str:
 
 
 def write_csv(dest: str | os.PathLike, rows: Iterable[tuple]) -> int:
-    """Write rows (path, folder, tag_set, tag, score, model) atomically as valid UTF-8; returns
+    """Write rows (path, folder, tag_set, tag, score, model, source) atomically as valid UTF-8; returns
     the row count. Names that are not UTF-8 are escaped (:func:`utf8_path`)."""
     n = 0
     with atomic_write(dest, "write", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow(HEADER)
-        for path, folder, tag_set, tag, score, model in rows:
+        for path, folder, tag_set, tag, score, model, source in rows:
             writer.writerow([neutralise(utf8_path(path)), neutralise(utf8_path(folder)), neutralise(tag_set),
-                             neutralise(tag), f"{score:.4f}", neutralise(model)])
+                             neutralise(tag), f"{score:.4f}", neutralise(model), source])
             n += 1
     return n

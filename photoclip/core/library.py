@@ -30,11 +30,13 @@ from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .lock import IndexLock
 from .search import SearchResult, Searcher, combine, name_term, text_query_vector
 from .index_cache import IndexCache
-from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file
+from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
 
 log = logging.getLogger("photoclip.library")
 
 SETTINGS_FILE = "settings.json"
+#: where a tag added by hand goes when no tag set has its label
+MY_TAGS = "My tags"
 
 
 class Library:
@@ -331,6 +333,71 @@ class Library:
                                            old_name=old_name)
         ts.id = tid
         return ts
+
+    # -- tags by hand ---------------------------------------------------------------------------
+    def _contents(self, photo_paths: Sequence[str]) -> list[str]:
+        """The content fingerprints of photos given by path; a path not in the library is an error."""
+        fps, missing = [], []
+        for path in photo_paths:
+            rec = self.catalog.photo_by_path(os.path.abspath(path))
+            (fps.append(rec.fingerprint) if rec else missing.append(path))
+        if missing:
+            raise PhotoclipError("Not in the library (index its folder first): "
+                                 + ", ".join(paths.display_path(p) for p in missing[:5])
+                                 + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        return fps
+
+    def _tag_home(self, label: str, tag_set: Optional[str]) -> tuple[str, str]:
+        """(set, label as that set spells it) for a tag given by hand: the set named, else the set
+        that has the label, else "My tags"."""
+        label = normalise_label(label)
+        if not label:
+            raise PhotoclipError("A tag needs a label.")
+        sets = self.tag_sets()
+        if tag_set is not None and tag_set.casefold() != MY_TAGS.casefold():
+            found = next((t for t in sets if t.name.casefold() == tag_set.casefold()), None)
+            if found is None:
+                raise PhotoclipError(f"There is no tag set called “{tag_set}”.")
+            spelled = next((x for x in found.labels if x.casefold() == label.casefold()), None)
+            if spelled is None:
+                raise PhotoclipError(f"“{label}” is not a label of the tag set “{found.name}”; leave out --set "
+                                     f"to keep it in “{MY_TAGS}”.")
+            return found.name, spelled
+        if tag_set is None:
+            for t in sets:
+                spelled = next((x for x in t.labels if x.casefold() == label.casefold()), None)
+                if spelled is not None:
+                    return t.name, spelled
+        return MY_TAGS, label
+
+    def add_tag(self, label: str, photo_paths: Sequence[str], tag_set: Optional[str] = None) -> tuple[str, int]:
+        """Tag photos by hand; on a photo that already has it as an auto-tag, that tag is confirmed.
+        Returns (the set it went to, photos changed). Never changed by re-tagging or a model change."""
+        name, label = self._tag_home(label, tag_set)
+        n = 0
+        for fp in self._contents(photo_paths):
+            decision = "confirmed" if self.catalog.has_auto_tag(fp, name, label) else "user"
+            n += self.catalog.decide([fp], name, label, decision)
+        return name, n
+
+    def remove_tag(self, label: str, photo_paths: Sequence[str], tag_set: Optional[str] = None) -> tuple[str, int]:
+        """Take a tag off photos: one added by hand is forgotten, an auto-tag is rejected (it does
+        not come back when the photos are tagged again)."""
+        name, label = self._tag_home(label, tag_set)
+        n = 0
+        for fp in self._contents(photo_paths):
+            if self.catalog.has_auto_tag(fp, name, label):
+                n += self.catalog.decide([fp], name, label, "rejected")
+            else:
+                n += self.catalog.decide([fp], name, label, None)
+        return name, n
+
+    def decide_tag(self, tag_set: str, label: str, photo_paths: Sequence[str], decision: str) -> int:
+        """Confirm or reject an auto-tag (SET:LABEL) on photos."""
+        if decision not in ("confirmed", "rejected"):
+            raise ValueError(decision)
+        name, label = self._tag_home(label, tag_set)
+        return self.catalog.decide(self._contents(photo_paths), name, label, decision)
 
     def delete_tag_set(self, name: str) -> None:
         if not self.catalog.delete_tag_set(name):

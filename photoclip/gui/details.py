@@ -52,6 +52,16 @@ def format_date(taken_at: Optional[str], mtime_ns: Optional[int]) -> str:
     return "unknown"
 
 
+
+def _tag_note(tag) -> str:
+    """What stands beside a tag: the model's score, or that the user decided it."""
+    source = getattr(tag, "source", "auto")
+    if source == "user":
+        return "added by you"
+    if source == "confirmed":
+        return f"✓ {tag.score:.2f}"
+    return f"{tag.score:.2f}"
+
 class _Preview(QLabel):
     """A label that keeps its pixmap scaled to its width."""
 
@@ -240,8 +250,8 @@ class DetailsPanel(QScrollArea):
                 by_set.setdefault(t.tag_set, []).append(t)
             rows = []
             for name in sorted(by_set):
-                items = ", ".join(f"{html.escape(t.label)} <span style='opacity:0.7'>{t.score:.2f}</span>"
-                                  for t in sorted(by_set[name], key=lambda t: -t.score))
+                items = ", ".join(f"{html.escape(t.label)} <span style='opacity:0.7'>{_tag_note(t)}</span>"
+                                  for t in sorted(by_set[name], key=lambda t: (t.source == "auto", -t.score)))
                 rows.append(f"<b>{html.escape(name)}</b>: {items}")
             self.tags.setText("<br>".join(rows))
         else:
