@@ -19,7 +19,7 @@ def test_the_gpu_gives_the_cpus_vectors_in_half_precision(tiny_config, photo_fol
     from photoclip.core.embedder import Embedder, ModelSpec
 
     spec = ModelSpec(tiny_config, "random")
-    cpu, gpu = Embedder(spec, "cpu"), Embedder(spec, "cuda")
+    cpu, gpu = Embedder(spec, "cpu", precision="fp32"), Embedder(spec, "cuda", precision="fp16")
     assert gpu.device == "cuda" and gpu.dtype == torch.float16
     paths, pixels = folder_pixels(cpu, photo_folder)
     assert pixels.dtype == torch.uint8  # what the indexer hands over; normalized on the GPU

@@ -15,6 +15,10 @@ log = logging.getLogger("photoclip.config")
 DEFAULT_MODEL = "ViT-B-32-256"
 DEFAULT_PRETRAINED = "datacomp_s34b_b86k"
 
+# The model's number format: auto (bf16 on a CPU with native bf16 where it is faster and checks out
+# against fp32, fp16 on a CUDA GPU, else fp32), or one of them (core/embedder.py has the rules).
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
 # The curated models offered in the app (label, model, pretrained, approximate download size).
 CURATED_MODELS = (
     ("Fast", "ViT-B-32-256", "datacomp_s34b_b86k", "600 MB"),
