@@ -114,10 +114,14 @@ def test_negative_term_changes_the_ranking(make_library, photo_folder):
     assert plain != pushed
 
 
-def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path):
-    """photoclip's stored vector == open_clip's own pipeline (encode_image(preprocess(Image.open(p))))."""
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path, precision):
+    """photoclip's stored vector == open_clip's own pipeline in fp32 (encode_image(preprocess(Image.open(p)))),
+    whether photoclip ran the model in fp32 or in bf16."""
     import open_clip
     import torch
+
+    from photoclip.core.embedder import Embedder
 
     config = tmp_path / "mid.json"
     config.write_text(json.dumps({
@@ -136,9 +140,10 @@ def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path):
     scene(640, 480).save(photos / "small.png")
     scene(500, 375).save(photos / "small.jpg", quality=95)
     scene(4000, 3000).save(photos / "large.jpg", quality=92)
-    lib = make_library(model=str(config))
+    lib = make_library(model=str(config), precision=precision)
     lib.index([str(photos)], tag=False)
-    emb = lib.embedder()
+    assert lib.embedder().precision == precision
+    emb = Embedder(lib.spec, "cpu", precision="fp32")  # the reference: open_clip's model in fp32
     mid = lib._model_row()
     for name, floor in (("small.png", 0.999), ("small.jpg", 0.999), ("large.jpg", 0.99)):
         path = photos / name
@@ -147,7 +152,7 @@ def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path):
             ref = emb.model.encode_image(emb.preprocess(Image.open(path)).unsqueeze(0))[0].numpy()
         ref = ref / np.linalg.norm(ref)
         cos = float(ours @ ref)
-        print(f"oracle {name}: cosine {cos:.5f}")
+        print(f"oracle {name} ({precision}): cosine {cos:.5f}")
         assert cos >= floor, name
     assert open_clip is not None
 

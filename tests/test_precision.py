@@ -1,10 +1,12 @@
-"""The model's precision: auto / fp32 / bf16 / fp16 and the bf16 check against fp32 at every load.
-bf16 runs here whether or not this CPU has native bf16 (without it, it is only slower): the tests
-force it where they need it."""
+"""The model's precision: auto / fp32 / bf16 / fp16, the bf16 check against fp32 at every load, the
+setting in the library and on the command line. bf16 runs here whether or not this CPU has native
+bf16 (without it, it is only slower): the tests force it where they need it."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import subprocess
 import sys
 from pathlib import Path
 
@@ -125,3 +127,39 @@ def test_tiny_clip_in_bf16_gives_fp32s_vectors_and_tags(tmp_path):
     for attr in ("colour", "shape"):
         assert accuracy["fp32", attr] >= 0.9
         assert abs(accuracy["bf16", attr] - accuracy["fp32", attr]) <= 0.01
+
+
+def test_the_library_setting_applies_from_the_next_load_and_keeps_the_model_key(make_library, photo_folder):
+    lib = make_library(precision="fp32")
+    lib.index([str(photo_folder)], tag=False)
+    key, vectors = lib.model_key, lib.catalog.photo_count()
+    assert lib.precision_in_use().startswith("fp32") and lib.status()["precision"] == "fp32"
+    # as the Preferences dialog saves it (the model in use may come from the command line)
+    lib.save_settings(dataclasses.replace(lib.settings, model=lib.spec.model, pretrained=lib.spec.pretrained,
+                                          precision="bf16"))
+    assert lib.precision_in_use() is None  # dropped: the next load uses the new precision
+    assert lib.embedder().precision == "bf16" and lib.status()["precision_in_use"].startswith("bf16 (")
+    # one model, one index: vectors made in fp32 and bf16 live side by side
+    assert lib.model_key == key
+    probe = sorted(p for p in photo_folder.rglob("*") if p.is_file())[0]
+    assert lib.search(image=str(probe), limit=1)[0].path == str(probe)
+    assert lib.index(tag=False).embedded == 0 and lib.catalog.photo_count() == vectors
+    reopened = make_library(lib.root)
+    assert reopened.settings.precision == "bf16"  # saved in the library's settings
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_the_precision_option_before_or_after_the_subcommand(where, tiny_config, tmp_path):
+    from photoclip.cli import build_parser
+
+    option = ["--precision", "bf16"]
+    head = ["--library", str(tmp_path / "lib"), "--model", tiny_config, "--pretrained", "random"]
+    argv = (option + head + ["download-model"]) if where == "before" else (head + ["download-model"] + option)
+    args = build_parser().parse_args(argv)
+    assert args.precision == "bf16"
+    assert build_parser().parse_args(head + ["status"]).precision is None  # the library's setting
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(head + ["status", "--precision", "fp8"])
+    proc = subprocess.run([sys.executable, "-m", "photoclip", *argv], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Precision: bf16 (bf16 chosen" in proc.stdout

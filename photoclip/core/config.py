@@ -39,6 +39,7 @@ class Settings:
     model: str = DEFAULT_MODEL           # open_clip model name or path of a model-config JSON
     pretrained: str = DEFAULT_PRETRAINED  # pretrained tag, local weights file, or "random"
     device: str = "auto"                 # auto | cpu | cuda | mps
+    precision: str = "auto"              # one of PRECISIONS; used from the next model load
     threads: int = 0                     # torch intra-op threads; 0 = automatic
     image_backend: str = "torch"         # torch | onnxruntime (CPU; needs pip install photoclip[onnx])
     batch_size: int = 0                  # images per model call; 0 = automatic
