@@ -77,7 +77,7 @@ def test_bf16_falls_back_to_fp32_with_a_reason_when_it_differs(tiny_config, monk
     assert e.precision == "fp32" and e.dtype == torch.float32
     assert "differ from fp32 (cosine 0.9" in e.precision_reason and "fp32 instead" in e.precision_reason
     assert "the model runs in fp32" in caplog.text
-    # the fp32 weights are back exactly as they were loaded
+    # the model is loaded again in fp32: the same weights, the same vectors
     assert {p.dtype for p in e.model.parameters()} == {torch.float32}
     assert all(torch.equal(a, b) for a, b in zip(fp32.model.state_dict().values(), e.model.state_dict().values()))
     _, pixels = folder_pixels(e, photo_folder)

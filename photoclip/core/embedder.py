@@ -468,15 +468,13 @@ class Embedder:
 
     def _to_bf16(self, why: str) -> tuple[str, str]:
         """Convert the fp32 model to bf16 if its vectors match fp32's on a probe batch of both towers
-        (cosine >= BF16_MIN_COSINE); else keep fp32 exactly as loaded. Returns (precision, why)."""
+        (cosine >= BF16_MIN_COSINE); else load it again in fp32. Returns (precision, why)."""
         torch = self._torch
         g = torch.Generator().manual_seed(RANDOM_SEED)
         images = torch.randn((PROBE_IMAGES, 3, self.image_size, self.image_size), generator=g)
         tokens = self.tokenizer(list(PROBE_TEXTS)).to(self.device)
         ref_image, ref_text = self._probe_vectors(images, tokens)
-        # the fp32 tensors are kept until the check passes: a fallback gets them back unchanged
-        saved = _model_tensors(self.model)
-        with torch.no_grad():
+        with torch.no_grad():  # parameter by parameter: the model is never held twice (peak memory)
             self.model.to(torch.bfloat16)
         cosine, problem = 0.0, ""
         try:
@@ -487,8 +485,8 @@ class Embedder:
         if not problem and not cosine >= BF16_MIN_COSINE:
             problem = f"bf16 vectors differ from fp32 (cosine {cosine:.5f} < {BF16_MIN_COSINE})"
         if problem:
-            _restore_tensors(saved)
             log.warning("%s; the model runs in fp32", problem)
+            self.model, _ = self._create()  # a second load, only here
             return "fp32", f"{problem}; fp32 instead"
         return "bf16", f"{why}; cosine to fp32 {cosine:.5f}"
 
@@ -636,22 +634,6 @@ class Embedder:
 
     def encode_text(self, text: str) -> np.ndarray:
         return self.encode_texts([text])[0]
-
-
-def _model_tensors(model):
-    """References to every parameter's and buffer's data (no copy), for :func:`_restore_tensors`."""
-    params = [(p, p.data) for p in model.parameters()]
-    buffers = [(m, name, b) for m in model.modules() for name, b in m._buffers.items() if b is not None]
-    return params, buffers
-
-
-def _restore_tensors(saved) -> None:
-    """Put back the tensors :func:`_model_tensors` saw (model.to() replaces them; it does not change them)."""
-    params, buffers = saved
-    for p, data in params:
-        p.data = data
-    for module, name, b in buffers:
-        module._buffers[name] = b
 
 
 def _normalize_pixels(pixels, mean, std):
