@@ -157,6 +157,44 @@ def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path, pr
     assert open_clip is not None
 
 
+def test_label_embeddings_are_kept_for_the_next_process(make_library, photo_folder, monkeypatch):
+    """A tag set's label embeddings are encoded once per (model, prompts, precision) and read back
+    from the library folder by a later process; only sets with photos to tag are encoded; a
+    damaged file is encoded again."""
+    lib = make_library()
+    lib.index([str(photo_folder)], tag=False)
+    colours = lib.save_tag_set(TagSet("colours", ["red", "green", "blue"], "single"))
+    enabled = [ts for ts in lib.tag_sets() if ts.enabled]
+    assert lib.tag() == 12 * len(enabled)
+    folder = lib.root / "label-embeddings"
+    assert len(list(folder.glob("*.npy"))) == len(enabled) and not list(folder.glob(".*"))  # written whole
+    path = lib._labels.file_for(colours)
+    expected = np.load(path)
+
+    def spied(library):
+        embedder, calls = library.embedder(), []
+        encode = embedder.encode_texts
+        monkeypatch.setattr(embedder, "encode_texts", lambda texts: calls.append(list(texts)) or encode(texts))
+        return calls
+
+    later = make_library(lib.root)  # as a new process would
+    assert later.tag() == 0 and later.precision_in_use() is None  # nothing to tag: no model, nothing encoded
+    calls = spied(later)
+    assert later.tag(["colours"], retag=True) == 12 and calls == []  # read, not encoded
+    later.save_tag_set(TagSet("shapes", ["circle", "square"], "single"))
+    assert later.tag() == 12 and len(calls) == 1 and "circle" in calls[0][0]  # only the set with work
+
+    path.write_bytes(b"half a file")
+    mended = make_library(lib.root)
+    calls = spied(mended)
+    assert mended.tag(["colours"], retag=True) == 12 and len(calls) == 1
+    assert np.array_equal(np.load(path), expected)
+
+    other = make_library(lib.root, precision="bf16")  # another precision: its own file
+    other.tag(["colours"], retag=True)
+    assert other._labels.file_for(colours) != path and other._labels.file_for(colours).is_file()
+
+
 def test_tag_sets_single_and_multi(make_library, photo_folder):
     lib = make_library()
     lib.index([str(photo_folder)], tag=False)

@@ -37,6 +37,7 @@ log = logging.getLogger("photoclip.library")
 SETTINGS_FILE = "settings.json"
 #: where a tag added by hand goes when no tag set has its label
 MY_TAGS = "My tags"
+LABELS_FOLDER = "label-embeddings"  # tag sets' label embeddings, a cache (tagging.LabelEmbeddings)
 
 
 class Library:
@@ -96,7 +97,7 @@ class Library:
                 self._embedder = Embedder(self.spec, self.settings.device, threads, progress, control,
                                           image_backend=self.settings.image_backend,
                                           precision=self.settings.precision)
-                self._labels = LabelEmbeddings(self._embedder)
+                self._labels = LabelEmbeddings(self._embedder, self.root / LABELS_FOLDER)
             return self._embedder
 
     def precision_in_use(self) -> Optional[str]:
