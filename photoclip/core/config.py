@@ -31,7 +31,8 @@ CURATED_MODELS = (
 SETTINGS_VERSION = 1
 
 #: settings whose value must be one of these
-CHOICES = {"device": ("auto", "cpu", "cuda", "mps"), "image_backend": ("torch", "onnxruntime")}
+CHOICES = {"device": ("auto", "cpu", "cuda", "mps"), "image_backend": ("torch", "onnxruntime"),
+           "precision": PRECISIONS}
 
 
 @dataclass
