@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 from . import __version__
 from .core.errors import Cancelled, PhotoclipError
 from .core.jobs import JobControl, Progress
+from .core.config import PRECISIONS
 from .core.paths import display_path
 
 log = logging.getLogger("photoclip.cli")
@@ -45,6 +46,9 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=default,
                    help="where the model runs (default: auto = cuda, then mps, then cpu)")
     g.add_argument("--threads", type=int, default=default, help="CPU threads for the model (default: all cores)")
+    g.add_argument("--precision", choices=PRECISIONS, default=default,
+                   help="the model's number format (default: the library's setting, initially auto = bf16 on a "
+                        "CPU with native bf16 where it checks out against fp32, fp16 on a CUDA GPU, else fp32)")
     g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS if suppress else 0,
                    help="more log output")
 
@@ -185,7 +189,7 @@ def _open_library(args, remember_model: bool = False):
     from .core.library import Library
 
     return Library(args.library, model=args.model, pretrained=args.pretrained, device=args.device,
-                   threads=args.threads, remember_model=remember_model)
+                   threads=args.threads, precision=args.precision, remember_model=remember_model)
 
 
 def _photo_filter(args: argparse.Namespace):
@@ -260,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
             lib.embedder(progress, control)
             progress.close()
             print(f"Model ready: {lib.spec.label}")
+            print(f"Precision: {lib.precision_in_use()}")
         elif args.command == "watch":
             from .core.watcher import watch_forever
 
@@ -337,6 +342,7 @@ def _status(lib, as_json: bool) -> None:
     print(f"Library:  {st['library']}")
     print(f"Model:    {st['model']}{'' if st['model_ready'] else ' (weights not downloaded yet)'}")
     print(f"Device:   {st['device']}")
+    print(f"Precision: {st['precision']}" + (f", in use {st['precision_in_use']}" if st["precision_in_use"] else ""))
     print(f"Photos:   {st['photos']:,} ({st['embedded']:,} of {st['distinct_photos']:,} distinct images indexed)")
     print("Folders:" + ("" if st["folders"] else "  none (photoclip index FOLDER)"))
     for f in st["folders"]:

@@ -90,11 +90,13 @@ def test_library_and_model_options_work_before_and_after_every_subcommand(cli, t
                 ["tagsets", "remove", "s"], ["tagsets", "import", "f.toml"], ["tagsets", "export", "f.toml"],
                 ["tag"], ["export-tags", "t.csv"], ["status"], ["folders"], ["download-model"], ["watch"],
                 ["duplicates"]]
-    opts = ["--library", "L", "--model", "M", "--pretrained", "P", "--device", "cpu", "--threads", "1"]
+    opts = ["--library", "L", "--model", "M", "--pretrained", "P", "--device", "cpu", "--threads", "1",
+            "--precision", "bf16"]
     for command in commands:
         for argv in (opts + command, command + opts):
             args = parser.parse_args(argv)
-            assert (args.library, args.model, args.pretrained, args.device, args.threads) == ("L", "M", "P", "cpu", 1), argv
+            assert (args.library, args.model, args.pretrained, args.device, args.threads,
+                    args.precision) == ("L", "M", "P", "cpu", 1, "bf16"), argv
     # and for real: a tag set added with the library named after the action lands in that library
     other = str(tmp_path / "other-lib")
     cli("tagsets", "add", "colours", "red", "green", "--library", other, "--model", tiny_config,

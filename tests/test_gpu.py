@@ -19,7 +19,7 @@ def test_the_gpu_gives_the_cpus_vectors_in_half_precision(tiny_config, photo_fol
     from photoclip.core.embedder import Embedder, ModelSpec
 
     spec = ModelSpec(tiny_config, "random")
-    cpu, gpu = Embedder(spec, "cpu"), Embedder(spec, "cuda")
+    cpu, gpu = Embedder(spec, "cpu", precision="fp32"), Embedder(spec, "cuda", precision="fp16")
     assert gpu.device == "cuda" and gpu.dtype == torch.float16
     paths, pixels = folder_pixels(cpu, photo_folder)
     assert pixels.dtype == torch.uint8  # what the indexer hands over; normalized on the GPU
@@ -39,7 +39,8 @@ def test_the_gpu_gives_the_cpus_vectors_in_half_precision(tiny_config, photo_fol
 
 
 def test_a_library_on_the_gpu_finds_and_tags_what_the_cpu_does(make_library, photo_folder, tmp_path):
-    libraries = {device: make_library(tmp_path / device, device=device) for device in ("cpu", "cuda")}
+    libraries = {device: make_library(tmp_path / device, device=device,
+                                         precision="fp32" if device == "cpu" else "fp16") for device in ("cpu", "cuda")}
     for device, lib in libraries.items():
         report = lib.index([str(photo_folder)])
         assert report.embedded == 12 and report.problems == 0, device

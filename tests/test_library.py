@@ -114,10 +114,14 @@ def test_negative_term_changes_the_ranking(make_library, photo_folder):
     assert plain != pushed
 
 
-def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path):
-    """photoclip's stored vector == open_clip's own pipeline (encode_image(preprocess(Image.open(p))))."""
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path, precision):
+    """photoclip's stored vector == open_clip's own pipeline in fp32 (encode_image(preprocess(Image.open(p)))),
+    whether photoclip ran the model in fp32 or in bf16."""
     import open_clip
     import torch
+
+    from photoclip.core.embedder import Embedder
 
     config = tmp_path / "mid.json"
     config.write_text(json.dumps({
@@ -136,9 +140,10 @@ def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path):
     scene(640, 480).save(photos / "small.png")
     scene(500, 375).save(photos / "small.jpg", quality=95)
     scene(4000, 3000).save(photos / "large.jpg", quality=92)
-    lib = make_library(model=str(config))
+    lib = make_library(model=str(config), precision=precision)
     lib.index([str(photos)], tag=False)
-    emb = lib.embedder()
+    assert lib.embedder().precision == precision
+    emb = Embedder(lib.spec, "cpu", precision="fp32")  # the reference: open_clip's model in fp32
     mid = lib._model_row()
     for name, floor in (("small.png", 0.999), ("small.jpg", 0.999), ("large.jpg", 0.99)):
         path = photos / name
@@ -147,9 +152,47 @@ def test_oracle_embedding_matches_open_clip_reference(make_library, tmp_path):
             ref = emb.model.encode_image(emb.preprocess(Image.open(path)).unsqueeze(0))[0].numpy()
         ref = ref / np.linalg.norm(ref)
         cos = float(ours @ ref)
-        print(f"oracle {name}: cosine {cos:.5f}")
+        print(f"oracle {name} ({precision}): cosine {cos:.5f}")
         assert cos >= floor, name
     assert open_clip is not None
+
+
+def test_label_embeddings_are_kept_for_the_next_process(make_library, photo_folder, monkeypatch):
+    """A tag set's label embeddings are encoded once per (model, prompts, precision) and read back
+    from the library folder by a later process; only sets with photos to tag are encoded; a
+    damaged file is encoded again."""
+    lib = make_library()
+    lib.index([str(photo_folder)], tag=False)
+    colours = lib.save_tag_set(TagSet("colours", ["red", "green", "blue"], "single"))
+    enabled = [ts for ts in lib.tag_sets() if ts.enabled]
+    assert lib.tag() == 12 * len(enabled)
+    folder = lib.root / "label-embeddings"
+    assert len(list(folder.glob("*.npy"))) == len(enabled) and not list(folder.glob(".*"))  # written whole
+    path = lib._labels.file_for(colours)
+    expected = np.load(path)
+
+    def spied(library):
+        embedder, calls = library.embedder(), []
+        encode = embedder.encode_texts
+        monkeypatch.setattr(embedder, "encode_texts", lambda texts: calls.append(list(texts)) or encode(texts))
+        return calls
+
+    later = make_library(lib.root)  # as a new process would
+    assert later.tag() == 0 and later.precision_in_use() is None  # nothing to tag: no model, nothing encoded
+    calls = spied(later)
+    assert later.tag(["colours"], retag=True) == 12 and calls == []  # read, not encoded
+    later.save_tag_set(TagSet("shapes", ["circle", "square"], "single"))
+    assert later.tag() == 12 and len(calls) == 1 and "circle" in calls[0][0]  # only the set with work
+
+    path.write_bytes(b"half a file")
+    mended = make_library(lib.root)
+    calls = spied(mended)
+    assert mended.tag(["colours"], retag=True) == 12 and len(calls) == 1
+    assert np.array_equal(np.load(path), expected)
+
+    other = make_library(lib.root, precision="bf16")  # another precision: its own file
+    other.tag(["colours"], retag=True)
+    assert other._labels.file_for(colours) != path and other._labels.file_for(colours).is_file()
 
 
 def test_tag_sets_single_and_multi(make_library, photo_folder):

@@ -109,12 +109,12 @@ def test_local_weights_file_loads_and_identity_follows_the_file(tmp_path, tiny_c
 
     from photoclip.core.embedder import Embedder
 
-    random_model = Embedder(ModelSpec(tiny_config, "random"), "cpu")
+    random_model = Embedder(ModelSpec(tiny_config, "random"), "cpu", precision="fp32")  # its weights as saved
     weights = tmp_path / "weights.safetensors"
     with torch.no_grad():
         state = {k: v.clone() + 0.01 for k, v in random_model.model.state_dict().items()}
     save_file(state, str(weights))
-    loaded = Embedder(ModelSpec(tiny_config, str(weights)), "cpu")
+    loaded = Embedder(ModelSpec(tiny_config, str(weights)), "cpu", precision="fp32")
     got = loaded.model.state_dict()
     assert all(torch.allclose(got[k], state[k]) for k in state)
     assert loaded.identity != random_model.identity
@@ -135,7 +135,7 @@ def test_text_vectors_are_the_models_own_whatever_the_prompt_lengths(tmp_path, c
 
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps({**TINY_CONFIG, "custom_text": custom_text}))
-    embedder = Embedder(ModelSpec(str(config), "random"), "cpu")
+    embedder = Embedder(ModelSpec(str(config), "random"), "cpu", precision="fp32")  # exact: open_clip's fp32
     assert embedder._trim_padding  # the fast path is the one being checked
     texts = ["dog", "a photo of a red circle on a blue background",
              "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"]
@@ -168,7 +168,7 @@ def test_onnx_runtime_image_backend_gives_torchs_vectors(tmp_path, tiny_config, 
     from photoclip.core.embedder import Embedder
 
     spec = ModelSpec(tiny_config, "random")
-    with_torch = Embedder(spec, "cpu")
+    with_torch = Embedder(spec, "cpu", precision="fp32")  # what the (fp32) ONNX tower must match
     with_onnx = Embedder(spec, "cpu", image_backend="onnxruntime")
     assert (with_torch.image_backend, with_onnx.image_backend) == ("torch", "onnxruntime")
     files = [draw_photo(tmp_path / f"p{i}.jpg", (40 * i, 200 - 30 * i, 90), shape=shape)

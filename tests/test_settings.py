@@ -48,3 +48,12 @@ def test_a_file_that_is_not_settings_is_said_so(tmp_path):
         settings, problems = Settings.read(path)
         assert settings == Settings() and len(problems) == 1
     assert Settings.read(tmp_path / "missing.json") == (Settings(), [])
+
+
+def test_the_precision_is_one_of_the_choices(tmp_path):
+    path = tmp_path / "settings.json"
+    Settings(precision="bf16").save(path)
+    assert Settings.read(path) == (Settings(precision="bf16"), [])
+    path.write_text(json.dumps({"version": 1, "precision": "fp8", "device": "cpu"}))
+    settings, problems = Settings.read(path)
+    assert (settings.precision, settings.device) == ("auto", "cpu") and any("fp8" in p for p in problems)

@@ -15,6 +15,10 @@ log = logging.getLogger("photoclip.config")
 DEFAULT_MODEL = "ViT-B-32-256"
 DEFAULT_PRETRAINED = "datacomp_s34b_b86k"
 
+# The model's number format: auto (bf16 on a CPU with native bf16 where it is faster and checks out
+# against fp32, fp16 on a CUDA GPU, else fp32), or one of them (core/embedder.py has the rules).
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
 # The curated models offered in the app (label, model, pretrained, approximate download size).
 CURATED_MODELS = (
     ("Fast", "ViT-B-32-256", "datacomp_s34b_b86k", "600 MB"),
@@ -27,7 +31,8 @@ CURATED_MODELS = (
 SETTINGS_VERSION = 1
 
 #: settings whose value must be one of these
-CHOICES = {"device": ("auto", "cpu", "cuda", "mps"), "image_backend": ("torch", "onnxruntime")}
+CHOICES = {"device": ("auto", "cpu", "cuda", "mps"), "image_backend": ("torch", "onnxruntime"),
+           "precision": PRECISIONS}
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Settings:
     model: str = DEFAULT_MODEL           # open_clip model name or path of a model-config JSON
     pretrained: str = DEFAULT_PRETRAINED  # pretrained tag, local weights file, or "random"
     device: str = "auto"                 # auto | cpu | cuda | mps
+    precision: str = "auto"              # one of PRECISIONS; used from the next model load
     threads: int = 0                     # torch intra-op threads; 0 = automatic
     image_backend: str = "torch"         # torch | onnxruntime (CPU; needs pip install photoclip[onnx])
     batch_size: int = 0                  # images per model call; 0 = automatic

@@ -37,12 +37,13 @@ log = logging.getLogger("photoclip.library")
 SETTINGS_FILE = "settings.json"
 #: where a tag added by hand goes when no tag set has its label
 MY_TAGS = "My tags"
+LABELS_FOLDER = "label-embeddings"  # tag sets' label embeddings, a cache (tagging.LabelEmbeddings)
 
 
 class Library:
     def __init__(self, root: Optional[str | os.PathLike] = None, *, model: Optional[str] = None,
                  pretrained: Optional[str] = None, device: Optional[str] = None, threads: Optional[int] = None,
-                 remember_model: bool = False) -> None:
+                 precision: Optional[str] = None, remember_model: bool = False) -> None:
         self.root = paths.library_dir(root)
         self.catalog = Catalog(self.root)
         self.settings = Settings.load(self.root / SETTINGS_FILE)
@@ -62,6 +63,8 @@ class Library:
             self.settings.device = device
         if threads is not None:
             self.settings.threads = threads
+        if precision is not None:
+            self.settings.precision = precision
         self.index_cache = IndexCache(self.catalog, self.root)
         self.index_lock = IndexLock(self.root)
         self.searcher = Searcher(self.catalog, self.index_cache)
@@ -92,9 +95,16 @@ class Library:
             if self._embedder is None:
                 threads = self._torch_threads()
                 self._embedder = Embedder(self.spec, self.settings.device, threads, progress, control,
-                                          image_backend=self.settings.image_backend)
-                self._labels = LabelEmbeddings(self._embedder)
+                                          image_backend=self.settings.image_backend,
+                                          precision=self.settings.precision)
+                self._labels = LabelEmbeddings(self._embedder, self.root / LABELS_FOLDER)
             return self._embedder
+
+    def precision_in_use(self) -> Optional[str]:
+        """The loaded model's precision and why (e.g. "bf16 (this CPU has avx512_bf16; ...)"), None
+        while no model is loaded (the setting applies from the next load)."""
+        embedder = self._embedder
+        return embedder.precision_text if embedder is not None else None
 
     def _torch_threads(self) -> int:
         """The thread setting, or what suits the device the model will run on."""
@@ -116,7 +126,8 @@ class Library:
     def save_settings(self, settings: Settings) -> None:
         model_changed = (settings.model, settings.pretrained) != (self.spec.model, self.spec.pretrained)
         device_changed = (settings.device != self.settings.device or settings.threads != self.settings.threads
-                          or settings.image_backend != self.settings.image_backend)
+                          or settings.image_backend != self.settings.image_backend
+                          or settings.precision != self.settings.precision)
         if model_changed:
             self.set_model(settings.model, settings.pretrained)
         self.settings = settings
@@ -263,7 +274,7 @@ class Library:
                 old = self._previous_embedder
                 if old is None or old.spec != prev_spec:
                     threads = self._torch_threads()
-                    old = Embedder(prev_spec, self.settings.device, threads)
+                    old = Embedder(prev_spec, self.settings.device, threads, precision=self.settings.precision)
                     self._previous_embedder = old
             return found.id, old
         return current, self.embedder()
@@ -489,6 +500,8 @@ class Library:
             "model_id": self.model_key,
             "model_ready": self.model_ready(),
             "device": self.settings.device,
+            "precision": self.settings.precision,
+            "precision_in_use": self.precision_in_use(),
             "folders": [{"path": paths.display_path(f.path), "photos": f.photo_count, "online": f.online}
                         for f in self.catalog.folders()],
             "photos": self.catalog.photo_count(),

@@ -49,15 +49,18 @@ def folder_name(path: str) -> str:
 
 
 @contextmanager
-def atomic_write(path: str | os.PathLike, what: str, **open_kwargs) -> Iterator[IO]:
-    """Write a text file all or nothing: a temporary file beside it, fsynced, then os.replace.
-    A failure (a full disk, say) leaves the previous file as it was and raises StorageError."""
+def atomic_write(path: str | os.PathLike, what: str, mode: str = "w", **open_kwargs) -> Iterator[IO]:
+    """Write a file all or nothing (text, or bytes with mode="wb"): a temporary file beside it,
+    fsynced, then os.replace. A failure (a full disk, say) leaves the previous file as it was and
+    raises StorageError. Two threads writing the same file each write their own temporary file."""
+    import threading
+
     from .errors import StorageError
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
-        with open(tmp, "w", **open_kwargs) as f:
+        with open(tmp, mode, **open_kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())

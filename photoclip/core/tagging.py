@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -10,7 +12,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .errors import PhotoclipError
+from .errors import PhotoclipError, StorageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -175,23 +177,69 @@ def dump_tagsets_toml(sets: Sequence[TagSet]) -> str:
 
 
 class LabelEmbeddings:
-    """Prompt-ensembled text embeddings of tag sets, cached per (model, labels, templates)."""
+    """Prompt-ensembled text embeddings of tag sets, kept per (model key, precision, labels,
+    templates) in memory and, with a ``folder``, in files there (one .npy per set, written
+    atomically), so a new process does not encode every prompt again."""
 
-    def __init__(self, embedder) -> None:
+    def __init__(self, embedder, folder: Optional[Path] = None) -> None:
         self.embedder = embedder
+        self.folder = Path(folder) if folder is not None else None
         self._cache: dict[tuple, np.ndarray] = {}
 
+    def _key(self, ts: TagSet) -> tuple:
+        return (self.embedder.identity, self.embedder.precision, tuple(ts.labels),
+                tuple(ts.prompt_templates))
+
+    def file_for(self, ts: TagSet) -> Optional[Path]:
+        if self.folder is None:
+            return None
+        digest = hashlib.sha256(json.dumps(self._key(ts)).encode()).hexdigest()[:32]
+        return self.folder / f"{digest}.npy"
+
     def for_set(self, ts: TagSet) -> np.ndarray:
-        key = (self.embedder.identity, tuple(ts.labels), tuple(ts.prompt_templates))
+        key = self._key(ts)
         mat = self._cache.get(key)
         if mat is None:
-            templates = list(ts.prompt_templates)
-            prompts = [t.format(label) for label in ts.labels for t in templates]
-            vecs = self.embedder.encode_texts(prompts).reshape(len(ts.labels), len(templates), -1)
-            mat = vecs.mean(axis=1)
-            mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-12
-            self._cache[key] = mat.astype(np.float32)
-        return self._cache[key]
+            path = self.file_for(ts)
+            mat = self._read(path, len(ts.labels)) if path is not None else None
+            if mat is None:
+                mat = self._encode(ts)
+                if path is not None:
+                    self._write(path, mat)
+            self._cache[key] = mat
+        return mat
+
+    def _encode(self, ts: TagSet) -> np.ndarray:
+        templates = list(ts.prompt_templates)
+        prompts = [t.format(label) for label in ts.labels for t in templates]
+        vecs = self.embedder.encode_texts(prompts).reshape(len(ts.labels), len(templates), -1)
+        mat = vecs.mean(axis=1)
+        mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-12
+        return mat.astype(np.float32)
+
+    def _read(self, path: Path, n_labels: int) -> Optional[np.ndarray]:
+        try:
+            mat = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:  # a damaged file: encoded again and rewritten
+            log.warning("label embeddings %s unreadable (%s); encoding them again", path.name, exc)
+            return None
+        if (mat.dtype != np.float32 or mat.shape != (n_labels, self.embedder.dim)
+                or not np.isfinite(mat).all()):
+            log.warning("label embeddings %s do not fit this tag set; encoding them again", path.name)
+            return None
+        return mat
+
+    def _write(self, path: Path, mat: np.ndarray) -> None:
+        from .paths import atomic_write
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(path, "save label embeddings to", mode="wb") as f:
+                np.save(f, mat, allow_pickle=False)
+        except (OSError, StorageError) as exc:  # a cache: tagging goes on without it
+            log.warning("%s", exc)
 
 
 def label_probabilities(vectors: np.ndarray, label_matrix: np.ndarray, logit_scale: float) -> np.ndarray:

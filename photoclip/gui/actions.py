@@ -8,6 +8,7 @@ through ``dialogs`` so tests can replace them.
 from __future__ import annotations
 
 import copy
+import html
 import logging
 import os
 from typing import Optional
@@ -25,6 +26,10 @@ from .problems_dialog import ProblemsDialog
 from .tagset_editor import TagSetEditor
 
 log = logging.getLogger("photoclip.gui.actions")
+
+
+def _precision_paragraph(in_use: Optional[str]) -> str:
+    return f"<p>Precision: {html.escape(in_use)}</p>" if in_use else ""
 
 
 class Actions(QObject):
@@ -288,7 +293,7 @@ class Actions(QObject):
         current = copy.deepcopy(lib.settings)
         # The model in use (it may come from the command line rather than the settings file).
         current.model, current.pretrained = lib.spec.model, lib.spec.pretrained
-        dialog = PreferencesDialog(current, self.window)
+        dialog = PreferencesDialog(current, self.window, precision_in_use=lib.precision_in_use())
         if dialogs.run_dialog(dialog):
             self.jobs.apply_settings(dialog.result_settings())
 
@@ -302,4 +307,5 @@ class Actions(QObject):
 
         QMessageBox.about(self.window, "About photoclip",
                           f"<b>photoclip {__version__}</b><p>Search and tag your photos by what is in them, "
-                          "on your own machine.</p><p>Model: " + display_path(self.library.spec.label) + "</p>")
+                          "on your own machine.</p><p>Model: " + display_path(self.library.spec.label) + "</p>"
+                          + _precision_paragraph(self.library.precision_in_use()))

@@ -1,4 +1,4 @@
-"""Preferences: which image model, on which device, with how many CPU threads."""
+"""Preferences: which image model, on which device, in which precision, with how many CPU threads."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.core import onnx_tower, paths
-from photoclip.core.config import CURATED_MODELS, Settings
+from photoclip.core.config import CURATED_MODELS, PRECISIONS, Settings
 from photoclip.gui.tagset_editor import MessageLabel, fit_height, make_secondary
 
 WEIGHTS_EXTENSIONS = (".pt", ".pth", ".bin", ".safetensors")
@@ -51,6 +51,15 @@ else:
     DEVICE_CHOICES.append(("cuda", "GPU (NVIDIA CUDA)"))
 _DEVICE_NAMES = {"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (NVIDIA CUDA)", "mps": "GPU (Apple Metal)"}
 
+# The model's number format (config.PRECISIONS); the rules of "auto" live in core/embedder.py.
+PRECISION_CHOICES = {
+    "auto": "Automatic (bf16 where the CPU has it, fp16 on NVIDIA)",
+    "fp32": "fp32 (full precision)",
+    "bf16": "bf16 (about 2× faster on CPUs with native bf16)",
+    "fp16": "fp16 (NVIDIA GPU)",
+}
+assert tuple(PRECISION_CHOICES) == PRECISIONS
+
 LOCAL = "local"
 CURRENT = "current"
 
@@ -62,7 +71,8 @@ def looks_like_weights_file(pretrained: str) -> bool:
 class PreferencesDialog(QDialog):
     """Edit the model/device/thread settings; ``result_settings()`` returns the edited copy."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None):
+    def __init__(self, settings: Settings, parent: QWidget | None = None, *,
+                 precision_in_use: Optional[str] = None):
         super().__init__(parent)
         self._settings = settings
         self.setWindowTitle("Preferences")
@@ -167,6 +177,22 @@ class PreferencesDialog(QDialog):
         threads_hint = QLabel(f"0 = automatic. This computer has {cores} logical CPU core{'s' if cores != 1 else ''}.", perf_box)
         make_secondary(threads_hint)
         perf.addRow("&Device:", self.device_combo)
+        self.precision_combo = QComboBox(perf_box)
+        self.precision_combo.setAccessibleName("Precision")
+        self.precision_combo.setToolTip("Automatic runs bf16 on a CPU with native bf16 (AVX512_BF16 or AMX) "
+                                        "when it measures faster, fp16 on an NVIDIA GPU, else fp32. bf16 is "
+                                        "checked against fp32 every time the model loads and is not used if it "
+                                        "differs. Vectors made in any precision are searched together: no "
+                                        "re-indexing.")
+        for value, text in PRECISION_CHOICES.items():
+            self.precision_combo.addItem(text, value)
+        in_use = f"In use: {precision_in_use}. " if precision_in_use else ""
+        self.precision_label = QLabel(in_use + "A change applies the next time the model loads.", perf_box)
+        self.precision_label.setWordWrap(True)
+        self.precision_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        make_secondary(self.precision_label)
+        perf.addRow("&Precision:", self.precision_combo)
+        perf.addRow(self.precision_label)
         perf.addRow("CPU &threads:", _row(self.threads_spin, threads_hint, stretch_last=True))
         self.onnx_check = QCheckBox("Run the image model with &ONNX Runtime on the CPU (faster; uses more memory)",
                                     perf_box)
@@ -209,7 +235,7 @@ class PreferencesDialog(QDialog):
 
         order = [b for b in self._choice_group.buttons()] + [
             self.weights_edit, self.weights_browse, self.arch_combo, self.config_edit, self.config_browse,
-            self.device_combo, self.threads_spin, self.onnx_check, self.watch_check, self.ok_button,
+            self.device_combo, self.precision_combo, self.threads_spin, self.onnx_check, self.watch_check, self.ok_button,
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel)]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
@@ -245,6 +271,7 @@ class PreferencesDialog(QDialog):
             self.arch_combo.setCurrentText(model)
         i = self.device_combo.findData(s.device)
         self.device_combo.setCurrentIndex(max(0, i))
+        self.precision_combo.setCurrentIndex(max(0, self.precision_combo.findData(s.precision)))
         self.threads_spin.setValue(max(0, int(s.threads or 0)))
         self.onnx_check.setChecked(getattr(s, "image_backend", "torch") == "onnxruntime")
         self.watch_check.setChecked(bool(getattr(s, "watch", True)))
@@ -277,6 +304,7 @@ class PreferencesDialog(QDialog):
             model=model,
             pretrained=pretrained,
             device=self.device_combo.currentData() or "auto",
+            precision=self.precision_combo.currentData() or "auto",
             threads=int(self.threads_spin.value()),
             image_backend="onnxruntime" if self.onnx_check.isChecked() else "torch",
             watch=self.watch_check.isChecked(),

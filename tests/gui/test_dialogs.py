@@ -542,3 +542,21 @@ def test_problem_times_read_as_dates_in_any_locale():
         assert "26" in format_when(when) and "12" in format_when(when)
     finally:
         QLocale.setDefault(saved)
+
+
+def test_preferences_precision_is_saved_and_shows_what_is_in_use(qtbot, tmp_path):
+    from photoclip.core.config import PRECISIONS
+
+    dialog = make_prefs(qtbot, Settings())
+    choices = [dialog.precision_combo.itemData(i) for i in range(dialog.precision_combo.count())]
+    assert tuple(choices) == PRECISIONS and dialog.precision_combo.currentData() == "auto"
+    assert "next time the model loads" in dialog.precision_label.text()
+    dialog.precision_combo.setCurrentIndex(dialog.precision_combo.findData("bf16"))
+    result = dialog.result_settings()
+    assert result.precision == "bf16" and not dialog.model_changed()
+    result.save(tmp_path / "settings.json")
+    assert Settings.load(tmp_path / "settings.json").precision == "bf16"
+    again = PreferencesDialog(Settings.load(tmp_path / "settings.json"), precision_in_use="fp32 (fp32 chosen)")
+    qtbot.addWidget(again)
+    assert again.precision_combo.currentData() == "bf16"
+    assert again.precision_label.text().startswith("In use: fp32 (fp32 chosen).")

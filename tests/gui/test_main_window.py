@@ -368,3 +368,35 @@ def test_edit_tag_set_with_no_tag_in_view_asks_which_set(open_window, qtbot, mon
     monkeypatch.setattr(dialogs, "ask_choice", lambda *a: "")
     w.actions.edit_tag_set_action.trigger()
     assert len(opened) == 1
+
+
+def test_the_precision_chosen_in_preferences_is_saved_and_used_from_the_next_load(open_window, qtbot,
+                                                                                 monkeypatch):
+    from photoclip.core.config import Settings
+    from photoclip.core.library import SETTINGS_FILE
+
+    w = open_window()
+    wait_idle(qtbot, w)
+    lib = w.library
+    key, in_use = lib.model_key, lib.precision_in_use()
+    assert in_use  # the window loaded the model
+    seen = {}
+
+    def choose_bf16(dialog):
+        seen["label"] = dialog.precision_label.text()
+        dialog.precision_combo.setCurrentIndex(dialog.precision_combo.findData("bf16"))
+        dialog.accept()
+        return True
+
+    monkeypatch.setattr(dialogs, "run_dialog", choose_bf16)
+    with qtbot.waitSignal(w.services.worker.finished, timeout=60_000,
+                          check_params_cb=lambda job, _r: job.title == "Saving preferences"):
+        w.actions.preferences.trigger()
+    wait_idle(qtbot, w)
+    assert seen["label"].startswith(f"In use: {in_use}.")
+    assert lib.settings.precision == "bf16" and Settings.load(lib.root / SETTINGS_FILE).precision == "bf16"
+    assert lib.precision_in_use() is None  # applies from the next load, without re-indexing
+    assert lib.embedder().precision == "bf16" and lib.model_key == key
+    monkeypatch.setattr(dialogs, "run_dialog", lambda dialog: seen.update(label=dialog.precision_label.text()))
+    w.actions.preferences.trigger()
+    assert seen["label"].startswith("In use: bf16 (bf16 chosen")
