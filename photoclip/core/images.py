@@ -35,19 +35,49 @@ MAX_ASPECT: int = 32
 
 _HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 
+#: Camera RAW files, decoded through rawpy (LibRaw) rather than Pillow.
+RAW_EXTENSIONS: frozenset[str] = frozenset({
+    ".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".rw2", ".orf", ".pef",
+    ".srw", ".rwl", ".3fr", ".iiq", ".x3f",
+})
+
+#: Modules that add a JPEG XL opener to Pillow when imported (Pillow itself has none so far).
+_JXL_PLUGINS = ("pillow_jxl", "jxlpy")
+
+
+def _jxl_plugin() -> str | None:
+    """The installed JPEG XL plugin's module name (found, not imported), else None."""
+    import importlib.util
+
+    for name in _JXL_PLUGINS:
+        try:
+            if importlib.util.find_spec(name) is not None:
+                return name
+        except (ImportError, ValueError):  # a broken install: leave JPEG XL out
+            continue
+    return None
+
 
 def _supported_extensions() -> frozenset[str]:
-    exts = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+    """The still formats this machine's Pillow (and its plugins) decodes."""
+    exts = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
+            ".pnm", ".pbm", ".pgm", ".ppm", ".tga"}
     exts |= _HEIF_EXTENSIONS
     try:
         if features.check("avif"):
             exts.add(".avif")
-    except Exception:  # an odd Pillow build: just leave AVIF out
+        if features.check_codec("jpg_2000"):  # Pillow built with OpenJPEG
+            exts |= {".jp2", ".j2k", ".jpf", ".jpx", ".j2c", ".jpc"}
+    except Exception:  # an odd Pillow build: just leave those out
         pass
+    if "jxl" in features.modules or _jxl_plugin() is not None:
+        exts.add(".jxl")
     return frozenset(exts)
 
 
-#: Lower-case extensions, with the dot, of the files photoclip treats as photos.
+#: Lower-case extensions, with the dot, of the files photoclip treats as photos: every still
+#: format decoded on this machine (checked once, at import). The one list; everything else
+#: (scanner, watcher, search bar) asks :func:`is_image_path`.
 IMAGE_EXTENSIONS: frozenset[str] = _supported_extensions()
 
 # EXIF tags
@@ -71,6 +101,7 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeEr
 
 _heif_lock = threading.Lock()
 _heif_available: bool | None = None
+_jxl_registered = False
 
 
 @dataclass
@@ -90,6 +121,11 @@ class LoadedImage:
 def is_image_path(path: str) -> bool:
     """Whether ``path`` has one of :data:`IMAGE_EXTENSIONS` (case-insensitive)."""
     return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+
+
+def is_raw_path(path: str) -> bool:
+    """Whether ``path`` has one of :data:`RAW_EXTENSIONS` (case-insensitive)."""
+    return os.path.splitext(path)[1].lower() in RAW_EXTENSIONS
 
 
 def _ensure_heif() -> bool:
@@ -231,9 +267,30 @@ def _open_file(path: str) -> BinaryIO:
         raise ImageError(f"cannot read file: {e.strerror or e}") from None
 
 
+def _ensure_jxl() -> None:
+    """Imports the JPEG XL plugin (which registers its opener) once, if one is installed."""
+    global _jxl_registered
+    if _jxl_registered:
+        return
+    with _heif_lock:
+        if not _jxl_registered:
+            name = _jxl_plugin() if "jxl" not in features.modules else None
+            if name is not None:
+                try:
+                    import importlib
+
+                    # importing the plugin registers its opener with Pillow
+                    importlib.import_module("jxlpy.JXLImagePlugin" if name == "jxlpy" else name)
+                except Exception:  # a broken install must not stop other formats
+                    log.warning("the JPEG XL plugin %s could not be loaded", name, exc_info=True)
+            _jxl_registered = True
+
+
 def _identify(f: BinaryIO, path: str) -> ImageFile.ImageFile:
     """Reads the header; no pixels are decoded yet."""
     _ensure_heif()
+    if path.lower().endswith(".jxl"):
+        _ensure_jxl()
     try:
         return Image.open(f)
     except UnidentifiedImageError:

@@ -88,3 +88,25 @@ def test_a_file_that_is_not_an_image_is_not_accepted(open_window, qtbot, tmp_pat
     note.write_text("not a photo")
     assert not drop_urls(w, w.search_bar, [note])
     assert w.search_bar.image() is None
+
+
+def test_search_bar_takes_every_format_the_core_lists(qtbot, tmp_path):
+    """The bar has no extension list of its own: what the core indexes can be dropped as a query."""
+    from PIL import Image
+
+    from photoclip.gui.search_bar import SearchBar
+
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    qtbot.waitExposed(bar)
+    for name in ("scan.TGA", "pic.ppm", "grey.pgm"):
+        path = tmp_path / name
+        Image.new("RGB", (40, 30), (200, 40, 40)).save(path, "TGA" if name.endswith("TGA") else "PPM")
+        with qtbot.waitSignal(bar.searchRequested, timeout=5_000) as signal:
+            assert drop_urls(bar, bar, [path])
+        assert signal.args == ["", str(path)]
+        assert bar.image() == str(path)
+    note = tmp_path / "notes.txt"
+    note.write_text("not a photo")
+    assert not drop_urls(bar, bar, [note])
