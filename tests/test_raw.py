@@ -254,3 +254,28 @@ def test_raws_are_opened_read_only_and_never_modified(tmp_path):
     make_thumbnail(str(path), 64)
     assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
     assert sorted(os.listdir(tmp_path)) == ["keep.dng"]
+
+
+@pytest.mark.parametrize("fd_path", [images._FD_PATH, None], ids=["reopened-fd", "bytes"])
+def test_libraw_reads_the_checked_descriptor_never_the_path(tmp_path, monkeypatch, fd_path):
+    """LibRaw opens the descriptor photoclip checked (or gets the bytes): a FIFO swapped in under
+    the photo's name after the check cannot block it."""
+    if images._FD_PATH is None and fd_path is not None:
+        pytest.skip("no /proc/self/fd here")
+    monkeypatch.setattr(images, "_FD_PATH", fd_path)
+    opened: list[str] = []
+
+    class Spy(rawpy.RawPy):
+        def open_file(self, name):
+            opened.append(name)
+            return super().open_file(name)
+
+    monkeypatch.setattr(rawpy, "RawPy", Spy)
+    fast = write_dng(tmp_path / "fast.dng", halves(), preview=Image.new("RGB", (64, 48), GREEN))
+    assert greenish(open_image(str(fast), min_size=48).image.getpixel((5, 5)))
+    assert reddish(open_image(str(write_dng(tmp_path / "dev.dng", halves())), min_size=48).image.getpixel((5, 24)))
+    cut = tmp_path / "cut.dng"
+    cut.write_bytes((tmp_path / "dev.dng").read_bytes()[:8000])
+    assert reason(cut, min_size=32).startswith("truncated or corrupt RAW file")
+    assert all(name.startswith("/proc/self/fd/") for name in opened) and str(tmp_path) not in "".join(opened)
+    assert bool(opened) == (fd_path is not None)

@@ -220,15 +220,18 @@ def _thumbnail_pillow(f: BinaryIO, path: str, size: int, default_orientation: in
 
 # --- camera RAW ------------------------------------------------------------------------
 
-#: A RAW file is read whole into memory and handed to LibRaw from there (never by its path, so
-#: a FIFO swapped in cannot block it); larger files are refused. The biggest medium-format
-#: RAWs (150 MP IIQ) are about 300 MB.
+#: RAW files larger than this are refused (where LibRaw is handed the file's bytes, they are
+#: read whole into memory). The biggest medium-format RAWs (150 MP IIQ) are about 300 MB.
 MAX_RAW_BYTES: int = 1 << 30
 
 # LibRaw's "flip" (dcraw's: bit 4 swaps the axes, 2 flips rows, 1 flips columns) as EXIF orientation.
 _FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
 
 _rawpy_module = None
+
+#: Where the open file descriptor N can be opened again by name (Linux), else None: then LibRaw
+#: gets the file's bytes instead. Never the photo's own path: a FIFO swapped in would block.
+_FD_PATH: str | None = "/proc/self/fd/{}" if os.path.isdir("/proc/self/fd") else None
 
 
 def _rawpy():
@@ -252,6 +255,16 @@ class _RawInfo:
     """The RAW's own orientation (from LibRaw's flip), as an EXIF value."""
 
 
+class _Bytes:
+    """``data`` as the file object rawpy's open_buffer reads once (a BytesIO would copy it again)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, *_args) -> bytes:
+        return self._data
+
+
 class _LibRaw:
     """A RAW file opened by LibRaw from its bytes; LibRaw's errors come out as ImageError."""
 
@@ -265,16 +278,19 @@ class _LibRaw:
             if size > MAX_RAW_BYTES:
                 raise ImageError(f"file too large: {size / 2**20:,.0f} MB; the limit for a RAW file is "
                                  f"{MAX_RAW_BYTES / 2**20:,.0f} MB")
+            self.raw = self.rawpy.RawPy()
             try:
-                data = f.read()
-            except OSError as e:
-                raise ImageError(f"cannot read file: {e.strerror or e}") from None
-        self.raw = self.rawpy.RawPy()
-        try:
-            self.raw.open_buffer(io.BytesIO(data))
-        except BaseException as e:
-            self.raw.close()
-            raise self.error(e) from None
+                if _FD_PATH is not None:
+                    # LibRaw reopens the file we hold, checked regular, so it reads only what it
+                    # needs (for a preview: the headers and the preview, not the sensor data)
+                    self.raw.open_file(_FD_PATH.format(f.fileno()))
+                else:
+                    self.raw.open_buffer(_Bytes(f.read()))
+            except BaseException as e:
+                self.raw.close()
+                if isinstance(e, OSError) and not isinstance(e, self.rawpy.LibRawError):
+                    raise ImageError(f"cannot read file: {e.strerror or e}") from None
+                raise self.error(e) from None
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
