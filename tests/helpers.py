@@ -56,16 +56,16 @@ def bayer_mosaic(rgb, white: int = 4095):
     """An RGGB CFA mosaic (uint16, 0..white) of an 8-bit sRGB picture, in linear light."""
     import numpy as np
 
-    a = np.asarray(rgb.convert("RGB") if hasattr(rgb, "convert") else rgb, dtype=np.float64) / 255.0
-    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
-    h, w = lin.shape[:2]
-    h, w = h - h % 2, w - w % 2
-    cfa = np.empty((h, w))
-    cfa[0::2, 0::2] = lin[0:h:2, 0:w:2, 0]  # R
-    cfa[0::2, 1::2] = lin[0:h:2, 1:w:2, 1]  # G
-    cfa[1::2, 0::2] = lin[1:h:2, 0:w:2, 1]  # G
-    cfa[1::2, 1::2] = lin[1:h:2, 1:w:2, 2]  # B
-    return np.round(cfa * white).astype(np.uint16)
+    a = np.asarray(rgb.convert("RGB") if hasattr(rgb, "convert") else rgb, dtype=np.uint8)
+    v = np.arange(256) / 255.0
+    to_linear = np.round(np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4) * white).astype(np.uint16)
+    h, w = a.shape[0] - a.shape[0] % 2, a.shape[1] - a.shape[1] % 2
+    cfa = np.empty((h, w), np.uint8)
+    cfa[0::2, 0::2] = a[0:h:2, 0:w:2, 0]  # R
+    cfa[0::2, 1::2] = a[0:h:2, 1:w:2, 1]  # G
+    cfa[1::2, 0::2] = a[1:h:2, 0:w:2, 1]  # G
+    cfa[1::2, 1::2] = a[1:h:2, 1:w:2, 2]  # B
+    return to_linear[cfa]
 
 
 def write_dng(path: Path, picture, *, preview=None, preview_format: str = "jpeg", preview_exif: bytes | None = None,
