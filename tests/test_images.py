@@ -764,3 +764,32 @@ def test_thumbnail_errors_like_open_image(tmp_path):
         make_thumbnail(str(empty), 64)
     with pytest.raises(ImageError, match="file not found"):
         make_thumbnail(str(tmp_path / "nope.jpg"), 64)
+
+
+@_JP2
+@pytest.mark.parametrize("ext, levels, expected", [("jp2", 6, (500, 375)), ("j2k", 6, (500, 375)), ("jp2", 2, (1000, 750)),
+                                                  ("jp2", 1, (2000, 1500))])
+def test_jpeg_2000_is_decoded_at_a_reduced_level(tmp_path, ext, levels, expected):
+    """Like a JPEG's draft: the deepest resolution level the file has that keeps both sides >= min_size."""
+    path = save(halves((2000, 1500)), tmp_path / f"big.{ext}", num_resolutions=levels,
+                **({"no_jp2": True} if ext == "j2k" else {}))
+    loaded = open_image(path, min_size=224)
+    assert loaded.image.size == expected
+    assert (loaded.width, loaded.height) == (2000, 1500)
+    assert close_to(loaded.image.getpixel((10, 10)), RED) and close_to(loaded.image.getpixel((expected[0] - 10, 10)), BLUE)
+    assert open_image(path).image.size == (2000, 1500)
+    assert make_thumbnail(path, 256).size == (256, 192)
+
+
+@_JP2
+def test_jpeg_2000_reduced_decoding_that_fails_decodes_at_full_size(tmp_path, monkeypatch):
+    path = save(halves((400, 300)), tmp_path / "few-levels.jp2", num_resolutions=2)
+    monkeypatch.setattr(images, "_jpeg2000_levels", lambda head: 4)  # claims more levels than it has
+    loaded = open_image(path, min_size=32)
+    assert loaded.image.size == (400, 300) and close_to(loaded.image.getpixel((10, 10)), RED)
+
+
+def test_jpeg_2000_levels_parser_gives_up_on_garbage():
+    assert images._jpeg2000_levels(b"") == 0
+    assert images._jpeg2000_levels(b"\xff\x4f\xff\x51\x00") == 0
+    assert images._jpeg2000_levels(os.urandom(4096)) in range(256)

@@ -152,8 +152,8 @@ def _ensure_heif() -> bool:
 def open_image(path: str, min_size: int | None = None) -> LoadedImage:
     """Opens the photo at ``path`` read-only, as an upright RGB image.
 
-    ``min_size``: for JPEGs, decode at a reduced scale (libjpeg's DCT scaling) while keeping
-    the shorter side >= ``min_size``; camera RAWs use their embedded preview when it is that
+    ``min_size``: for JPEGs and JPEG 2000, decode at a reduced scale (libjpeg's DCT scaling,
+    a JPEG 2000 resolution level) while keeping the shorter side >= ``min_size``; camera RAWs use their embedded preview when it is that
     big, else LibRaw's half-size development when that is (see :func:`_open_raw`); other
     formats are decoded at full size. Images longer than :data:`MAX_ASPECT` : 1 are
     centre-cropped to it (width and height stay the file's).
@@ -187,7 +187,7 @@ def _open_pillow(f: BinaryIO, path: str, min_size: int | None, default_orientati
         _check_pixels(width, height)
         if draft:
             _draft(im, draft)
-        _load(im)
+        im = _load_drafted(im, f, path)
         orientation = _orientation(im, default_orientation)
         taken_at = _taken_at(im)
         rgb = _crop_aspect(_orient(_to_rgb(im), orientation))
@@ -208,7 +208,7 @@ def _thumbnail_pillow(f: BinaryIO, path: str, size: int, default_orientation: in
         # Like Image.thumbnail(): reduce in the decoder to about twice the target,
         # then resample the rest of the way (reducing_gap=2.0).
         _draft(im, (size * 2, size * 2))
-        _load(im)
+        im = _load_drafted(im, f, path)
         orientation = _orientation(im, default_orientation)
         thumb = _fit(_to_rgb(im), size)
         if thumb is im:
@@ -577,14 +577,74 @@ def _check_pixels(width: int, height: int) -> None:
 
 
 def _draft(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
-    """JPEG only (a no-op otherwise): decode at 1/2, 1/4 or 1/8 scale, each side staying >= size.
+    """Decode at a reduced scale, each side staying >= size: JPEG at 1/2, 1/4 or 1/8 (libjpeg's
+    DCT scaling), JPEG 2000 at one of its codestream's own resolution levels; a no-op otherwise.
 
     The bound holds for both sides, so it also holds after a 90° EXIF rotation.
     """
     try:
-        im.draft("RGB", size)
+        if im.format == "JPEG2000":
+            _reduce_jpeg2000(im, size)
+        else:
+            im.draft("RGB", size)
     except _DECODE_ERRORS as e:
         raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+
+
+def _reduce_jpeg2000(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
+    """Sets Pillow's ``reduce`` (decode at 1/2**k) to the deepest level the codestream has that
+    keeps both sides >= size."""
+    fp = im.fp
+    at = fp.tell()
+    try:
+        fp.seek(0)
+        head = fp.read(1 << 16)
+    finally:
+        fp.seek(at)
+    levels = _jpeg2000_levels(head)
+    w, h = im.size
+    k = 0
+    while k < levels:
+        p = 1 << (k + 1)
+        if (w + (p >> 1)) // p < size[0] or (h + (p >> 1)) // p < size[1]:  # Pillow's rounding
+            break
+        k += 1
+    if k:
+        im.reduce = k
+
+
+def _jpeg2000_levels(head: bytes) -> int:
+    """Decomposition levels in the main header's COD segment of a JPEG 2000 codestream (bare or
+    in a JP2 box), found by walking the marker segments; 0 when it cannot be read."""
+    pos = head.find(b"\xff\x4f\xff\x51")  # SOC, then SIZ
+    if pos < 0:
+        return 0
+    pos += 2
+    while pos + 4 <= len(head):
+        marker, length = struct.unpack(">HH", head[pos:pos + 4])
+        if marker == 0xFF52:  # COD: Lcod, Scod, progression, layers (2), MCT, then the levels
+            return head[pos + 9] if pos + 9 < len(head) else 0
+        if marker >> 8 != 0xFF or marker in (0xFF90, 0xFF93, 0xFFD9) or length < 2:  # SOT, SOD, EOC
+            return 0
+        pos += 2 + length
+    return 0
+
+
+def _load_drafted(im: ImageFile.ImageFile, f: BinaryIO, path: str) -> ImageFile.ImageFile:
+    """:func:`_load`; a JPEG 2000 whose tiles lack the reduced level asked for (their own COD
+    segments can say fewer levels than the main header) is decoded again at full size."""
+    try:
+        _load(im)
+        return im
+    except ImageError:
+        if not getattr(im, "_reduce", 0):
+            raise
+        log.debug("%s: JPEG 2000 reduced decoding failed; decoding at full size", path)
+    im.close()
+    f.seek(0)
+    im = _identify(f, path)
+    _load(im)
+    return im
 
 
 def _load(im: ImageFile.ImageFile) -> None:
