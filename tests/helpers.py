@@ -39,3 +39,98 @@ def folder_pixels(embedder, folder: Path):
     paths = sorted(p for p in folder.rglob("*") if p.is_file())
     return paths, torch.stack([embedder.image_tensor(open_image(str(p), min_size=embedder.image_size).image)
                                for p in paths])
+
+
+# --- camera RAW: real DNG files (a Bayer mosaic LibRaw demosaics), written with tifffile ---------
+
+# XYZ (D65) -> linear sRGB, as the DNG ColorMatrix1: the "camera" sees linear sRGB, so LibRaw's
+# development gives back about the colours the mosaic was made from.
+_XYZ_TO_SRGB = (3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557, -0.2040, 1.0570)
+
+
+def _rationals(values, den=10000) -> tuple[int, ...]:
+    return tuple(v for x in values for v in (int(round(x * den)), den))
+
+
+def bayer_mosaic(rgb, white: int = 4095):
+    """An RGGB CFA mosaic (uint16, 0..white) of an 8-bit sRGB picture, in linear light."""
+    import numpy as np
+
+    a = np.asarray(rgb.convert("RGB") if hasattr(rgb, "convert") else rgb, dtype=np.uint8)
+    v = np.arange(256) / 255.0
+    to_linear = np.round(np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4) * white).astype(np.uint16)
+    h, w = a.shape[0] - a.shape[0] % 2, a.shape[1] - a.shape[1] % 2
+    cfa = np.empty((h, w), np.uint8)
+    cfa[0::2, 0::2] = a[0:h:2, 0:w:2, 0]  # R
+    cfa[0::2, 1::2] = a[0:h:2, 1:w:2, 1]  # G
+    cfa[1::2, 0::2] = a[1:h:2, 0:w:2, 1]  # G
+    cfa[1::2, 1::2] = a[1:h:2, 1:w:2, 2]  # B
+    return to_linear[cfa]
+
+
+def write_dng(path: Path, picture, *, preview=None, preview_format: str = "jpeg", preview_exif: bytes | None = None,
+              orientation: int = 1, taken: str | None = None, truncate: int | None = None) -> Path:
+    """A real DNG of ``picture`` (a PIL image): an uncompressed 12-bit RGGB mosaic with the CFA tags
+    LibRaw needs, optionally with an embedded ``preview`` (a PIL image) in IFD0, stored as a JPEG
+    (``preview_format="jpeg"``, with ``preview_exif`` in it if given) or uncompressed RGB (``"bitmap"``). ``orientation`` is the TIFF
+    Orientation tag, ``taken`` ("YYYY:MM:DD HH:MM:SS") the DateTime tag; ``truncate`` keeps only
+    that many bytes. The raw mosaic follows the preview in the file, as in a camera's."""
+    import io
+
+    import numpy as np
+    import tifffile
+
+    white = 4095
+    mosaic = bayer_mosaic(picture, white)
+    ifd0 = [
+        (50706, 1, 4, bytes([1, 4, 0, 0]), True),  # DNGVersion 1.4
+        (50708, 2, 0, "photoclip test camera", True),  # UniqueCameraModel
+        (271, 2, 0, "Photoclip", True),  # Make
+        (272, 2, 0, "Test DNG", True),  # Model
+        (274, 3, 1, (orientation,), True),  # Orientation
+        (50721, 10, 9, _rationals(_XYZ_TO_SRGB), True),  # ColorMatrix1
+        (50778, 3, 1, (21,), True),  # CalibrationIlluminant1: D65
+        (50728, 5, 3, (1, 1, 1, 1, 1, 1), True),  # AsShotNeutral
+    ]
+    cfa = [
+        (33421, 3, 2, (2, 2), True),  # CFARepeatPatternDim
+        (33422, 1, 4, bytes([0, 1, 1, 2]), True),  # CFAPattern: R G / G B
+        (50714, 4, 1, (0,), True),  # BlackLevel
+        (50717, 4, 1, (white,), True),  # WhiteLevel
+    ]
+    opts = {"metadata": None, "software": False, "datetime": taken}
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as tw:
+        if preview is None:
+            tw.write(mosaic, photometric=32803, subfiletype=0, extratags=ifd0 + cfa, **opts)
+        else:
+            preview = preview.convert("RGB")
+            if preview_format == "jpeg":
+                jpeg = io.BytesIO()
+                preview.save(jpeg, "JPEG", quality=90, **({"exif": preview_exif} if preview_exif else {}))
+                strip = jpeg.getvalue()
+                if preview_exif and strip[2:4] == b"\xff\xe0":
+                    # as cameras write it: the Exif segment right after SOI, no JFIF segment first
+                    # (LibRaw puts the RAW's own EXIF in front of a preview that does not start so)
+                    strip = strip[:2] + strip[4 + int.from_bytes(strip[4:6], "big"):]
+                # tifffile writes the strip as given but asks for a JPEG encoder first, which only the
+                # imagecodecs package has; the strip is a JPEG already, so an identity "encoder" does.
+                encoders = tifffile.TIFF.COMPRESSORS._codecs
+                had = 7 in encoders
+                encoders.setdefault(7, lambda data, *args, **kwargs: data)
+                try:
+                    tw.write(iter([strip]), shape=(preview.height, preview.width, 3), dtype=np.uint8,
+                             compression=7, photometric="ycbcr", subsampling=(1, 1), rowsperstrip=preview.height,
+                             subfiletype=1, subifds=1, extratags=ifd0, **opts)
+                finally:
+                    if not had:
+                        del encoders[7]
+            else:
+                tw.write(np.asarray(preview), photometric="rgb", subfiletype=1, subifds=1, extratags=ifd0, **opts)
+            tw.write(mosaic, photometric=32803, subfiletype=0, extratags=cfa, metadata=None, software=False)
+    data = buf.getvalue()
+    if truncate is not None:
+        data = data[:truncate]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, features
 
 from photoclip.core import images
 from photoclip.core.errors import ImageError, PhotoclipError
@@ -109,7 +109,37 @@ def reason(path, **kw) -> str:
 
 def test_extensions_are_lowercase_with_dot():
     assert {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif"} <= IMAGE_EXTENSIONS
+    assert {".pnm", ".pbm", ".pgm", ".ppm", ".tga"} <= IMAGE_EXTENSIONS
     assert all(e.startswith(".") and e == e.lower() for e in IMAGE_EXTENSIONS)
+
+
+@pytest.mark.skipif(not features.check_codec("jpg_2000"), reason="this Pillow has no OpenJPEG")
+def test_jpeg_2000_extensions_where_pillow_decodes_it():
+    assert {".jp2", ".j2k", ".jpf"} <= IMAGE_EXTENSIONS
+
+
+def test_every_listed_extension_has_a_pillow_opener_or_is_heif_or_raw():
+    Image.init()
+    openers = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    assert IMAGE_EXTENSIONS - openers - images.RAW_EXTENSIONS <= {".heic", ".heif", ".jxl"}
+
+
+def test_jpeg_xl_is_listed_only_where_a_plugin_is_installed(monkeypatch):
+    monkeypatch.setattr(features, "modules", {k: v for k, v in features.modules.items() if k != "jxl"})
+    monkeypatch.setattr(images, "_jxl_plugin", lambda: None)
+    assert ".jxl" not in images._supported_extensions()
+    monkeypatch.setattr(images, "_jxl_plugin", lambda: "pillow_jxl")
+    assert ".jxl" in images._supported_extensions()
+
+
+def test_jpeg_xl_plugin_is_found_by_module_name(monkeypatch):
+    import importlib.util
+
+    found = {"jxlpy"}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name in found else None)
+    assert images._jxl_plugin() == "jxlpy"
+    found.clear()
+    assert images._jxl_plugin() is None
 
 
 @pytest.mark.parametrize(
@@ -548,14 +578,48 @@ def test_animated_gif_gives_the_first_frame(tmp_path):
     assert close_to(loaded.image.getpixel((10, 5)), (255, 0, 0), tol=8)
 
 
-@pytest.mark.parametrize("ext, params", [("webp", {"quality": 95}), ("tif", {}), ("bmp", {}), ("gif", {}), ("png", {})])
+_JP2 = pytest.mark.skipif(not features.check_codec("jpg_2000"), reason="this Pillow has no OpenJPEG")
+
+
+@pytest.mark.parametrize("ext, params", [
+    ("webp", {"quality": 95}), ("tif", {}), ("bmp", {}), ("gif", {}), ("png", {}),
+    ("ppm", {}), ("pnm", {}), ("tga", {}), ("tga", {"compression": "tga_rle"}),
+    pytest.param("jp2", {}, marks=_JP2), pytest.param("jpf", {}, marks=_JP2),
+    pytest.param("j2k", {"no_jp2": True}, marks=_JP2),
+])
 def test_common_formats(tmp_path, ext, params):
     path = save(halves((40, 20)), tmp_path / f"pic.{ext}", **params)
+    assert is_image_path(path)
     loaded = open_image(path)
     assert loaded.image.mode == "RGB"
     assert (loaded.width, loaded.height) == (40, 20)
     assert close_to(loaded.image.getpixel((5, 10)), RED)
     assert close_to(loaded.image.getpixel((35, 10)), BLUE)
+
+
+@pytest.mark.parametrize("ext, mode", [("pgm", "L"), ("pbm", "1"), ("pgm", "I;16")])
+def test_grey_and_bilevel_netpbm(tmp_path, ext, mode):
+    grey = Image.new("L", (40, 20), 0)
+    grey.paste(255, (20, 0, 40, 20))
+    if mode == "1":
+        im = grey.convert("1")
+    elif mode == "I;16":
+        im = Image.fromarray(np.asarray(grey).astype(np.uint16) * 257)  # mode I;16
+    else:
+        im = grey
+    path = save(im, tmp_path / f"grey.{ext}")
+    loaded = open_image(path)
+    assert loaded.image.mode == "RGB" and (loaded.width, loaded.height) == (40, 20)
+    assert close_to(loaded.image.getpixel((5, 10)), (0, 0, 0), tol=8)
+    assert close_to(loaded.image.getpixel((35, 10)), (255, 255, 255), tol=8)
+
+
+def test_truncated_tga_and_pnm_are_reported(tmp_path):
+    for ext in ("tga", "ppm"):
+        path = tmp_path / f"cut.{ext}"
+        save(noisy((64, 64)), path)
+        path.write_bytes(path.read_bytes()[:2000])
+        assert "truncated" in reason(path) or "corrupt" in reason(path)
 
 
 def _heif_writable(tmp_path) -> str | None:
@@ -700,3 +764,32 @@ def test_thumbnail_errors_like_open_image(tmp_path):
         make_thumbnail(str(empty), 64)
     with pytest.raises(ImageError, match="file not found"):
         make_thumbnail(str(tmp_path / "nope.jpg"), 64)
+
+
+@_JP2
+@pytest.mark.parametrize("ext, levels, expected", [("jp2", 6, (500, 375)), ("j2k", 6, (500, 375)), ("jp2", 2, (1000, 750)),
+                                                  ("jp2", 1, (2000, 1500))])
+def test_jpeg_2000_is_decoded_at_a_reduced_level(tmp_path, ext, levels, expected):
+    """Like a JPEG's draft: the deepest resolution level the file has that keeps both sides >= min_size."""
+    path = save(halves((2000, 1500)), tmp_path / f"big.{ext}", num_resolutions=levels,
+                **({"no_jp2": True} if ext == "j2k" else {}))
+    loaded = open_image(path, min_size=224)
+    assert loaded.image.size == expected
+    assert (loaded.width, loaded.height) == (2000, 1500)
+    assert close_to(loaded.image.getpixel((10, 10)), RED) and close_to(loaded.image.getpixel((expected[0] - 10, 10)), BLUE)
+    assert open_image(path).image.size == (2000, 1500)
+    assert make_thumbnail(path, 256).size == (256, 192)
+
+
+@_JP2
+def test_jpeg_2000_reduced_decoding_that_fails_decodes_at_full_size(tmp_path, monkeypatch):
+    path = save(halves((400, 300)), tmp_path / "few-levels.jp2", num_resolutions=2)
+    monkeypatch.setattr(images, "_jpeg2000_levels", lambda head: 4)  # claims more levels than it has
+    loaded = open_image(path, min_size=32)
+    assert loaded.image.size == (400, 300) and close_to(loaded.image.getpixel((10, 10)), RED)
+
+
+def test_jpeg_2000_levels_parser_gives_up_on_garbage():
+    assert images._jpeg2000_levels(b"") == 0
+    assert images._jpeg2000_levels(b"\xff\x4f\xff\x51\x00") == 0
+    assert images._jpeg2000_levels(os.urandom(4096)) in range(256)

@@ -14,11 +14,11 @@ date taken, then a camera RAW over its JPEG, then the larger file, then the shor
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .catalog import PhotoRecord
+from .images import is_raw_path
 
 log = logging.getLogger("photoclip.duplicates")
 
@@ -26,12 +26,6 @@ log = logging.getLogger("photoclip.duplicates")
 DEFAULT_THRESHOLD = 0.95
 #: No group grows past this many photos.
 MAX_GROUP = 50
-
-# Camera RAW extensions: a RAW is preferred over the JPEG made from it at equal resolution.
-_RAW_EXTENSIONS = frozenset({
-    ".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".rw2", ".orf", ".pef",
-    ".srw", ".rwl", ".3fr", ".iiq", ".x3f",
-})
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ def keeper_key(photo: PhotoRecord) -> tuple:
     """Sort key: the best photo to keep sorts first."""
     pixels = (photo.width or 0) * (photo.height or 0)
     taken = photo.taken_at or "9999"
-    is_raw = os.path.splitext(photo.path)[1].lower() in _RAW_EXTENSIONS
+    is_raw = is_raw_path(photo.path)  # a RAW is preferred over the JPEG made from it
     return (-pixels, taken, not is_raw, -photo.size, len(photo.path), photo.path)
 
 

@@ -1,4 +1,4 @@
-"""Open a photo safely and fast: EXIF orientation, JPEG draft decoding, HEIC, size limits.
+"""Open a photo safely and fast: EXIF orientation, JPEG draft decoding, HEIC, camera RAW, size limits.
 
 Everything here reads files read-only and never writes next to them. Every way a file can
 fail to be a usable photo ends in :class:`ImageError` with a reason a user can read.
@@ -7,6 +7,7 @@ fail to be a usable photo ends in :class:`ImageError` with a reason a user can r
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import logging
 import os
 import re
@@ -35,19 +36,49 @@ MAX_ASPECT: int = 32
 
 _HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 
+#: Camera RAW files, decoded through rawpy (LibRaw) rather than Pillow.
+RAW_EXTENSIONS: frozenset[str] = frozenset({
+    ".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".rw2", ".orf", ".pef",
+    ".srw", ".rwl", ".3fr", ".iiq", ".x3f",
+})
+
+#: Modules that add a JPEG XL opener to Pillow when imported (Pillow itself has none so far).
+_JXL_PLUGINS = ("pillow_jxl", "jxlpy")
+
+
+def _jxl_plugin() -> str | None:
+    """The installed JPEG XL plugin's module name (found, not imported), else None."""
+    import importlib.util
+
+    for name in _JXL_PLUGINS:
+        try:
+            if importlib.util.find_spec(name) is not None:
+                return name
+        except (ImportError, ValueError):  # a broken install: leave JPEG XL out
+            continue
+    return None
+
 
 def _supported_extensions() -> frozenset[str]:
-    exts = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
-    exts |= _HEIF_EXTENSIONS
+    """The still formats this machine's Pillow (and its plugins) decodes, HEIF and camera RAW."""
+    exts = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
+            ".pnm", ".pbm", ".pgm", ".ppm", ".tga"}
+    exts |= _HEIF_EXTENSIONS | RAW_EXTENSIONS
     try:
         if features.check("avif"):
             exts.add(".avif")
-    except Exception:  # an odd Pillow build: just leave AVIF out
+        if features.check_codec("jpg_2000"):  # Pillow built with OpenJPEG
+            exts |= {".jp2", ".j2k", ".jpf", ".jpx", ".j2c", ".jpc"}
+    except Exception:  # an odd Pillow build: just leave those out
         pass
+    if "jxl" in features.modules or _jxl_plugin() is not None:
+        exts.add(".jxl")
     return frozenset(exts)
 
 
-#: Lower-case extensions, with the dot, of the files photoclip treats as photos.
+#: Lower-case extensions, with the dot, of the files photoclip treats as photos: every still
+#: format decoded on this machine (checked once, at import). The one list; everything else
+#: (scanner, watcher, search bar) asks :func:`is_image_path`.
 IMAGE_EXTENSIONS: frozenset[str] = _supported_extensions()
 
 # EXIF tags
@@ -71,6 +102,7 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeEr
 
 _heif_lock = threading.Lock()
 _heif_available: bool | None = None
+_jxl_registered = False
 
 
 @dataclass
@@ -90,6 +122,11 @@ class LoadedImage:
 def is_image_path(path: str) -> bool:
     """Whether ``path`` has one of :data:`IMAGE_EXTENSIONS` (case-insensitive)."""
     return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+
+
+def is_raw_path(path: str) -> bool:
+    """Whether ``path`` has one of :data:`RAW_EXTENSIONS` (case-insensitive)."""
+    return os.path.splitext(path)[1].lower() in RAW_EXTENSIONS
 
 
 def _ensure_heif() -> bool:
@@ -115,30 +152,17 @@ def _ensure_heif() -> bool:
 def open_image(path: str, min_size: int | None = None) -> LoadedImage:
     """Opens the photo at ``path`` read-only, as an upright RGB image.
 
-    ``min_size``: for JPEGs, decode at a reduced scale (libjpeg's DCT scaling) while keeping
-    the shorter side >= ``min_size``; other formats are decoded at full size. Images longer
-    than :data:`MAX_ASPECT` : 1 are centre-cropped to it (width and height stay the file's).
+    ``min_size``: for JPEGs and JPEG 2000, decode at a reduced scale (libjpeg's DCT scaling,
+    a JPEG 2000 resolution level) while keeping the shorter side >= ``min_size``; camera RAWs use their embedded preview when it is that
+    big, else LibRaw's half-size development when that is (see :func:`_open_raw`); other
+    formats are decoded at full size. Images longer than :data:`MAX_ASPECT` : 1 are
+    centre-cropped to it (width and height stay the file's).
     Raises :class:`ImageError` when the file cannot be used.
     """
-    draft = (min_size, min_size) if min_size else None
+    if is_raw_path(path):
+        return _open_raw(path, min_size)
     with _open_file(path) as f:
-        im = _identify(f, path)
-        try:
-            width, height = im.size
-            _check_pixels(width, height)
-            if draft:
-                _draft(im, draft)
-            _load(im)
-            orientation = _orientation(im)
-            taken_at = _taken_at(im)
-            rgb = _crop_aspect(_orient(_to_rgb(im), orientation))
-            if rgb is im:  # an upright RGB file: detach the pixels from the file
-                rgb = im.copy()
-        finally:
-            im.close()
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    return LoadedImage(image=rgb, width=width, height=height, taken_at=taken_at)
+        return _open_pillow(f, path, min_size)
 
 
 def make_thumbnail(path: str, size: int) -> Image.Image:
@@ -148,21 +172,267 @@ def make_thumbnail(path: str, size: int) -> Image.Image:
     """
     if size < 1:
         raise ValueError(f"thumbnail size must be positive, not {size}")
+    if is_raw_path(path):
+        return _raw_thumbnail(path, size)
     with _open_file(path) as f:
-        im = _identify(f, path)
-        try:
-            _check_pixels(*im.size)
-            # Like Image.thumbnail(): reduce in the decoder to about twice the target,
-            # then resample the rest of the way (reducing_gap=2.0).
-            _draft(im, (size * 2, size * 2))
-            _load(im)
-            orientation = _orientation(im)
-            thumb = _fit(_to_rgb(im), size)
-            if thumb is im:
-                thumb = im.copy()
-        finally:
-            im.close()
+        return _thumbnail_pillow(f, path, size)
+
+
+def _open_pillow(f: BinaryIO, path: str, min_size: int | None, default_orientation: int = 1) -> LoadedImage:
+    """:func:`open_image` of a file Pillow reads; ``default_orientation`` when it has no EXIF one."""
+    draft = (min_size, min_size) if min_size else None
+    im = _identify(f, path)
+    try:
+        width, height = im.size
+        _check_pixels(width, height)
+        if draft:
+            _draft(im, draft)
+        im = _load_drafted(im, f, path)
+        orientation = _orientation(im, default_orientation)
+        taken_at = _taken_at(im)
+        rgb = _crop_aspect(_orient(_to_rgb(im), orientation))
+        if rgb is im:  # an upright RGB file: detach the pixels from the file
+            rgb = im.copy()
+    finally:
+        im.close()
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return LoadedImage(image=rgb, width=width, height=height, taken_at=taken_at)
+
+
+def _thumbnail_pillow(f: BinaryIO, path: str, size: int, default_orientation: int = 1) -> Image.Image:
+    """:func:`make_thumbnail` of a file Pillow reads."""
+    im = _identify(f, path)
+    try:
+        _check_pixels(*im.size)
+        # Like Image.thumbnail(): reduce in the decoder to about twice the target,
+        # then resample the rest of the way (reducing_gap=2.0).
+        _draft(im, (size * 2, size * 2))
+        im = _load_drafted(im, f, path)
+        orientation = _orientation(im, default_orientation)
+        thumb = _fit(_to_rgb(im), size)
+        if thumb is im:
+            thumb = im.copy()
+    finally:
+        im.close()
     return _orient(thumb, orientation)
+
+
+# --- camera RAW ------------------------------------------------------------------------
+
+#: RAW files larger than this are refused (where LibRaw is handed the file's bytes, they are
+#: read whole into memory). The biggest medium-format RAWs (150 MP IIQ) are about 300 MB.
+MAX_RAW_BYTES: int = 1 << 30
+
+# LibRaw's "flip" (dcraw's: bit 4 swaps the axes, 2 flips rows, 1 flips columns) as EXIF orientation.
+_FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
+
+_rawpy_module = None
+
+#: Where the open file descriptor N can be opened again by name (Linux), else None: then LibRaw
+#: gets the file's bytes instead. Never the photo's own path: a FIFO swapped in would block.
+_FD_PATH: str | None = "/proc/self/fd/{}" if os.path.isdir("/proc/self/fd") else None
+
+
+def _rawpy():
+    """The rawpy module, imported on the first RAW (it loads LibRaw); ImageError if missing."""
+    global _rawpy_module
+    if _rawpy_module is None:
+        try:
+            import rawpy
+        except ImportError:
+            raise ImageError("camera RAW files need the rawpy package, which is not installed") from None
+        _rawpy_module = rawpy
+    return _rawpy_module
+
+
+@dataclass
+class _RawInfo:
+    width: int
+    """Width of the developed image, after orientation."""
+    height: int
+    orientation: int
+    """The RAW's own orientation (from LibRaw's flip), as an EXIF value."""
+
+
+class _Bytes:
+    """``data`` as the file object rawpy's open_buffer reads once (a BytesIO would copy it again)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, *_args) -> bytes:
+        return self._data
+
+
+class _LibRaw:
+    """A RAW file opened by LibRaw from its bytes; LibRaw's errors come out as ImageError."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.rawpy = _rawpy()
+
+    def __enter__(self) -> "_LibRaw":
+        with _open_file(self.path) as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_RAW_BYTES:
+                raise ImageError(f"file too large: {size / 2**20:,.0f} MB; the limit for a RAW file is "
+                                 f"{MAX_RAW_BYTES / 2**20:,.0f} MB")
+            self.raw = self.rawpy.RawPy()
+            try:
+                if _FD_PATH is not None:
+                    # LibRaw reopens the file we hold, checked regular, so it reads only what it
+                    # needs (for a preview: the headers and the preview, not the sensor data)
+                    self.raw.open_file(_FD_PATH.format(f.fileno()))
+                else:
+                    self.raw.open_buffer(_Bytes(f.read()))
+            except BaseException as e:
+                self.raw.close()
+                if isinstance(e, OSError) and not isinstance(e, self.rawpy.LibRawError):
+                    raise ImageError(f"cannot read file: {e.strerror or e}") from None
+                raise self.error(e) from None
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        self.raw.close()
+        if exc is not None and not isinstance(exc, ImageError):
+            converted = self.error(exc)
+            if converted is not exc:
+                raise converted from None
+        return False
+
+    def error(self, e: BaseException) -> BaseException:
+        """``e`` as an ImageError with a readable reason, if it is LibRaw's (else ``e``)."""
+        rp = self.rawpy
+        if isinstance(e, (MemoryError, rp.LibRawUnsufficientMemoryError, rp.LibRawTooBigError)):
+            return ImageError("image too large: not enough memory to decode it")
+        if not isinstance(e, rp.LibRawError):
+            return e
+        detail = e.args[0] if e.args else ""
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        detail = str(detail).strip() or type(e).__name__
+        if isinstance(e, rp.LibRawFileUnsupportedError):
+            return ImageError(f"not a RAW file LibRaw can read (an unsupported camera, or a damaged file): {detail}")
+        if isinstance(e, (rp.LibRawIOError, rp.LibRawDataError)):
+            return ImageError(f"truncated or corrupt RAW file: {detail}")
+        return ImageError(f"cannot decode the RAW file: {detail}")
+
+    def info(self) -> _RawInfo:
+        """Size and orientation of the developed image, checked against MAX_PIXELS; nothing decoded."""
+        sizes = self.raw.sizes
+        _check_pixels(sizes.raw_width, sizes.raw_height)
+        width, height = sizes.width, sizes.height
+        aspect = sizes.pixel_aspect or 1.0
+        if aspect < 1.0:  # LibRaw stretches non-square pixels the way dcraw does
+            height = int(height / aspect + 0.5)
+        elif aspect > 1.0:
+            width = int(width * aspect + 0.5)
+        _check_pixels(width, height)
+        if sizes.flip & 4:
+            width, height = height, width
+        return _RawInfo(width, height, _FLIP_TO_ORIENTATION.get(sizes.flip & 7, 1))
+
+    def preview(self, big_enough) -> "bytes | Image.Image | None":
+        """The embedded preview if ``big_enough(width, height)`` says so: JPEG bytes (to decode
+        through Pillow) or an RGB bitmap (not yet oriented); None when there is none or it is small."""
+        rp = self.rawpy
+        try:
+            thumb = self.raw.extract_thumb()
+        except rp.LibRawError as e:  # none, an unsupported kind, or a damaged one: develop instead
+            log.debug("%s: no usable embedded preview (%s)", self.path, e)
+            return None
+        if thumb.format == rp.ThumbFormat.JPEG:
+            try:
+                with Image.open(io.BytesIO(thumb.data)) as im:
+                    size = im.size
+            except Exception as e:  # noqa: BLE001 - a damaged preview: develop the RAW instead
+                log.debug("%s: unreadable embedded preview (%s)", self.path, e)
+                return None
+            return thumb.data if big_enough(*size) else None
+        if thumb.format == rp.ThumbFormat.BITMAP:
+            data = np.ascontiguousarray(thumb.data)
+            if data.ndim != 3 or data.shape[2] != 3 or data.dtype != np.uint8:
+                return None
+            h, w = data.shape[:2]
+            return Image.fromarray(data, "RGB") if big_enough(w, h) else None
+        return None
+
+    def develop(self, half_size: bool) -> Image.Image:
+        """LibRaw's development (camera white balance, 8 bits; ``half_size``: a 2×2 block per
+        pixel, no demosaicing), not yet oriented."""
+        try:
+            rgb = self.raw.postprocess(half_size=half_size, use_camera_wb=True, output_bps=8, user_flip=0)
+        except MemoryError:
+            raise ImageError("image too large: not enough memory to develop it") from None
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
+            raise ImageError(f"cannot decode the RAW file: LibRaw developed a {rgb.shape} image")
+        return Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+
+    def taken_at(self) -> str | None:
+        """The date taken as LibRaw parsed it (EXIF DateTimeOriginal, else the camera's own tags)."""
+        try:
+            when = self.raw.other.timestamp
+        except Exception:  # noqa: BLE001 - a date is never worth the photo
+            log.debug("no RAW timestamp", exc_info=True)
+            return None
+        if when is None or when.year <= 1970:  # 0 (the epoch, in local time): no date in the file
+            return None
+        return when.replace(microsecond=0).isoformat(timespec="seconds")
+
+
+def _open_raw(path: str, min_size: int | None) -> LoadedImage:
+    """A camera RAW for the model: the embedded JPEG preview when its shorter side is at least
+    ``min_size`` (without ``min_size``: when it is as big as the developed image), else LibRaw's
+    half-size development when that is big enough, else the full development.
+
+    The recorded width and height are the developed image's. A preview JPEG is turned upright
+    by its own EXIF orientation (LibRaw puts an EXIF block with the RAW's orientation and date
+    in front of a preview that does not start with one); a developed image or a bitmap preview
+    by the RAW's own flip. The preview path never reads
+    the sensor data, so a RAW truncated only there is indexed from its intact preview.
+    """
+    with _LibRaw(path) as raw:
+        info = raw.info()
+        need = min_size or min(info.width, info.height)
+        preview = raw.preview(lambda w, h: min(w, h) >= need)
+        if isinstance(preview, bytes):
+            try:
+                loaded = _open_pillow(io.BytesIO(preview), path, min_size, default_orientation=info.orientation)
+            except ImageError as e:  # a damaged preview: the sensor data may still be whole
+                log.debug("%s: embedded preview unusable (%s); developing the RAW", path, e)
+                preview = None
+            else:
+                loaded.width, loaded.height = info.width, info.height
+                if loaded.taken_at and loaded.taken_at < "1971":  # LibRaw's stand-in for no date
+                    loaded.taken_at = None
+                return loaded
+        if preview is not None:
+            image = _orient(preview, info.orientation)
+            taken_at = None
+        else:
+            half = bool(min_size) and min(info.width, info.height) // 2 >= min_size
+            image = _orient(raw.develop(half_size=half), info.orientation)
+            taken_at = raw.taken_at()
+    return LoadedImage(image=_crop_aspect(image), width=info.width, height=info.height, taken_at=taken_at)
+
+
+def _raw_thumbnail(path: str, size: int) -> Image.Image:
+    """:func:`make_thumbnail` of a camera RAW: its preview when that is at least ``size`` on the
+    longer side (or as big as the developed image), else a half-size or full development."""
+    with _LibRaw(path) as raw:
+        info = raw.info()
+        need = min(size, max(info.width, info.height))
+        preview = raw.preview(lambda w, h: max(w, h) >= need)
+        if isinstance(preview, bytes):
+            try:
+                return _thumbnail_pillow(io.BytesIO(preview), path, size, default_orientation=info.orientation)
+            except ImageError as e:
+                log.debug("%s: embedded preview unusable (%s); developing the RAW", path, e)
+                preview = None
+        if preview is None:
+            preview = raw.develop(half_size=max(info.width, info.height) // 2 >= size)
+    return _orient(_fit(preview, size), info.orientation)
 
 
 # --- steps ---------------------------------------------------------------------------
@@ -231,9 +501,30 @@ def _open_file(path: str) -> BinaryIO:
         raise ImageError(f"cannot read file: {e.strerror or e}") from None
 
 
+def _ensure_jxl() -> None:
+    """Imports the JPEG XL plugin (which registers its opener) once, if one is installed."""
+    global _jxl_registered
+    if _jxl_registered:
+        return
+    with _heif_lock:
+        if not _jxl_registered:
+            name = _jxl_plugin() if "jxl" not in features.modules else None
+            if name is not None:
+                try:
+                    import importlib
+
+                    # importing the plugin registers its opener with Pillow
+                    importlib.import_module("jxlpy.JXLImagePlugin" if name == "jxlpy" else name)
+                except Exception:  # a broken install must not stop other formats
+                    log.warning("the JPEG XL plugin %s could not be loaded", name, exc_info=True)
+            _jxl_registered = True
+
+
 def _identify(f: BinaryIO, path: str) -> ImageFile.ImageFile:
     """Reads the header; no pixels are decoded yet."""
     _ensure_heif()
+    if path.lower().endswith(".jxl"):
+        _ensure_jxl()
     try:
         return Image.open(f)
     except UnidentifiedImageError:
@@ -286,14 +577,74 @@ def _check_pixels(width: int, height: int) -> None:
 
 
 def _draft(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
-    """JPEG only (a no-op otherwise): decode at 1/2, 1/4 or 1/8 scale, each side staying >= size.
+    """Decode at a reduced scale, each side staying >= size: JPEG at 1/2, 1/4 or 1/8 (libjpeg's
+    DCT scaling), JPEG 2000 at one of its codestream's own resolution levels; a no-op otherwise.
 
     The bound holds for both sides, so it also holds after a 90° EXIF rotation.
     """
     try:
-        im.draft("RGB", size)
+        if im.format == "JPEG2000":
+            _reduce_jpeg2000(im, size)
+        else:
+            im.draft("RGB", size)
     except _DECODE_ERRORS as e:
         raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+
+
+def _reduce_jpeg2000(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
+    """Sets Pillow's ``reduce`` (decode at 1/2**k) to the deepest level the codestream has that
+    keeps both sides >= size."""
+    fp = im.fp
+    at = fp.tell()
+    try:
+        fp.seek(0)
+        head = fp.read(1 << 16)
+    finally:
+        fp.seek(at)
+    levels = _jpeg2000_levels(head)
+    w, h = im.size
+    k = 0
+    while k < levels:
+        p = 1 << (k + 1)
+        if (w + (p >> 1)) // p < size[0] or (h + (p >> 1)) // p < size[1]:  # Pillow's rounding
+            break
+        k += 1
+    if k:
+        im.reduce = k
+
+
+def _jpeg2000_levels(head: bytes) -> int:
+    """Decomposition levels in the main header's COD segment of a JPEG 2000 codestream (bare or
+    in a JP2 box), found by walking the marker segments; 0 when it cannot be read."""
+    pos = head.find(b"\xff\x4f\xff\x51")  # SOC, then SIZ
+    if pos < 0:
+        return 0
+    pos += 2
+    while pos + 4 <= len(head):
+        marker, length = struct.unpack(">HH", head[pos:pos + 4])
+        if marker == 0xFF52:  # COD: Lcod, Scod, progression, layers (2), MCT, then the levels
+            return head[pos + 9] if pos + 9 < len(head) else 0
+        if marker >> 8 != 0xFF or marker in (0xFF90, 0xFF93, 0xFFD9) or length < 2:  # SOT, SOD, EOC
+            return 0
+        pos += 2 + length
+    return 0
+
+
+def _load_drafted(im: ImageFile.ImageFile, f: BinaryIO, path: str) -> ImageFile.ImageFile:
+    """:func:`_load`; a JPEG 2000 whose tiles lack the reduced level asked for (their own COD
+    segments can say fewer levels than the main header) is decoded again at full size."""
+    try:
+        _load(im)
+        return im
+    except ImageError:
+        if not getattr(im, "_reduce", 0):
+            raise
+        log.debug("%s: JPEG 2000 reduced decoding failed; decoding at full size", path)
+    im.close()
+    f.seek(0)
+    im = _identify(f, path)
+    _load(im)
+    return im
 
 
 def _load(im: ImageFile.ImageFile) -> None:
@@ -347,10 +698,11 @@ def _exif(im: Image.Image) -> Image.Exif | None:
         return None
 
 
-def _orientation(im: Image.Image) -> int:
+def _orientation(im: Image.Image, default: int = 1) -> int:
+    """The EXIF orientation; ``default`` when the image has no orientation tag."""
     exif = _exif(im)
-    if exif is None:
-        return 1
+    if exif is None or _TAG_ORIENTATION not in exif:
+        return default
     value = exif.get(_TAG_ORIENTATION, 1)
     try:
         value = int(value)

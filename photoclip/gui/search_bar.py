@@ -16,25 +16,17 @@ from photoclip.core.paths import display_path
 
 DEBOUNCE_MS = 200
 
-# Extensions accepted for a dropped query image; the core decides what it can really read.
-_IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".avif"}
-
-
-def is_image_file(path: str) -> bool:
-    try:
-        from photoclip.core.images import is_image_path
-    except ImportError:  # pragma: no cover - the core module is always there in a release
-        return os.path.splitext(path)[1].lower() in _IMAGE_EXTS
-    return is_image_path(path)
-
 
 def _local_image(mime) -> str | None:
+    """The first local photo file among the dropped URLs (the core's extension list decides)."""
     if not mime.hasUrls():
         return None
+    from photoclip.core.images import is_image_path  # deferred: keeps Pillow off the startup path
+
     for url in mime.urls():
         if url.isLocalFile():
             path = url.toLocalFile()
-            if os.path.isfile(path) and is_image_file(path):
+            if os.path.isfile(path) and is_image_path(path):
                 return path
     return None
 

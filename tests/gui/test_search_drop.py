@@ -13,10 +13,14 @@ def results(w) -> list[tuple[str, float]]:
     return [(w.model.index(r).data(PathRole), w.model.index(r).data(ScoreRole)) for r in range(w.model.rowCount())]
 
 
-def indexed(open_window, qtbot, tmp_path, n=20):
+def indexed(open_window, qtbot, tmp_path, n=20, more=()):
+    """A window over a folder of ``n`` JPEGs (and ``more``: name -> writer(path)), indexed."""
     w = open_window()
     folder = tmp_path / "Trip"
     make_images(folder, n)
+    for name, write in dict(more).items():
+        write(folder / name)
+    n += len(dict(more))
     with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
                           check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
         w.jobs.add_folders([str(folder)])
@@ -88,3 +92,42 @@ def test_a_file_that_is_not_an_image_is_not_accepted(open_window, qtbot, tmp_pat
     note.write_text("not a photo")
     assert not drop_urls(w, w.search_bar, [note])
     assert w.search_bar.image() is None
+
+
+def test_search_bar_takes_every_format_the_core_lists(qtbot, tmp_path):
+    """The bar has no extension list of its own: what the core indexes can be dropped as a query."""
+    from PIL import Image
+
+    from photoclip.gui.search_bar import SearchBar
+
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    qtbot.waitExposed(bar)
+    for name in ("scan.TGA", "pic.ppm", "grey.pgm"):
+        path = tmp_path / name
+        Image.new("RGB", (40, 30), (200, 40, 40)).save(path, "TGA" if name.endswith("TGA") else "PPM")
+        with qtbot.waitSignal(bar.searchRequested, timeout=5_000) as signal:
+            assert drop_urls(bar, bar, [path])
+        assert signal.args == ["", str(path)]
+        assert bar.image() == str(path)
+    note = tmp_path / "notes.txt"
+    note.write_text("not a photo")
+    assert not drop_urls(bar, bar, [note])
+
+
+def test_a_raw_dropped_on_the_search_bar_finds_itself_first(open_window, qtbot, tmp_path):
+    import pytest
+
+    pytest.importorskip("rawpy")
+    from helpers import write_dng
+    from PIL import Image
+
+    red = Image.new("RGB", (128, 96), (200, 40, 40))
+    w, folder = indexed(open_window, qtbot, tmp_path, n=5, more={"IMG_0001.DNG": lambda p: write_dng(p, red)})
+    raw = folder / "IMG_0001.DNG"
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        assert drop_urls(w, w.search_bar, [raw])
+    assert w.search_bar.image() == str(raw)
+    found = results(w)
+    assert found[0][0] == str(raw) and abs(found[0][1] - 1.0) < 1e-3, found[:2]

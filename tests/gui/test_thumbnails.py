@@ -35,3 +35,37 @@ def test_thumbnails_arrive_from_the_loaders_own_threads_and_close_joins_them(qtb
     loader.close()
     assert not loader.is_running()
     assert not [t for t in threading.enumerate() if t.name.startswith("photoclip-thumbnails")]
+
+
+def test_a_raw_gets_a_thumbnail_and_the_details_preview_size(qtbot, tmp_path):
+    """RAW files go through the core like any photo: the embedded preview when it is big enough,
+    else LibRaw's development (the details panel asks for PREVIEW_SIZE)."""
+    import pytest
+
+    pytest.importorskip("rawpy")
+    from PIL import Image
+
+    from helpers import write_dng
+    from photoclip.gui.details import PREVIEW_SIZE
+    from photoclip.gui.thumbnails import load_thumbnail
+
+    picture = Image.new("RGB", (640, 480), (200, 40, 40))
+    with_preview = write_dng(tmp_path / "photos" / "IMG_0001.DNG", picture,
+                             preview=Image.new("RGB", (320, 240), (30, 190, 30)), orientation=6)
+    bare = write_dng(tmp_path / "photos" / "IMG_0002.dng", picture)
+    small = load_thumbnail(str(with_preview), 256, tmp_path / "cache")
+    assert (small.width(), small.height()) == (192, 256)  # the preview, turned by the RAW's flip
+    assert small.pixelColor(96, 128).green() > 150
+    large = load_thumbnail(str(with_preview), PREVIEW_SIZE, tmp_path / "cache")
+    assert (large.width(), large.height()) == (384, 512)  # developed: the preview is smaller
+    assert large.pixelColor(192, 256).red() > 150
+
+    loader = ThumbnailLoader(tmp_path / "cache", threads=1)
+    arrived: list[str] = []
+    loader.ready.connect(lambda path, size: arrived.append(path))
+    assert loader.pixmap(str(bare), 160) is None
+    qtbot.waitUntil(lambda: str(bare) in arrived, timeout=20_000)
+    pixmap = loader.pixmap(str(bare), 160)
+    assert pixmap is not None and (pixmap.width(), pixmap.height()) == (160, 120), loader.error(str(bare))
+    loader.close()
+    assert not loader.is_running()
