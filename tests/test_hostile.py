@@ -4,6 +4,7 @@ reason, never as a crashed run, a hang or a silently skipped file."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import struct
 import zlib
@@ -132,3 +133,77 @@ def test_opening_paths_refuse_special_files_without_blocking(tmp_path):
             images.open_image(path)
         with pytest.raises(images.ImageError):
             images.make_thumbnail(path, 64)
+
+
+# --- a file that changes while it is indexed ------------------------------------------------
+
+def _vector_of(lib, path: str) -> "np.ndarray":
+    rec = lib.catalog.photo_by_path(path)
+    model_id = lib.catalog.find_model(lib.model_key)[0]
+    return lib.catalog.vector_for_fingerprint(model_id, rec.fingerprint)[1]
+
+
+def _embed_file(lib, path: Path) -> "np.ndarray":
+    import torch
+
+    embedder = lib.embedder()
+    tensor = embedder.image_tensor(images.open_image(str(path), min_size=embedder.image_size).image)
+    return embedder.encode_images(torch.stack([tensor]))[0]
+
+
+def test_a_copy_keeps_its_own_vector_when_its_twin_is_overwritten_during_the_run(make_library, tmp_path, monkeypatch):
+    import numpy as np
+
+    root = tmp_path / "photos"
+    a = draw_photo(root / "1" / "a.jpg", (200, 40, 40), shape="circle")  # scanned (and decoded) first
+    c = root / "2" / "c.jpg"
+    c.parent.mkdir()
+    shutil.copyfile(a, c)
+    pristine = shutil.copyfile(a, tmp_path / "pristine.jpg")
+    other = draw_photo(tmp_path / "other.jpg", (40, 40, 200), shape="square", bg=(10, 10, 10), size=(200, 150))
+    real = indexer_mod.open_image
+    overwritten = []
+
+    def overwrite_then_decode(path, *args, **kwargs):
+        if path == str(a) and not overwritten:  # after the fingerprint, before the decode
+            overwritten.append(path)
+            with open(a, "r+b") as f:  # in place, like cp over an existing file
+                f.truncate(0)
+                f.write(other.read_bytes())
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(indexer_mod, "open_image", overwrite_then_decode)
+    lib = make_library()
+    lib.index([str(root)], tag=False)
+    assert overwritten
+    own, new = _embed_file(lib, pristine), _embed_file(lib, other)
+    assert not np.allclose(own, new, atol=1e-3)
+    np.testing.assert_allclose(_vector_of(lib, str(c)), own, atol=1e-4)  # c.jpg: its own picture
+    np.testing.assert_allclose(_vector_of(lib, str(a)), new, atol=1e-4)  # a.jpg: read again, the new one
+    assert lib.catalog.photo_by_path(str(a)).fingerprint == fingerprint(str(a))
+    report = lib.index(tag=False)
+    assert report.unchanged == 2 and report.embedded == 0
+
+
+def test_a_file_that_keeps_changing_while_read_is_left_to_the_next_scan(make_library, tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    a = draw_photo(root / "a.jpg", (200, 40, 40))
+    b = draw_photo(root / "b.jpg", (40, 200, 40))
+    real = indexer_mod.open_image
+    colours = iter(range(10, 250, 20))
+
+    def keeps_changing(path, *args, **kwargs):
+        if path == str(a):
+            draw_photo(a, (next(colours), 40, 40), size=(100 + next(colours), 90))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(indexer_mod, "open_image", keeps_changing)
+    lib = make_library()
+    report = lib.index([str(root)], tag=False)
+    assert {r.path for r in lib.photos()} == {str(b)}
+    assert {p.path: p.reason for p in lib.problems()} == {str(a): indexer_mod.CHANGED_WHILE_READ}
+    assert report.problems == 1
+    monkeypatch.undo()
+    report = lib.index(tag=False)  # its size and mtime did not change since: read again all the same
+    assert report.embedded == 1 and lib.problems() == []
+    assert lib.catalog.photo_by_path(str(a)).fingerprint == fingerprint(str(a))

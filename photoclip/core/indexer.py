@@ -78,6 +78,30 @@ class _Pending:
     changed: bool
 
 
+#: How often a file that changed while it was read is read again in the same run.
+REREADS = 2
+CHANGED_WHILE_READ = "changed while it was being read; it is read again on the next scan"
+#: The mtime recorded for a problem that the next scan must look at again whatever the file's state.
+UNSEEN_MTIME = -1
+
+
+def _read_failure(exc: OSError) -> str:
+    return "file disappeared" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
+
+
+def _still_the_same(item: _Pending) -> bool:
+    """Whether the file still has the size, mtime and fingerprint it had before it was decoded, so
+    the pixels just decoded are those of ``item.fingerprint``'s content."""
+    path = item.state.path
+    try:
+        st = os.stat(path)
+        if (st.st_size, st.st_mtime_ns) != (item.state.size, item.state.mtime_ns):
+            return False
+        return fingerprint(path, st.st_size) == item.fingerprint
+    except OSError:
+        return False
+
+
 def _is_empty(folder: str) -> bool:
     try:
         with os.scandir(folder) as it:
@@ -239,9 +263,7 @@ class Indexer:
             try:
                 item.fingerprint = fingerprint(item.state.path, item.state.size)
             except OSError as exc:
-                reason = "file disappeared" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
-                self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, item.state.mtime_ns, reason)
-                report.problems += 1
+                self._problem(item, _read_failure(exc), report)
                 continue
             if progress and n % 200 == 0:
                 rate, eta = meter.update(n)
@@ -274,31 +296,56 @@ class Indexer:
                                          self._folder_id_of(rec), rec.fingerprint, True))
                 queued.add(rec.fingerprint)
 
-        # Duplicates (the same content at several paths) go through the model once.
-        unique: dict[str, _Pending] = {}
-        copies: list[_Pending] = []
-        for p in to_embed:
-            if p.fingerprint in unique:
-                copies.append(p)
-            else:
-                unique[p.fingerprint] = p
-        to_embed = list(unique.values())
-        if to_embed:
-            self._embed(to_embed, report, progress, control)
-        if copies:
-            self._link_copies(copies, report, progress, control)
+        changed = self._embed_unique(to_embed, report, progress, control)
+        # Files that changed while they were read: their vector would belong to neither content.
+        # Read them again (a copy of the old content kept its own fingerprint and waits for its
+        # own vector); a file that keeps changing is left to the next scan.
+        for _ in range(REREADS):
+            if not changed:
+                break
+            changed = self._embed_unique(self._refresh(changed, report), report, progress, control)
+        for item in changed:
+            log.info("%r kept changing while it was read; it is read again on the next scan", item.state.path)
+            self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, UNSEEN_MTIME, CHANGED_WHILE_READ)
+            report.problems += 1
         garbage = self.catalog.collect_garbage()
         if garbage:
             self.index_cache.remove(garbage)
         self.index_cache.save(force=True)
 
-    def _link_copies(self, copies: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
-                     control: JobControl) -> None:
-        """Store duplicates with the vector just made for their first copy (or try them if that failed)."""
+    def _embed_unique(self, items: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
+                      control: JobControl) -> list[_Pending]:
+        """Embeds ``items``; duplicates (the same content at several paths) go through the model once
+        and the others get that vector. Returns the files that changed while they were read."""
+        changed: list[_Pending] = []
+        while items:
+            unique: dict[str, _Pending] = {}
+            copies: list[_Pending] = []
+            for p in items:
+                if p.fingerprint in unique:
+                    copies.append(p)
+                else:
+                    unique[p.fingerprint] = p
+            self._embed(list(unique.values()), report, progress, control, changed)
+            if not copies:
+                break
+            # the vector just made for their first copy (or, where that copy failed, try the next)
+            found = self.catalog.find_model(self.model_name)
+            items = self._link_known(copies, found.id if found else None, report)
+        return changed
+
+    def _refresh(self, items: list[_Pending], report: IndexReport) -> list[_Pending]:
+        """The files that changed while they were read, with their state and fingerprint as they are now."""
+        fresh: list[_Pending] = []
+        for item in items:
+            try:
+                st = os.stat(item.state.path)
+                state = FileState(item.state.path, st.st_size, st.st_mtime_ns)
+                fresh.append(_Pending(state, item.folder_id, fingerprint(state.path, state.size), item.changed))
+            except OSError as exc:
+                self._problem(item, _read_failure(exc), report)
         found = self.catalog.find_model(self.model_name)
-        rest = self._link_known(copies, found.id if found else None, report)
-        if rest:
-            self._embed(rest, report, progress, control)
+        return self._link_known(fresh, found.id if found else None, report)
 
     def _link_known(self, items: list[_Pending], model_id: Optional[int], report: IndexReport) -> list[_Pending]:
         """Store the files whose content already has a vector of this model (duplicates, touched or
@@ -332,7 +379,9 @@ class Indexer:
         return NewPhoto(p.state.path, p.folder_id, p.state.size, p.state.mtime_ns, p.fingerprint, width, height, taken_at)
 
     def _embed(self, items: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
-               control: JobControl) -> None:
+               control: JobControl, changed: list[_Pending]) -> None:
+        """Decodes, embeds and stores ``items``; the ones whose file changed while it was read are
+        appended to ``changed`` instead (their vector is not stored)."""
         if progress:
             progress(Progress("loading", 0, len(items), None, None, "Loading the model…"))
         embedder = self.get_embedder()
@@ -348,7 +397,7 @@ class Indexer:
 
         def decode(item: _Pending):
             loaded = open_image(item.state.path, min_size=min_size)
-            return loaded, image_tensor(loaded.image)
+            return loaded, image_tensor(loaded.image), _still_the_same(item)
 
         import torch
 
@@ -375,7 +424,7 @@ class Indexer:
                         item, fut = queue.popleft()
                         refill()
                         try:
-                            loaded, tensor = fut.result()
+                            loaded, tensor, same = fut.result()
                         except ImageError as exc:
                             self._problem(item, str(exc), report)
                             continue
@@ -385,6 +434,9 @@ class Indexer:
                         except Exception as exc:  # any failure of one file is its problem, not the batch's
                             log.warning("decoding %r failed", item.state.path, exc_info=True)
                             self._problem(item, f"cannot be decoded ({type(exc).__name__}: {exc})", report)
+                            continue
+                        if not same:  # the pixels may be the new content's, or a mix of both
+                            changed.append(item)
                             continue
                         batch_items.append(item)
                         tensors.append(tensor)
