@@ -207,3 +207,88 @@ def test_a_file_that_keeps_changing_while_read_is_left_to_the_next_scan(make_lib
     report = lib.index(tag=False)  # its size and mtime did not change since: read again all the same
     assert report.embedded == 1 and lib.problems() == []
     assert lib.catalog.photo_by_path(str(a)).fingerprint == fingerprint(str(a))
+
+
+# --- transient read errors -----------------------------------------------------------------
+
+def test_transient_read_errors_are_retried_with_a_backoff_and_permanent_ones_are_not(make_library, tmp_path, monkeypatch):
+    import errno
+
+    from photoclip.core import problems as problems_mod
+
+    root = tmp_path / "photos"
+    good = draw_photo(root / "good.jpg")
+    flaky = draw_photo(root / "flaky.jpg", (40, 40, 200))
+    busy = draw_photo(root / "busy.png", (40, 200, 40))
+    notes = root / "notes.jpg"
+    notes.write_text("not a photo")
+    failing = {str(flaky): errno.EIO, str(busy): errno.EBUSY}
+    real_open_regular = images.open_regular
+
+    def flaky_open(path):
+        if path in failing:
+            raise OSError(failing[path], os.strerror(failing[path]))
+        return real_open_regular(path)
+
+    monkeypatch.setattr(images, "open_regular", flaky_open)  # the decode's open, not the fingerprint's
+    opened = []
+    real_open_image = indexer_mod.open_image
+    monkeypatch.setattr(indexer_mod, "open_image", lambda p, *a, **k: opened.append(p) or real_open_image(p, *a, **k))
+    lib = make_library()
+    report = lib.index([str(root)], tag=False)
+    assert report.problems == 3
+    reasons = {p.path: p.reason for p in lib.problems()}
+    assert "Input/output error" in reasons[str(flaky)] and "tried 1 time;" in reasons[str(flaky)]
+    assert "busy" in reasons[str(busy)].lower()
+    assert "tried" not in reasons[str(notes)]
+
+    def age(seconds: float) -> None:
+        with lib.catalog.transaction() as c:
+            c.execute("UPDATE problems SET at = at - ?", (seconds,))
+
+    opened.clear()
+    lib.index(tag=False)  # at once: not yet
+    assert opened == []
+    age(61)
+    del failing[str(busy)]  # the file is not busy any more; flaky.jpg still fails
+    report = lib.index(tag=False)
+    assert sorted(opened) == sorted([str(flaky), str(busy)])  # notes.jpg is not read again
+    reasons = {p.path: p.reason for p in lib.problems()}
+    assert set(reasons) == {str(flaky), str(notes)}  # the retried success left no stale problem
+    assert lib.catalog.photo_by_path(str(busy)) is not None
+    assert "tried 2 times;" in reasons[str(flaky)]
+    opened.clear()
+    age(61)  # the second wait is two minutes
+    lib.index(tag=False)
+    assert opened == []
+    failing.clear()
+    age(24 * 3600)
+    lib.index(tag=False)
+    assert opened == [str(flaky)]
+    assert {p.path for p in lib.problems()} == {str(notes)}
+    assert {r.path for r in lib.photos()} == {str(good), str(flaky), str(busy)}
+    assert problems_mod.retry_after(1) == 60 and problems_mod.retry_after(40) == 24 * 3600
+
+
+def test_a_file_gone_during_a_move_is_tried_again(make_library, tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    a = draw_photo(root / "a.jpg")
+    real_fingerprint = indexer_mod.fingerprint
+    away = tmp_path / "away.jpg"
+    moves = []
+
+    def moved_away(path, size=None):
+        if path == str(a) and not moves:
+            moves.append(path)
+            os.rename(a, away)  # moved out and back (same size and mtime), as a sync tool does
+        return real_fingerprint(path, size)
+
+    monkeypatch.setattr(indexer_mod, "fingerprint", moved_away)
+    lib = make_library()
+    lib.index([str(root)], tag=False)
+    assert [p.reason for p in lib.problems()][0].startswith("file disappeared")
+    os.rename(away, a)
+    with lib.catalog.transaction() as c:
+        c.execute("UPDATE problems SET at = at - 61")
+    lib.index(tag=False)
+    assert lib.problems() == [] and lib.catalog.photo_by_path(str(a)) is not None

@@ -20,7 +20,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError, features
 
-from .errors import ImageError
+from .errors import ImageError, ReadError
+from .problems import is_transient
 
 log = logging.getLogger("photoclip.images")
 
@@ -224,11 +225,11 @@ def _open_file(path: str) -> BinaryIO:
     except NotARegularFile as e:
         raise ImageError(str(e)) from None
     except FileNotFoundError:  # from stat, or from open when the file vanished in between
-        raise ImageError("file not found") from None
+        raise ReadError("file not found") from None
     except PermissionError:
         raise ImageError("permission denied") from None
     except OSError as e:
-        raise ImageError(f"cannot read file: {e.strerror or e}") from None
+        raise _unreadable(e) from None
 
 
 def _identify(f: BinaryIO, path: str) -> ImageFile.ImageFile:
@@ -251,7 +252,7 @@ def _identify(f: BinaryIO, path: str) -> ImageFile.ImageFile:
     except PermissionError:
         raise ImageError("permission denied") from None
     except _DECODE_ERRORS as e:
-        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+        raise _corrupt(e) from None
 
 
 def _open_without_bomb_check(f: BinaryIO) -> ImageFile.ImageFile | None:
@@ -293,7 +294,7 @@ def _draft(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
     try:
         im.draft("RGB", size)
     except _DECODE_ERRORS as e:
-        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+        raise _corrupt(e) from None
 
 
 def _load(im: ImageFile.ImageFile) -> None:
@@ -305,7 +306,7 @@ def _load(im: ImageFile.ImageFile) -> None:
     except MemoryError:
         raise ImageError("image too large: not enough memory to decode it") from None
     except _DECODE_ERRORS as e:
-        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+        raise _corrupt(e) from None
 
 
 def _fit(im: Image.Image, size: int) -> Image.Image:
@@ -332,6 +333,19 @@ def _crop_aspect(im: Image.Image) -> Image.Image:
         top = (h - keep) // 2
         return im.crop((0, top, w, top + keep))
     return im
+
+
+def _unreadable(e: OSError) -> ImageError:
+    """An error reading the file itself: a ReadError (tried again later) if it may pass."""
+    error = ReadError if is_transient(e) else ImageError
+    return error(f"cannot read file: {e.strerror or e}")
+
+
+def _corrupt(e: BaseException) -> ImageError:
+    """Pillow gave up on the data; an OSError with an errno is the file's reading that failed."""
+    if isinstance(e, OSError) and e.errno is not None:
+        return _unreadable(e)
+    return ImageError(f"truncated or corrupt image: {_reason(e)}")
 
 
 def _reason(e: BaseException) -> str:

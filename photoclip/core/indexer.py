@@ -19,9 +19,10 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from .catalog import Catalog, Folder, NewPhoto, PhotoRecord
-from .errors import Cancelled, ImageError
+from .errors import Cancelled, ImageError, ReadError
 from .paths import folder_name
 from .images import NotARegularFile, is_image_path, open_image, special_file_kind
+from .problems import is_transient, retry_due, transient_reason
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .scanner import DANGLING_LINK, FileState, ScanResult, diff, fingerprint, walk_images
 from .index_cache import IndexCache
@@ -83,10 +84,6 @@ REREADS = 2
 CHANGED_WHILE_READ = "changed while it was being read; it is read again on the next scan"
 #: The mtime recorded for a problem that the next scan must look at again whatever the file's state.
 UNSEEN_MTIME = -1
-
-
-def _read_failure(exc: OSError) -> str:
-    return "file disappeared" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
 
 
 def _still_the_same(item: _Pending) -> bool:
@@ -218,7 +215,8 @@ class Indexer:
               control: JobControl) -> ScanResult:
         # Scan-time problems (unreadable folders, FIFOs, dangling links) are found again on every
         # scan; the report counts the ones this scan found that were not listed before.
-        listed = {p.path for p in self.catalog.problems()}
+        problems = self.catalog.problems()
+        listed = {p.path for p in problems}
         self.catalog.clear_folder_problems(folder.id)
         name = folder_name(folder.path)
         seen = 0
@@ -243,7 +241,12 @@ class Indexer:
                                       f"Scanning {name} — {seen:,} photo{'s' if seen != 1 else ''} found", state.path))
                 yield state
 
-        result = diff(walked(), self.catalog.file_states(folder.id))
+        known = self.catalog.file_states(folder.id)
+        now = time.time()
+        for p in problems:  # passing read errors whose wait is over: tried again as if changed
+            if p.path in known and retry_due(p.reason, p.when, now):
+                known[p.path] = (-1, UNSEEN_MTIME)
+        result = diff(walked(), known)
         control.checkpoint()
         return result
 
@@ -263,7 +266,7 @@ class Indexer:
             try:
                 item.fingerprint = fingerprint(item.state.path, item.state.size)
             except OSError as exc:
-                self._problem(item, _read_failure(exc), report)
+                self._read_failure(item, exc, report)
                 continue
             if progress and n % 200 == 0:
                 rate, eta = meter.update(n)
@@ -343,7 +346,7 @@ class Indexer:
                 state = FileState(item.state.path, st.st_size, st.st_mtime_ns)
                 fresh.append(_Pending(state, item.folder_id, fingerprint(state.path, state.size), item.changed))
             except OSError as exc:
-                self._problem(item, _read_failure(exc), report)
+                self._read_failure(item, exc, report)
         found = self.catalog.find_model(self.model_name)
         return self._link_known(fresh, found.id if found else None, report)
 
@@ -426,7 +429,7 @@ class Indexer:
                         try:
                             loaded, tensor, same = fut.result()
                         except ImageError as exc:
-                            self._problem(item, str(exc), report)
+                            self._problem(item, str(exc), report, transient=isinstance(exc, ReadError))
                             continue
                         except MemoryError:
                             self._problem(item, "image too large: not enough memory to decode it", report)
@@ -467,7 +470,13 @@ class Indexer:
                 self.index_cache.save(force=True)
                 raise
 
-    def _problem(self, item: _Pending, reason: str, report: IndexReport) -> None:
+    def _read_failure(self, item: _Pending, exc: OSError, report: IndexReport) -> None:
+        reason = "file disappeared" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
+        self._problem(item, reason, report, transient=is_transient(exc))
+
+    def _problem(self, item: _Pending, reason: str, report: IndexReport, transient: bool = False) -> None:
+        if transient:  # tried again on a later scan, waiting longer each time
+            reason = transient_reason(reason, self.catalog.problem_reason(item.state.path))
         log.info("skipping %r: %s", item.state.path, reason)
         self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, item.state.mtime_ns, reason)
         report.problems += 1
