@@ -199,9 +199,12 @@ def test_draft_also_for_progressive_jpeg_and_mpo(tmp_path, kind):
     assert close_to(loaded.image.getpixel((250, 180)), (200, 10, 10), tol=8)
 
 
-def test_min_size_does_not_affect_non_jpeg(tmp_path):
+def test_min_size_reduces_other_formats_by_a_whole_factor_within_twice_the_target(tmp_path):
+    # like Image.thumbnail(reducing_gap=2.0): the model's resize does the rest
     path = save(Image.new("RGB", (900, 600), (1, 2, 3)), tmp_path / "big.png")
-    assert open_image(path, min_size=100).image.size == (900, 600)
+    assert open_image(path, min_size=100).image.size == (300, 200)
+    assert open_image(path, min_size=300).image.size == (900, 600)
+    assert open_image(path).image.size == (900, 600)
 
 
 # --- orientation ----------------------------------------------------------------------

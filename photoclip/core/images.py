@@ -6,6 +6,7 @@ fail to be a usable photo ends in :class:`ImageError` with a reason a user can r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import os
@@ -15,7 +16,7 @@ import struct
 import threading
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError, features
@@ -33,6 +34,15 @@ MAX_PIXELS: int = 178_956_970
 #: square anyway (open_clip resizes the shorter side, then centre-crops); cropping a 100000 × 1
 #: strip to 32 : 1 first keeps that resize from asking for a 25,600,000 × 256 image.
 MAX_ASPECT: int = 32
+
+#: Decoded bytes of full-size pixels that the threads sharing one :class:`DecodeBudget` hold at
+#: once (a photo larger than this is decoded alone). One 169 MP RGB PNG is 507 MB.
+DECODE_BUDGET_BYTES: int = 768 * 1024 * 1024
+
+#: With a target size, an image is reduced (by an integer factor, a box filter) until its shorter
+#: side is within this factor of the target; the model's own resize does the rest, as
+#: Image.thumbnail(reducing_gap=2.0) does.
+REDUCING_GAP: int = 2
 
 _HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 
@@ -69,6 +79,25 @@ _TRANSPOSE = {
 
 # Exceptions Pillow raises for files whose data is damaged (or that a plugin cannot parse).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error, zlib.error)
+
+#: Pillow allocates an image in blocks (16 MB by default). glibc serves blocks that small from a
+#: per-thread heap and keeps them after they are freed, so four decode threads each kept a full
+#: 169 MP photo's worth (2.2 GB for 4 threads instead of 0.7). Blocks over 32 MB are always
+#: mapped and unmapped on their own (glibc's largest mmap threshold), so a freed photo is
+#: returned at once; images smaller than a block are allocated as before.
+_PILLOW_BLOCK_SIZE = 64 * 1024 * 1024
+
+
+def _use_large_blocks() -> None:
+    core = Image.core
+    try:
+        if core.get_block_size() < _PILLOW_BLOCK_SIZE:
+            core.set_block_size(_PILLOW_BLOCK_SIZE)
+    except (AttributeError, ValueError):  # another Pillow: keep its allocator as it is
+        log.debug("could not set Pillow's block size", exc_info=True)
+
+
+_use_large_blocks()
 
 _heif_lock = threading.Lock()
 _heif_available: bool | None = None
@@ -113,12 +142,46 @@ def _ensure_heif() -> bool:
     return _heif_available
 
 
-def open_image(path: str, min_size: int | None = None) -> LoadedImage:
+class DecodeBudget:
+    """The decoded bytes of full-size pixels that threads may hold at once, shared by the threads
+    decoding for one job. Reservations are served in the order they were asked for, so a large
+    photo waiting for the whole budget is not starved by a stream of small ones."""
+
+    def __init__(self, capacity: int = DECODE_BUDGET_BYTES) -> None:
+        self.capacity = max(1, int(capacity))
+        self._free = self.capacity
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        """Holds ``nbytes`` (at most the whole budget) for the duration of the ``with`` block."""
+        n = max(0, min(int(nbytes), self.capacity))
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving or self._free < n:
+                self._cond.wait()
+            self._serving += 1
+            self._free -= n
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free += n
+                self._cond.notify_all()
+
+
+def open_image(path: str, min_size: int | None = None, budget: DecodeBudget | None = None) -> LoadedImage:
     """Opens the photo at ``path`` read-only, as an upright RGB image.
 
-    ``min_size``: for JPEGs, decode at a reduced scale (libjpeg's DCT scaling) while keeping
-    the shorter side >= ``min_size``; other formats are decoded at full size. Images longer
-    than :data:`MAX_ASPECT` : 1 are centre-cropped to it (width and height stay the file's).
+    ``min_size``: decode JPEGs at a reduced scale (libjpeg's DCT scaling) and reduce other
+    formats right after decoding, keeping the shorter side >= ``min_size`` (the full-size pixels
+    are never copied). Images longer than :data:`MAX_ASPECT` : 1 are centre-cropped to it
+    (width and height stay the file's). ``budget``: the full-size pixels are decoded only within
+    a reservation of their size, so threads sharing it bound the memory they take together.
     Raises :class:`ImageError` when the file cannot be used.
     """
     draft = (min_size, min_size) if min_size else None
@@ -129,12 +192,15 @@ def open_image(path: str, min_size: int | None = None) -> LoadedImage:
             _check_pixels(width, height)
             if draft:
                 _draft(im, draft)
-            _load(im)
-            orientation = _orientation(im)
-            taken_at = _taken_at(im)
-            rgb = _crop_aspect(_orient(_to_rgb(im), orientation))
-            if rgb is im:  # an upright RGB file: detach the pixels from the file
-                rgb = im.copy()
+            with budget.reserve(_decoded_bytes(im)) if budget else contextlib.nullcontext():
+                _load(im)
+                orientation = _orientation(im)
+                taken_at = _taken_at(im)
+                small = _reduce(im, min_size) if min_size else im
+                rgb = _crop_aspect(_orient(_to_rgb(small, im.mode), orientation))
+                if rgb is im:  # an upright RGB file: detach the pixels from the file
+                    rgb = im.copy()
+                im.close()  # the full-size pixels go before the reservation does
         finally:
             im.close()
     if orientation in (5, 6, 7, 8):
@@ -309,6 +375,40 @@ def _load(im: ImageFile.ImageFile) -> None:
         raise _corrupt(e) from None
 
 
+# Bytes a pixel takes in Pillow's memory (RGB is stored in 4), and the modes Image.reduce cannot
+# average (palette indices, bits; 16-bit greys are converted too).
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+_REDUCE_AFTER_CONVERTING = frozenset({"1", "P", "PA"})
+
+
+def _decoded_bytes(im: Image.Image) -> int:
+    """What decoding ``im`` at its (draft) size takes: its pixels, plus one full-size copy where
+    it must be converted before it can be reduced."""
+    w, h = im.size
+    per_pixel = _BYTES_PER_PIXEL.get(im.mode, 4)
+    if im.mode in _REDUCE_AFTER_CONVERTING or im.mode.startswith("I;16"):
+        per_pixel += 4
+    return w * h * per_pixel
+
+
+def _reduce(im: Image.Image, min_size: int) -> Image.Image:
+    """``im`` reduced by an integer factor while its shorter side stays >= REDUCING_GAP * min_size
+    (``im`` itself when it is not that large). The result no longer shares pixels with ``im``."""
+    factor = min(im.size) // max(1, REDUCING_GAP * min_size)
+    if factor < 2:
+        return im
+    try:
+        if im.mode in _REDUCE_AFTER_CONVERTING:
+            im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+        elif im.mode.startswith("I;16"):
+            im = im.convert("I")  # exact; scaled to 8 bits as 16-bit data afterwards
+        return im.reduce(factor)
+    except MemoryError:
+        raise ImageError("image too large: not enough memory to reduce it") from None
+    except (ValueError, OSError) as e:
+        raise ImageError(f"unsupported colour mode {im.mode}: {_reason(e)}") from None
+
+
 def _fit(im: Image.Image, size: int) -> Image.Image:
     """Scaled down (never up) so the longest side is ``size``, keeping the aspect ratio."""
     w, h = im.size
@@ -409,14 +509,16 @@ def _taken_at(im: Image.Image) -> str | None:
     return parse_exif_datetime(original) or parse_exif_datetime(exif.get(_TAG_DATETIME))
 
 
-def _to_rgb(im: Image.Image) -> Image.Image:
-    """8-bit RGB (``im`` itself if it already is); high-bit-depth greys are scaled, not clipped."""
+def _to_rgb(im: Image.Image, source_mode: str | None = None) -> Image.Image:
+    """8-bit RGB (``im`` itself if it already is); high-bit-depth greys are scaled, not clipped.
+    ``source_mode``: the file's mode, where ``im`` was reduced from it (16-bit data reduced as "I")."""
     mode = im.mode
     if mode == "RGB":
         return im
     try:
         if mode.startswith("I;16") or mode in ("I", "F"):
-            return Image.fromarray(_scale_to_uint8(np.asarray(im), mode), "L").convert("RGB")
+            scale = source_mode if source_mode and source_mode.startswith("I;16") else mode
+            return Image.fromarray(_scale_to_uint8(np.asarray(im), scale), "L").convert("RGB")
         # CMYK, P, L, LA, PA, RGBA, 1, YCbCr, ...: exactly what open_clip's reference pipeline does.
         return im.convert("RGB")
     except MemoryError:

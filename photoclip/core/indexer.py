@@ -20,8 +20,8 @@ import numpy as np
 
 from .catalog import Catalog, Folder, NewPhoto, PhotoRecord
 from .errors import Cancelled, ImageError, ReadError
+from .images import DecodeBudget, NotARegularFile, is_image_path, open_image, special_file_kind
 from .paths import folder_name
-from .images import NotARegularFile, is_image_path, open_image, special_file_kind
 from .problems import is_transient, retry_due, transient_reason
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .scanner import DANGLING_LINK, FileState, ScanResult, diff, fingerprint, walk_images
@@ -398,8 +398,10 @@ class Indexer:
         done = 0
         folder_names = {f.id: folder_name(f.path) for f in self.catalog.folders()}
 
+        budget = DecodeBudget()  # the full-size pixels all decode threads hold at once
+
         def decode(item: _Pending):
-            loaded = open_image(item.state.path, min_size=min_size)
+            loaded = open_image(item.state.path, min_size=min_size, budget=budget)
             return loaded, image_tensor(loaded.image), _still_the_same(item)
 
         import torch
