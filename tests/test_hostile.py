@@ -292,3 +292,45 @@ def test_a_file_gone_during_a_move_is_tried_again(make_library, tmp_path, monkey
         c.execute("UPDATE problems SET at = at - 61")
     lib.index(tag=False)
     assert lib.problems() == [] and lib.catalog.photo_by_path(str(a)) is not None
+
+
+# --- Pillow's own warnings -----------------------------------------------------------------
+
+def exif_garbage_jpeg(path: Path) -> Path:
+    """A good JPEG whose EXIF names a tag with data beyond its end (Pillow warns while reading it)."""
+    from PIL import Image
+
+    ifd = struct.pack("<H", 1) + struct.pack("<HHII", 0x010F, 2, 1000, 0x1000) + struct.pack("<I", 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 48), (10, 200, 10)).save(path, exif=b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + ifd)
+    return path
+
+
+def bomb_header_png(path: Path, side: int = 10_000) -> Path:
+    """Claims 100 MP (over Pillow's warning limit, under ours) and holds almost nothing."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+                     + png_chunk(b"IEND", b""))
+    return path
+
+
+def test_pillow_warnings_go_to_the_log_not_raw_to_the_terminal(tmp_path, caplog, capsys, recwarn):
+    import logging
+    import warnings
+
+    exif = exif_garbage_jpeg(tmp_path / "exif.jpg")
+    bomb = bomb_header_png(tmp_path / "bomb.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        images._route_pil_warnings()  # pytest records warnings in its own way during a test: route them again
+        with caplog.at_level(logging.INFO, logger="photoclip.images"):
+            images.open_image(str(exif), min_size=32)
+            with pytest.raises(images.ImageError, match="truncated"):
+                images.open_image(str(bomb), min_size=32)
+            warnings.warn("not Pillow's", UserWarning)
+    err = capsys.readouterr().err
+    assert "Skipping tag" not in err and "DecompressionBomb" not in err
+    assert [str(w.message) for w in recwarn] == ["not Pillow's"]  # other warnings are shown as before
+    logged = [r.getMessage() for r in caplog.records if r.name == "photoclip.images"]
+    assert any(m.startswith(f"{bomb}: DecompressionBombWarning") for m in logged), logged
+    assert any(m.startswith(f"{exif}: UserWarning") and "Skipping tag" in m for m in logged), logged

@@ -14,6 +14,7 @@ import re
 import stat
 import struct
 import threading
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
@@ -98,6 +99,41 @@ def _use_large_blocks() -> None:
 
 
 _use_large_blocks()
+
+#: The file this thread is reading, named in the log with the warnings Pillow gives about it.
+_reading = threading.local()
+_PIL_DIR = os.path.dirname(os.path.abspath(Image.__file__)) + os.sep
+
+
+def _route_pil_warnings() -> None:
+    """Pillow's own warnings (Corrupt EXIF data, DecompressionBombWarning, ...) go to this
+    module's log, with the file they are about, instead of raw to the terminal. Other warnings
+    are shown as before. (A hook on ``warnings.showwarning``, not ``catch_warnings``, which is
+    not safe with several decode threads.)"""
+    previous = warnings.showwarning
+    if getattr(previous, "photoclip_routes_pil", False):
+        return
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, Image.DecompressionBombWarning) or _is_pil_file(filename):
+            path = getattr(_reading, "path", None)
+            log.info("%s%s: %s", f"{path}: " if path else "", category.__name__, message)
+            return
+        previous(message, category, filename, lineno, file, line)
+
+    showwarning.photoclip_routes_pil = True
+    warnings.showwarning = showwarning
+
+
+def _is_pil_file(filename: str) -> bool:
+    try:
+        path = os.path.abspath(filename)
+    except (TypeError, ValueError):
+        return False
+    return path.startswith(_PIL_DIR) or path == os.path.abspath(__file__)  # Pillow's stacklevel=2 lands here
+
+
+_route_pil_warnings()
 
 _heif_lock = threading.Lock()
 _heif_available: bool | None = None
@@ -282,6 +318,7 @@ class NotARegularFile(OSError):
 
 def _open_file(path: str) -> BinaryIO:
     """The file opened "rb", or ImageError for a missing / unreadable / empty / special file."""
+    _reading.path = path
     try:
         f = open_regular(path)
         if os.fstat(f.fileno()).st_size == 0:
