@@ -248,7 +248,9 @@ def test_disk_full_while_saving_the_index_is_reported_and_the_library_still_open
     monkeypatch.setattr(VectorIndex, "save", no_space)
     with pytest.raises(StorageError) as info:
         lib.index(tag=False)
-    assert "No space left on device" in str(info.value) and "search index" in str(info.value)
+    message = str(info.value)  # as clear as the catalog's: the disk is full, where, nothing was lost
+    assert "search index" in message and "disk" in message and "is full" in message
+    assert str(lib.root / "index") in message and "nothing was lost" in message and "free some space" in message
     monkeypatch.undo()
     lib.catalog.close()
     again = make_library(lib.root)

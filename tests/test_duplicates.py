@@ -5,6 +5,7 @@ trained tiny CLIP through the library's real pipeline and search index."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import sys
@@ -168,3 +169,27 @@ def test_cli_duplicates_json(tmp_path, capsys, photo_folder, tiny_config):
     assert groups[0]["keeper"] == groups[0]["photos"][0]["path"] and groups[0]["photos"][0]["keep"]
     assert main(["duplicates", "--threshold", "1.5", *common]) != 0
     assert "--threshold" in capsys.readouterr().err
+
+
+def test_deleted_or_replaced_copies_are_not_listed(tmp_path, photo_folder, make_library):
+    original = photo_folder / "a" / "img0.jpg"
+    copies = [photo_folder / "b" / f"copy{i}.jpg" for i in range(3)]
+    for c in copies:
+        shutil.copyfile(original, c)
+    lib = make_library()
+    lib.index([str(photo_folder)], tag=False)
+    (group,) = lib.duplicates(1.0)
+    assert len(group.photos) == 4
+    copies[0].unlink()  # deleted since the last index
+    st = os.stat(copies[1])
+    with open(copies[1], "r+b") as f:  # replaced in place by other bytes: same size, same mtime
+        data = bytearray(f.read())
+        data[100:110] = bytes(10)
+        f.seek(0)
+        f.write(data)
+    os.utime(copies[1], ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.utime(copies[2], ns=(0, os.stat(copies[2]).st_mtime_ns))  # only read: still a copy
+    (group,) = lib.duplicates(1.0)
+    assert {p.path for p in group.photos} == {str(original), str(copies[2])}
+    original.unlink()
+    assert lib.duplicates(1.0) == []

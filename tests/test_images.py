@@ -229,9 +229,12 @@ def test_draft_also_for_progressive_jpeg_and_mpo(tmp_path, kind):
     assert close_to(loaded.image.getpixel((250, 180)), (200, 10, 10), tol=8)
 
 
-def test_min_size_does_not_affect_non_jpeg(tmp_path):
+def test_min_size_reduces_other_formats_by_a_whole_factor_within_twice_the_target(tmp_path):
+    # like Image.thumbnail(reducing_gap=2.0): the model's resize does the rest
     path = save(Image.new("RGB", (900, 600), (1, 2, 3)), tmp_path / "big.png")
-    assert open_image(path, min_size=100).image.size == (900, 600)
+    assert open_image(path, min_size=100).image.size == (300, 200)
+    assert open_image(path, min_size=300).image.size == (900, 600)
+    assert open_image(path).image.size == (900, 600)
 
 
 # --- orientation ----------------------------------------------------------------------
@@ -768,7 +771,9 @@ def test_thumbnail_errors_like_open_image(tmp_path):
 
 @_JP2
 @pytest.mark.parametrize("ext, levels, expected", [("jp2", 6, (500, 375)), ("j2k", 6, (500, 375)), ("jp2", 2, (1000, 750)),
-                                                  ("jp2", 1, (2000, 1500))])
+                                                  # one level only: decoded whole, then reduced in memory
+                                                  # like any big image (a whole factor, within 2x of the size)
+                                                  ("jp2", 1, (667, 500))])
 def test_jpeg_2000_is_decoded_at_a_reduced_level(tmp_path, ext, levels, expected):
     """Like a JPEG's draft: the deepest resolution level the file has that keeps both sides >= min_size."""
     path = save(halves((2000, 1500)), tmp_path / f"big.{ext}", num_resolutions=levels,

@@ -395,3 +395,15 @@ def test_queries_while_another_thread_adds_and_removes(rng):
     assert not errors
     assert len(index) == 6100 - 12 * 50
     assert index.query(vectors[6099], 1)[0][0] == 6099
+
+
+def test_a_short_index_file_is_reported_as_a_full_disk(tmp_path, monkeypatch):
+    import errno
+
+    index = VectorIndex(4)
+    index.add(np.arange(1, 4), np.eye(3, 4, dtype=np.float32))
+    monkeypatch.setattr(vector_index.os.path, "getsize", lambda path: 10)  # hnswlib's unchecked write fell short
+    with pytest.raises(OSError) as info:
+        index.save(str(tmp_path / "i.hnsw"))
+    assert info.value.errno == errno.ENOSPC
+    assert not list(tmp_path.iterdir())  # the temporary files are gone

@@ -435,3 +435,13 @@ def test_cli_watch_runs_until_ctrl_c(tmp_path, make_library, photo_folder, tiny_
     reader.join(5)
     assert "Stopped watching." in out.text()
     assert "Traceback" not in out.text()
+
+
+def test_a_dangling_link_named_like_a_photo_is_handed_over_not_held(tmp_path, watch):
+    root = tmp_path / "photos"
+    root.mkdir()
+    rec = Recorder()
+    watch([root], rec)
+    os.symlink("nowhere.jpg", root / "dangling.jpg")  # the indexer lists it as a problem
+    jpeg_bytes(root / "real.jpg")
+    assert wait_for(lambda: rec.paths >= {str(root / "dangling.jpg"), str(root / "real.jpg")}, 10), rec.calls

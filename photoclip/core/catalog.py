@@ -674,6 +674,10 @@ class Catalog:
         with self.transaction() as c:
             c.execute("DELETE FROM problems WHERE folder_id=? AND size < 0", (folder_id,))
 
+    def problem_reason(self, path: str) -> Optional[str]:
+        row = self.conn.execute("SELECT reason FROM problems WHERE path=?", (enc(path),)).fetchone()
+        return row[0] if row else None
+
     def problems(self) -> list[Problem]:
         return [Problem(dec(p), r, a) for p, r, a in
                 self.conn.execute("SELECT path, reason, at FROM problems ORDER BY at DESC, path")]

@@ -14,11 +14,13 @@ date taken, then a camera RAW over its JPEG, then the larger file, then the shor
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .catalog import PhotoRecord
 from .images import is_raw_path
+from .scanner import fingerprint
 
 log = logging.getLogger("photoclip.duplicates")
 
@@ -108,3 +110,28 @@ def group_duplicates(photos: Sequence[PhotoRecord], links: Iterable[tuple[str, s
            for root, m in members.items() if len(m) > 1]
     out.sort(key=lambda g: (-len(g.photos), g.keeper.path))
     return out
+
+
+def still_there(photo: PhotoRecord) -> bool:
+    """Whether the file at ``photo.path`` still has the content the catalog knows it by: the same
+    size and mtime, and (it is opened) the same fingerprint. A copy deleted or replaced since the
+    last index must not be offered as a duplicate."""
+    try:
+        st = os.stat(photo.path)
+        if (st.st_size, st.st_mtime_ns) != (photo.size, photo.mtime_ns):
+            return False
+        return fingerprint(photo.path, st.st_size) == photo.fingerprint
+    except OSError:  # gone, unreadable, or not a regular file any more
+        return False
+
+
+def verified(groups: Sequence[DuplicateGroup], links: Sequence[tuple[str, str, float]] = (), *,
+             threshold: float = DEFAULT_THRESHOLD, max_group: int = MAX_GROUP) -> list[DuplicateGroup]:
+    """``groups`` regrouped without the photos that are not :func:`still_there` (each is opened)."""
+    photos = [p for g in groups for p in g.photos]
+    kept = [p for p in photos if still_there(p)]
+    if len(kept) == len(photos):
+        return list(groups)
+    log.info("%d photo(s) changed or went away since the last index; not listed as duplicates",
+             len(photos) - len(kept))
+    return group_duplicates(kept, links, threshold=threshold, max_group=max_group)

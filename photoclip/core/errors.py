@@ -17,6 +17,11 @@ class ImageError(PhotoclipError):
     """One file cannot be used as a photo; the message is the reason."""
 
 
+class ReadError(ImageError):
+    """One file could not be read just now (an I/O error, a busy file, gone during a move): worth
+    trying again later, unlike a file that is not an image or is damaged."""
+
+
 class StorageError(PhotoclipError):
     """The library cannot be written (disk full, read-only, ...). ``failure`` says which, when
     known (a ``catalog.SqliteFailure``)."""

@@ -6,6 +6,7 @@ fail to be a usable photo ends in :class:`ImageError` with a reason a user can r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import io
 import logging
@@ -14,14 +15,16 @@ import re
 import stat
 import struct
 import threading
+import warnings
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError, features
 
-from .errors import ImageError
+from .errors import ImageError, ReadError
+from .problems import is_transient
 
 log = logging.getLogger("photoclip.images")
 
@@ -33,6 +36,15 @@ MAX_PIXELS: int = 178_956_970
 #: square anyway (open_clip resizes the shorter side, then centre-crops); cropping a 100000 × 1
 #: strip to 32 : 1 first keeps that resize from asking for a 25,600,000 × 256 image.
 MAX_ASPECT: int = 32
+
+#: Decoded bytes of full-size pixels that the threads sharing one :class:`DecodeBudget` hold at
+#: once (a photo larger than this is decoded alone). One 169 MP RGB PNG is 507 MB.
+DECODE_BUDGET_BYTES: int = 768 * 1024 * 1024
+
+#: With a target size, an image is reduced (by an integer factor, a box filter) until its shorter
+#: side is within this factor of the target; the model's own resize does the rest, as
+#: Image.thumbnail(reducing_gap=2.0) does.
+REDUCING_GAP: int = 2
 
 _HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 
@@ -100,6 +112,60 @@ _TRANSPOSE = {
 # Exceptions Pillow raises for files whose data is damaged (or that a plugin cannot parse).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error, zlib.error)
 
+#: Pillow allocates an image in blocks (16 MB by default). glibc serves blocks that small from a
+#: per-thread heap and keeps them after they are freed, so four decode threads each kept a full
+#: 169 MP photo's worth (2.2 GB for 4 threads instead of 0.7). Blocks over 32 MB are always
+#: mapped and unmapped on their own (glibc's largest mmap threshold), so a freed photo is
+#: returned at once; images smaller than a block are allocated as before.
+_PILLOW_BLOCK_SIZE = 64 * 1024 * 1024
+
+
+def _use_large_blocks() -> None:
+    core = Image.core
+    try:
+        if core.get_block_size() < _PILLOW_BLOCK_SIZE:
+            core.set_block_size(_PILLOW_BLOCK_SIZE)
+    except (AttributeError, ValueError):  # another Pillow: keep its allocator as it is
+        log.debug("could not set Pillow's block size", exc_info=True)
+
+
+_use_large_blocks()
+
+#: The file this thread is reading, named in the log with the warnings Pillow gives about it.
+_reading = threading.local()
+_PIL_DIR = os.path.dirname(os.path.abspath(Image.__file__)) + os.sep
+
+
+def _route_pil_warnings() -> None:
+    """Pillow's own warnings (Corrupt EXIF data, DecompressionBombWarning, ...) go to this
+    module's log, with the file they are about, instead of raw to the terminal. Other warnings
+    are shown as before. (A hook on ``warnings.showwarning``, not ``catch_warnings``, which is
+    not safe with several decode threads.)"""
+    previous = warnings.showwarning
+    if getattr(previous, "photoclip_routes_pil", False):
+        return
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, Image.DecompressionBombWarning) or _is_pil_file(filename):
+            path = getattr(_reading, "path", None)
+            log.info("%s%s: %s", f"{path}: " if path else "", category.__name__, message)
+            return
+        previous(message, category, filename, lineno, file, line)
+
+    showwarning.photoclip_routes_pil = True
+    warnings.showwarning = showwarning
+
+
+def _is_pil_file(filename: str) -> bool:
+    try:
+        path = os.path.abspath(filename)
+    except (TypeError, ValueError):
+        return False
+    return path.startswith(_PIL_DIR) or path == os.path.abspath(__file__)  # Pillow's stacklevel=2 lands here
+
+
+_route_pil_warnings()
+
 _heif_lock = threading.Lock()
 _heif_available: bool | None = None
 _jxl_registered = False
@@ -149,20 +215,54 @@ def _ensure_heif() -> bool:
     return _heif_available
 
 
-def open_image(path: str, min_size: int | None = None) -> LoadedImage:
+class DecodeBudget:
+    """The decoded bytes of full-size pixels that threads may hold at once, shared by the threads
+    decoding for one job. Reservations are served in the order they were asked for, so a large
+    photo waiting for the whole budget is not starved by a stream of small ones."""
+
+    def __init__(self, capacity: int = DECODE_BUDGET_BYTES) -> None:
+        self.capacity = max(1, int(capacity))
+        self._free = self.capacity
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        """Holds ``nbytes`` (at most the whole budget) for the duration of the ``with`` block."""
+        n = max(0, min(int(nbytes), self.capacity))
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving or self._free < n:
+                self._cond.wait()
+            self._serving += 1
+            self._free -= n
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free += n
+                self._cond.notify_all()
+
+
+def open_image(path: str, min_size: int | None = None, budget: DecodeBudget | None = None) -> LoadedImage:
     """Opens the photo at ``path`` read-only, as an upright RGB image.
 
     ``min_size``: for JPEGs and JPEG 2000, decode at a reduced scale (libjpeg's DCT scaling,
-    a JPEG 2000 resolution level) while keeping the shorter side >= ``min_size``; camera RAWs use their embedded preview when it is that
-    big, else LibRaw's half-size development when that is (see :func:`_open_raw`); other
-    formats are decoded at full size. Images longer than :data:`MAX_ASPECT` : 1 are
-    centre-cropped to it (width and height stay the file's).
+    a JPEG 2000 resolution level), and reduce other formats right after decoding, keeping the
+    shorter side >= ``min_size`` (the full-size pixels are never copied); camera RAWs use their
+    embedded preview when it is that big, else LibRaw's half-size development when that is (see
+    :func:`_open_raw`). Images longer than :data:`MAX_ASPECT` : 1 are centre-cropped to it
+    (width and height stay the file's). ``budget``: the full-size pixels are decoded only within
+    a reservation of their size, so threads sharing it bound the memory they take together.
     Raises :class:`ImageError` when the file cannot be used.
     """
     if is_raw_path(path):
         return _open_raw(path, min_size)
     with _open_file(path) as f:
-        return _open_pillow(f, path, min_size)
+        return _open_pillow(f, path, min_size, budget=budget)
 
 
 def make_thumbnail(path: str, size: int) -> Image.Image:
@@ -178,7 +278,8 @@ def make_thumbnail(path: str, size: int) -> Image.Image:
         return _thumbnail_pillow(f, path, size)
 
 
-def _open_pillow(f: BinaryIO, path: str, min_size: int | None, default_orientation: int = 1) -> LoadedImage:
+def _open_pillow(f: BinaryIO, path: str, min_size: int | None, default_orientation: int = 1,
+                 budget: DecodeBudget | None = None) -> LoadedImage:
     """:func:`open_image` of a file Pillow reads; ``default_orientation`` when it has no EXIF one."""
     draft = (min_size, min_size) if min_size else None
     im = _identify(f, path)
@@ -187,12 +288,15 @@ def _open_pillow(f: BinaryIO, path: str, min_size: int | None, default_orientati
         _check_pixels(width, height)
         if draft:
             _draft(im, draft)
-        im = _load_drafted(im, f, path)
-        orientation = _orientation(im, default_orientation)
-        taken_at = _taken_at(im)
-        rgb = _crop_aspect(_orient(_to_rgb(im), orientation))
-        if rgb is im:  # an upright RGB file: detach the pixels from the file
-            rgb = im.copy()
+        with budget.reserve(_decoded_bytes(im)) if budget else contextlib.nullcontext():
+            im = _load_drafted(im, f, path)
+            orientation = _orientation(im, default_orientation)
+            taken_at = _taken_at(im)
+            small = _reduce(im, min_size) if min_size else im
+            rgb = _crop_aspect(_orient(_to_rgb(small, im.mode), orientation))
+            if rgb is im:  # an upright RGB file: detach the pixels from the file
+                rgb = im.copy()
+            im.close()  # the full-size pixels go before the reservation does
     finally:
         im.close()
     if orientation in (5, 6, 7, 8):
@@ -485,6 +589,7 @@ class NotARegularFile(OSError):
 
 def _open_file(path: str) -> BinaryIO:
     """The file opened "rb", or ImageError for a missing / unreadable / empty / special file."""
+    _reading.path = path
     try:
         f = open_regular(path)
         if os.fstat(f.fileno()).st_size == 0:
@@ -494,11 +599,11 @@ def _open_file(path: str) -> BinaryIO:
     except NotARegularFile as e:
         raise ImageError(str(e)) from None
     except FileNotFoundError:  # from stat, or from open when the file vanished in between
-        raise ImageError("file not found") from None
+        raise ReadError("file not found") from None
     except PermissionError:
         raise ImageError("permission denied") from None
     except OSError as e:
-        raise ImageError(f"cannot read file: {e.strerror or e}") from None
+        raise _unreadable(e) from None
 
 
 def _ensure_jxl() -> None:
@@ -542,7 +647,7 @@ def _identify(f: BinaryIO, path: str) -> ImageFile.ImageFile:
     except PermissionError:
         raise ImageError("permission denied") from None
     except _DECODE_ERRORS as e:
-        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+        raise _corrupt(e) from None
 
 
 def _open_without_bomb_check(f: BinaryIO) -> ImageFile.ImageFile | None:
@@ -588,7 +693,7 @@ def _draft(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
         else:
             im.draft("RGB", size)
     except _DECODE_ERRORS as e:
-        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+        raise _corrupt(e) from None
 
 
 def _reduce_jpeg2000(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
@@ -656,7 +761,41 @@ def _load(im: ImageFile.ImageFile) -> None:
     except MemoryError:
         raise ImageError("image too large: not enough memory to decode it") from None
     except _DECODE_ERRORS as e:
-        raise ImageError(f"truncated or corrupt image: {_reason(e)}") from None
+        raise _corrupt(e) from None
+
+
+# Bytes a pixel takes in Pillow's memory (RGB is stored in 4), and the modes Image.reduce cannot
+# average (palette indices, bits; 16-bit greys are converted too).
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+_REDUCE_AFTER_CONVERTING = frozenset({"1", "P", "PA"})
+
+
+def _decoded_bytes(im: Image.Image) -> int:
+    """What decoding ``im`` at its (draft) size takes: its pixels, plus one full-size copy where
+    it must be converted before it can be reduced."""
+    w, h = im.size
+    per_pixel = _BYTES_PER_PIXEL.get(im.mode, 4)
+    if im.mode in _REDUCE_AFTER_CONVERTING or im.mode.startswith("I;16"):
+        per_pixel += 4
+    return w * h * per_pixel
+
+
+def _reduce(im: Image.Image, min_size: int) -> Image.Image:
+    """``im`` reduced by an integer factor while its shorter side stays >= REDUCING_GAP * min_size
+    (``im`` itself when it is not that large). The result no longer shares pixels with ``im``."""
+    factor = min(im.size) // max(1, REDUCING_GAP * min_size)
+    if factor < 2:
+        return im
+    try:
+        if im.mode in _REDUCE_AFTER_CONVERTING:
+            im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+        elif im.mode.startswith("I;16"):
+            im = im.convert("I")  # exact; scaled to 8 bits as 16-bit data afterwards
+        return im.reduce(factor)
+    except MemoryError:
+        raise ImageError("image too large: not enough memory to reduce it") from None
+    except (ValueError, OSError) as e:
+        raise ImageError(f"unsupported colour mode {im.mode}: {_reason(e)}") from None
 
 
 def _fit(im: Image.Image, size: int) -> Image.Image:
@@ -683,6 +822,19 @@ def _crop_aspect(im: Image.Image) -> Image.Image:
         top = (h - keep) // 2
         return im.crop((0, top, w, top + keep))
     return im
+
+
+def _unreadable(e: OSError) -> ImageError:
+    """An error reading the file itself: a ReadError (tried again later) if it may pass."""
+    error = ReadError if is_transient(e) else ImageError
+    return error(f"cannot read file: {e.strerror or e}")
+
+
+def _corrupt(e: BaseException) -> ImageError:
+    """Pillow gave up on the data; an OSError with an errno is the file's reading that failed."""
+    if isinstance(e, OSError) and e.errno is not None:
+        return _unreadable(e)
+    return ImageError(f"truncated or corrupt image: {_reason(e)}")
 
 
 def _reason(e: BaseException) -> str:
@@ -747,14 +899,16 @@ def _taken_at(im: Image.Image) -> str | None:
     return parse_exif_datetime(original) or parse_exif_datetime(exif.get(_TAG_DATETIME))
 
 
-def _to_rgb(im: Image.Image) -> Image.Image:
-    """8-bit RGB (``im`` itself if it already is); high-bit-depth greys are scaled, not clipped."""
+def _to_rgb(im: Image.Image, source_mode: str | None = None) -> Image.Image:
+    """8-bit RGB (``im`` itself if it already is); high-bit-depth greys are scaled, not clipped.
+    ``source_mode``: the file's mode, where ``im`` was reduced from it (16-bit data reduced as "I")."""
     mode = im.mode
     if mode == "RGB":
         return im
     try:
         if mode.startswith("I;16") or mode in ("I", "F"):
-            return Image.fromarray(_scale_to_uint8(np.asarray(im), mode), "L").convert("RGB")
+            scale = source_mode if source_mode and source_mode.startswith("I;16") else mode
+            return Image.fromarray(_scale_to_uint8(np.asarray(im), scale), "L").convert("RGB")
         # CMYK, P, L, LA, PA, RGBA, 1, YCbCr, ...: exactly what open_clip's reference pipeline does.
         return im.convert("RGB")
     except MemoryError:

@@ -8,6 +8,7 @@ vectors added since are added and, if vectors were deleted, the index's ids are 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -176,7 +177,12 @@ class IndexCache:
         except OSError as exc:
             # The index is only a cache: the catalog holds everything, the next start rebuilds it.
             log.warning("could not save the search index (%s); it will be rebuilt from the catalog", exc)
-            raise StorageError(f"Could not save the search index in {self.dir}: {exc.strerror or exc}") from exc
+            kept = "nothing was lost (every photo and vector is in the catalog, and the index is rebuilt from it)"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                message = f"The disk holding the library's search index is full ({self.dir}); {kept}; free some space and retry."
+            else:
+                message = f"Could not save the search index in {self.dir} ({exc.strerror or exc}); {kept}."
+            raise StorageError(message) from exc
         entry.dirty = False
         entry.saved_at = time.monotonic()
 

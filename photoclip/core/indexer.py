@@ -19,9 +19,10 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from .catalog import Catalog, Folder, NewPhoto, PhotoRecord
-from .errors import Cancelled, ImageError
+from .errors import Cancelled, ImageError, ReadError
+from .images import DecodeBudget, NotARegularFile, is_image_path, open_image, special_file_kind
 from .paths import folder_name
-from .images import NotARegularFile, is_image_path, open_image, special_file_kind
+from .problems import is_transient, retry_due, transient_reason
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .scanner import DANGLING_LINK, FileState, ScanResult, diff, fingerprint, walk_images
 from .index_cache import IndexCache
@@ -76,6 +77,26 @@ class _Pending:
     folder_id: int
     fingerprint: str
     changed: bool
+
+
+#: How often a file that changed while it was read is read again in the same run.
+REREADS = 2
+CHANGED_WHILE_READ = "changed while it was being read; it is read again on the next scan"
+#: The mtime recorded for a problem that the next scan must look at again whatever the file's state.
+UNSEEN_MTIME = -1
+
+
+def _still_the_same(item: _Pending) -> bool:
+    """Whether the file still has the size, mtime and fingerprint it had before it was decoded, so
+    the pixels just decoded are those of ``item.fingerprint``'s content."""
+    path = item.state.path
+    try:
+        st = os.stat(path)
+        if (st.st_size, st.st_mtime_ns) != (item.state.size, item.state.mtime_ns):
+            return False
+        return fingerprint(path, st.st_size) == item.fingerprint
+    except OSError:
+        return False
 
 
 def _is_empty(folder: str) -> bool:
@@ -194,7 +215,8 @@ class Indexer:
               control: JobControl) -> ScanResult:
         # Scan-time problems (unreadable folders, FIFOs, dangling links) are found again on every
         # scan; the report counts the ones this scan found that were not listed before.
-        listed = {p.path for p in self.catalog.problems()}
+        problems = self.catalog.problems()
+        listed = {p.path for p in problems}
         self.catalog.clear_folder_problems(folder.id)
         name = folder_name(folder.path)
         seen = 0
@@ -219,7 +241,12 @@ class Indexer:
                                       f"Scanning {name} — {seen:,} photo{'s' if seen != 1 else ''} found", state.path))
                 yield state
 
-        result = diff(walked(), self.catalog.file_states(folder.id))
+        known = self.catalog.file_states(folder.id)
+        now = time.time()
+        for p in problems:  # passing read errors whose wait is over: tried again as if changed
+            if p.path in known and retry_due(p.reason, p.when, now):
+                known[p.path] = (-1, UNSEEN_MTIME)
+        result = diff(walked(), known)
         control.checkpoint()
         return result
 
@@ -239,9 +266,7 @@ class Indexer:
             try:
                 item.fingerprint = fingerprint(item.state.path, item.state.size)
             except OSError as exc:
-                reason = "file disappeared" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
-                self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, item.state.mtime_ns, reason)
-                report.problems += 1
+                self._read_failure(item, exc, report)
                 continue
             if progress and n % 200 == 0:
                 rate, eta = meter.update(n)
@@ -274,31 +299,56 @@ class Indexer:
                                          self._folder_id_of(rec), rec.fingerprint, True))
                 queued.add(rec.fingerprint)
 
-        # Duplicates (the same content at several paths) go through the model once.
-        unique: dict[str, _Pending] = {}
-        copies: list[_Pending] = []
-        for p in to_embed:
-            if p.fingerprint in unique:
-                copies.append(p)
-            else:
-                unique[p.fingerprint] = p
-        to_embed = list(unique.values())
-        if to_embed:
-            self._embed(to_embed, report, progress, control)
-        if copies:
-            self._link_copies(copies, report, progress, control)
+        changed = self._embed_unique(to_embed, report, progress, control)
+        # Files that changed while they were read: their vector would belong to neither content.
+        # Read them again (a copy of the old content kept its own fingerprint and waits for its
+        # own vector); a file that keeps changing is left to the next scan.
+        for _ in range(REREADS):
+            if not changed:
+                break
+            changed = self._embed_unique(self._refresh(changed, report), report, progress, control)
+        for item in changed:
+            log.info("%r kept changing while it was read; it is read again on the next scan", item.state.path)
+            self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, UNSEEN_MTIME, CHANGED_WHILE_READ)
+            report.problems += 1
         garbage = self.catalog.collect_garbage()
         if garbage:
             self.index_cache.remove(garbage)
         self.index_cache.save(force=True)
 
-    def _link_copies(self, copies: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
-                     control: JobControl) -> None:
-        """Store duplicates with the vector just made for their first copy (or try them if that failed)."""
+    def _embed_unique(self, items: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
+                      control: JobControl) -> list[_Pending]:
+        """Embeds ``items``; duplicates (the same content at several paths) go through the model once
+        and the others get that vector. Returns the files that changed while they were read."""
+        changed: list[_Pending] = []
+        while items:
+            unique: dict[str, _Pending] = {}
+            copies: list[_Pending] = []
+            for p in items:
+                if p.fingerprint in unique:
+                    copies.append(p)
+                else:
+                    unique[p.fingerprint] = p
+            self._embed(list(unique.values()), report, progress, control, changed)
+            if not copies:
+                break
+            # the vector just made for their first copy (or, where that copy failed, try the next)
+            found = self.catalog.find_model(self.model_name)
+            items = self._link_known(copies, found.id if found else None, report)
+        return changed
+
+    def _refresh(self, items: list[_Pending], report: IndexReport) -> list[_Pending]:
+        """The files that changed while they were read, with their state and fingerprint as they are now."""
+        fresh: list[_Pending] = []
+        for item in items:
+            try:
+                st = os.stat(item.state.path)
+                state = FileState(item.state.path, st.st_size, st.st_mtime_ns)
+                fresh.append(_Pending(state, item.folder_id, fingerprint(state.path, state.size), item.changed))
+            except OSError as exc:
+                self._read_failure(item, exc, report)
         found = self.catalog.find_model(self.model_name)
-        rest = self._link_known(copies, found.id if found else None, report)
-        if rest:
-            self._embed(rest, report, progress, control)
+        return self._link_known(fresh, found.id if found else None, report)
 
     def _link_known(self, items: list[_Pending], model_id: Optional[int], report: IndexReport) -> list[_Pending]:
         """Store the files whose content already has a vector of this model (duplicates, touched or
@@ -332,7 +382,9 @@ class Indexer:
         return NewPhoto(p.state.path, p.folder_id, p.state.size, p.state.mtime_ns, p.fingerprint, width, height, taken_at)
 
     def _embed(self, items: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
-               control: JobControl) -> None:
+               control: JobControl, changed: list[_Pending]) -> None:
+        """Decodes, embeds and stores ``items``; the ones whose file changed while it was read are
+        appended to ``changed`` instead (their vector is not stored)."""
         if progress:
             progress(Progress("loading", 0, len(items), None, None, "Loading the model…"))
         embedder = self.get_embedder()
@@ -346,9 +398,11 @@ class Indexer:
         done = 0
         folder_names = {f.id: folder_name(f.path) for f in self.catalog.folders()}
 
+        budget = DecodeBudget()  # the full-size pixels all decode threads hold at once
+
         def decode(item: _Pending):
-            loaded = open_image(item.state.path, min_size=min_size)
-            return loaded, image_tensor(loaded.image)
+            loaded = open_image(item.state.path, min_size=min_size, budget=budget)
+            return loaded, image_tensor(loaded.image), _still_the_same(item)
 
         import torch
 
@@ -375,9 +429,9 @@ class Indexer:
                         item, fut = queue.popleft()
                         refill()
                         try:
-                            loaded, tensor = fut.result()
+                            loaded, tensor, same = fut.result()
                         except ImageError as exc:
-                            self._problem(item, str(exc), report)
+                            self._problem(item, str(exc), report, transient=isinstance(exc, ReadError))
                             continue
                         except MemoryError:
                             self._problem(item, "image too large: not enough memory to decode it", report)
@@ -385,6 +439,9 @@ class Indexer:
                         except Exception as exc:  # any failure of one file is its problem, not the batch's
                             log.warning("decoding %r failed", item.state.path, exc_info=True)
                             self._problem(item, f"cannot be decoded ({type(exc).__name__}: {exc})", report)
+                            continue
+                        if not same:  # the pixels may be the new content's, or a mix of both
+                            changed.append(item)
                             continue
                         batch_items.append(item)
                         tensors.append(tensor)
@@ -415,7 +472,13 @@ class Indexer:
                 self.index_cache.save(force=True)
                 raise
 
-    def _problem(self, item: _Pending, reason: str, report: IndexReport) -> None:
+    def _read_failure(self, item: _Pending, exc: OSError, report: IndexReport) -> None:
+        reason = "file disappeared" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
+        self._problem(item, reason, report, transient=is_transient(exc))
+
+    def _problem(self, item: _Pending, reason: str, report: IndexReport, transient: bool = False) -> None:
+        if transient:  # tried again on a later scan, waiting longer each time
+            reason = transient_reason(reason, self.catalog.problem_reason(item.state.path))
         log.info("skipping %r: %s", item.state.path, reason)
         self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, item.state.mtime_ns, reason)
         report.problems += 1

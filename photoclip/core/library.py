@@ -19,7 +19,7 @@ import numpy as np
 from . import paths
 from .catalog import Catalog, Folder, PhotoListing, PhotoRecord, Problem, Tag
 from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
-from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates
+from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates, verified
 from .embedder import Embedder, ModelSpec, pick_device
 from .errors import PhotoclipError
 from .filters import ALL_PHOTOS, PhotoFilter
@@ -522,8 +522,9 @@ class Library:
         found without a model."""
         photos = self.catalog.photos(include_offline=False)
         mid = self._model_row()
-        links = self._near_links(mid, threshold, neighbours, control) if mid is not None and threshold < 1.0 else ()
-        return group_duplicates(photos, links, threshold=threshold, max_group=max_group)
+        links = list(self._near_links(mid, threshold, neighbours, control)) if mid is not None and threshold < 1.0 else []
+        groups = group_duplicates(photos, links, threshold=threshold, max_group=max_group)
+        return verified(groups, links, threshold=threshold, max_group=max_group)
 
     def _near_links(self, model_id: int, threshold: float, k: int, control: Optional[JobControl]):
         """(fingerprint, fingerprint, similarity) of every vector's nearest neighbours at or above

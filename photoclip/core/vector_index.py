@@ -20,6 +20,7 @@ match, which loads as ``IndexCorrupt`` (never as a silently wrong index).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -288,7 +289,8 @@ class VectorIndex:
             # hnswlib writes with an unchecked ofstream: a full disk shows up only as a short file.
             size = os.path.getsize(tmp)
             if size != expected:
-                raise OSError(f"index file {tmp} is {size} bytes, expected {expected} (disk full?)")
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: index file {tmp} is {size} bytes, "
+                                            f"expected {expected}")
             with open(tmp, "rb+") as f:
                 crc = _crc32(f)
                 os.fsync(f.fileno())

@@ -477,6 +477,9 @@ class FolderWatcher:
                 try:
                     st = os.stat(path)
                 except FileNotFoundError:
+                    if os.path.islink(path):  # a dangling link: the indexer lists it
+                        ready.append(path)
+                        continue
                     del self._pending[path]
                     self._deleted.add(path)  # came and went (a temporary file) or moved on
                     continue
