@@ -262,3 +262,24 @@ def test_an_echo_of_photos_just_indexed_does_not_say_no_changes(open_window, qtb
     wait_idle(qtbot, w)
     assert reports[0].summary(changes_only=True) == ""
     assert w.status.message.text().startswith("Indexed: 4 new"), w.status.message.text()
+
+
+def test_index_from_the_command_line_while_the_app_is_open(open_window, qtbot, tmp_path, tiny_config):
+    """Another process indexes the library the app has open: both finish, nothing is locked out,
+    and the app shows the new photos on its next rescan."""
+    import subprocess
+    import sys
+
+    w, folder = watched_window(open_window, qtbot, tmp_path, n=3)
+    extra = tmp_path / "from_cli"
+    make_images(extra, 4, start=300)
+    env = dict(os.environ, PHOTOCLIP_HOME=str(w.library.root))
+    proc = subprocess.run([sys.executable, "-m", "photoclip", "index", str(extra), "--no-tag", "--wait",
+                           "--model", tiny_config, "--pretrained", "random"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 new" in proc.stdout
+    with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.index(None)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 7, timeout=WAIT_MS)
