@@ -78,3 +78,21 @@ class Stopwatch:
 
     def __exit__(self, *exc) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def report_result(result: dict) -> None:
+    """A measuring subprocess's answer to :func:`run_measurement`: one RESULT line of JSON."""
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def run_measurement(cmd: list[str], what: str) -> dict:
+    """Run one measuring subprocess (a fresh interpreter per variant, so none warms another up)
+    and return the JSON of its last RESULT line; its output is shown when it fails."""
+    import subprocess
+
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if out.returncode != 0 or not lines:
+        sys.stderr.write(out.stdout + out.stderr)
+        raise SystemExit(f"{what} failed (exit {out.returncode})")
+    return json.loads(lines[-1][len("RESULT "):])

@@ -27,10 +27,8 @@ every variant alike; the first batch of each variant is a warm-up and is not tim
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +40,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import SHARED_PHOTOS, data_dir, isolate_home, load_average, peak_rss_mb  # noqa: E402
+from _common import (SHARED_PHOTOS, data_dir, isolate_home, load_average, peak_rss_mb,  # noqa: E402
+                     report_result, run_measurement)
 
 MODEL = "ViT-B-32-256"
 WIDTH, HEIGHT = 4000, 3000
@@ -232,7 +231,7 @@ def run_variant(args) -> None:
     result["rate"] = result["photos"] / result["seconds"]
     result["peak_rss_mb"] = peak_rss_mb()
     shutil.rmtree(home, ignore_errors=True)
-    print("RESULT " + json.dumps(result), flush=True)
+    report_result(result)
 
 
 # ---------------------------------------------------------------------------- driver
@@ -244,12 +243,7 @@ def measure(args, variant: str) -> dict:
                         ("--device", args.device)):
         if value:
             cmd += [flag, str(value)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
-    if out.returncode != 0 or not lines:
-        sys.stderr.write(out.stdout + out.stderr)
-        raise SystemExit(f"variant {variant} failed (exit {out.returncode})")
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_measurement(cmd, f"variant {variant}")
 
 
 def main(argv: list[str] | None = None) -> int:

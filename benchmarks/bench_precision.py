@@ -25,10 +25,8 @@ without native support counted at fp32's rate) — an upper bound the model can 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +36,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import data_dir, isolate_home, load_average, peak_rss_mb  # noqa: E402
+from _common import data_dir, isolate_home, load_average, peak_rss_mb, report_result, run_measurement  # noqa: E402
 from bench_index import MODEL, ensure_photos, warm_page_cache  # noqa: E402
 
 SMALL = (1152, 864)  # about 1 MP
@@ -188,7 +186,7 @@ def run_variant(args) -> None:
     result["rate"] = result["photos"] / result["seconds"]
     result["peak_rss_mb"] = peak_rss_mb()
     shutil.rmtree(home, ignore_errors=True)
-    print("RESULT " + json.dumps(result), flush=True)
+    report_result(result)
 
 
 # ---------------------------------------------------------------------------- driver
@@ -204,12 +202,7 @@ def measure(args, variant: str, precision: str, size: str = "", count_flops: boo
     for flag, value in (("--batch", args.batch), ("--threads", args.threads)):
         if value:
             cmd += [flag, str(value)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
-    if out.returncode != 0 or not lines:
-        sys.stderr.write(out.stdout + out.stderr)
-        raise SystemExit(f"{variant} {precision} {size} failed (exit {out.returncode})")
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_measurement(cmd, f"{variant} {precision} {size}")
 
 
 def main(argv: list[str] | None = None) -> int:
