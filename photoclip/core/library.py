@@ -385,23 +385,23 @@ class Library:
         """Tag photos by hand; on a photo that already has it as an auto-tag, that tag is confirmed.
         Returns (the set it went to, photos changed). Never changed by re-tagging or a model change."""
         name, label = self._tag_home(label, tag_set)
-        n = 0
-        for fp in self._contents(photo_paths):
-            decision = "confirmed" if self.catalog.has_auto_tag(fp, name, label) else "user"
-            n += self.catalog.decide([fp], name, label, decision)
-        return name, n
+        return name, self._decide_by_auto_tag(self._contents(photo_paths), name, label, ("confirmed", "user"))
 
     def remove_tag(self, label: str, photo_paths: Sequence[str], tag_set: Optional[str] = None) -> tuple[str, int]:
         """Take a tag off photos: one added by hand is forgotten, an auto-tag is rejected (it does
         not come back when the photos are tagged again)."""
         name, label = self._tag_home(label, tag_set)
-        n = 0
-        for fp in self._contents(photo_paths):
-            if self.catalog.has_auto_tag(fp, name, label):
-                n += self.catalog.decide([fp], name, label, "rejected")
-            else:
-                n += self.catalog.decide([fp], name, label, None)
-        return name, n
+        return name, self._decide_by_auto_tag(self._contents(photo_paths), name, label, ("rejected", None))
+
+    def _decide_by_auto_tag(self, fingerprints: list[str], tag_set: str, label: str,
+                            decisions: tuple[Optional[str], Optional[str]]) -> int:
+        """Record decisions[0] on the contents that have this auto-tag and decisions[1] on the
+        rest: one transaction for each, not one a photo."""
+        has = {fp: self.catalog.has_auto_tag(fp, tag_set, label) for fp in fingerprints}
+        tagged = [fp for fp, yes in has.items() if yes]
+        rest = [fp for fp, yes in has.items() if not yes]
+        return sum(self.catalog.decide(group, tag_set, label, decision)
+                   for group, decision in ((tagged, decisions[0]), (rest, decisions[1])) if group)
 
     def decide_tag(self, tag_set: str, label: str, photo_paths: Sequence[str], decision: str) -> int:
         """Confirm or reject an auto-tag (SET:LABEL) on photos."""
