@@ -14,6 +14,7 @@ from . import __version__
 from .core.errors import Cancelled, PhotoclipError
 from .core.jobs import JobControl, Progress
 from .core.config import PRECISIONS
+from .core.filters import KINDS, SEARCH_ORDERS
 from .core.paths import display_path
 
 log = logging.getLogger("photoclip.cli")
@@ -75,14 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true",
                    help="if another photoclip process is indexing this library, wait for it instead of stopping")
 
-    p = cmd("search", "find photos by a description, a photo, or both")
+    p = cmd("search", "find photos by a description, a photo, or both; or list them by date, camera, place",
+            "Find photos by a description, a photo, or both, among the photos the filters allow. "
+            "With no description and no --image: the photos the filters allow, newest first.")
     p.add_argument("query", nargs="?", default="", help='what to look for; "-word" pushes a concept away')
     p.add_argument("--image", help="find photos similar to this image")
     p.add_argument("--weight", type=float, default=0.5, help="share of the image when combined with text (0..1)")
     p.add_argument("--limit", "-n", type=int, default=20, help="how many results (default 20)")
     p.add_argument("--folder", help="only photos in this library folder")
     p.add_argument("--tag", metavar="SET:LABEL", help="only photos with this tag, e.g. scenes:beach")
-    p.add_argument("--json", action="store_true", help="print a JSON list of {path, score}")
+    p.add_argument("--after", metavar="YYYY-MM-DD", help="only photos taken on or after this day")
+    p.add_argument("--before", metavar="YYYY-MM-DD", help="only photos taken on or before this day")
+    p.add_argument("--camera", metavar="TEXT", help='only photos from a camera whose make or model contains TEXT')
+    p.add_argument("--lens", metavar="TEXT", help="only photos taken with a lens whose name contains TEXT")
+    p.add_argument("--place", metavar="TEXT", help='only photos taken at a place whose name contains TEXT '
+                                                   '("Lisbon", "Portugal"), from their GPS position')
+    p.add_argument("--kind", choices=KINDS, help="only this kind of file")
+    p.add_argument("--sort", choices=SEARCH_ORDERS, default="relevance",
+                   help="order of the results: relevance (best first; without a query: newest first), "
+                        "taken (newest first) or name")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list of {path, score, taken, camera, lens, place, width, height, kind}")
 
     p = cmd("tagsets", "list, add, remove, import or export tag sets")
     tsub = p.add_subparsers(dest="action", metavar="ACTION")
@@ -202,7 +216,11 @@ def _photo_filter(args: argparse.Namespace):
             raise PhotoclipError("--tag takes SET:LABEL, e.g. scenes:beach")
         tag_set, _, label = args.tag.partition(":")
         tag = (tag_set, label)
-    return PhotoFilter(folder=args.folder, tag=tag)
+    try:
+        return PhotoFilter(folder=args.folder, tag=tag, after=args.after, before=args.before, camera=args.camera,
+                           lens=args.lens, place=args.place, kind=args.kind)
+    except ValueError as exc:
+        raise PhotoclipError(f"{exc}.") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -224,18 +242,7 @@ def run(args: argparse.Namespace) -> int:
             if report.problems:
                 print(f"{report.problems} file(s) could not be read: see 'photoclip status'.")
         elif args.command == "search":
-            if not args.query and not args.image:
-                raise PhotoclipError("Give a description to search for, or --image PHOTO.")
-            results = lib.search(args.query, args.image, weight=args.weight, limit=args.limit,
-                                 where=_photo_filter(args))
-            if args.json:
-                print(json.dumps([{"path": r.path, "score": round(r.score, 6)} for r in results], indent=1))
-            elif not results:
-                print("No photos found." if lib.photo_count() else
-                      "The library is empty: add photos with 'photoclip index FOLDER'.")
-            else:
-                for r in results:
-                    print(f"{r.score:6.3f}  {display_path(r.path)}")
+            _search(lib, args)
         elif args.command == "tagsets":
             return _tagsets(lib, args)
         elif args.command == "tag" and args.action:
@@ -298,6 +305,26 @@ def _tag_by_hand(lib, args) -> int:
     return 0
 
 
+def _search(lib, args) -> None:
+    browsing = not args.query and not args.image
+    results = lib.search(args.query, args.image, weight=args.weight, limit=args.limit,
+                         where=_photo_filter(args), sort=args.sort)
+    if args.json:
+        print(json.dumps([{"path": r.path, "score": None if browsing else round(r.score, 6), "taken": r.taken_at,
+                           "camera": r.camera, "lens": r.lens, "place": r.place, "width": r.width,
+                           "height": r.height, "kind": r.kind} for r in results], indent=1))
+    elif not results:
+        print("No photos found." if lib.photo_count() else
+              "The library is empty: add photos with 'photoclip index FOLDER'.")
+    elif browsing:
+        for r in results:
+            when = (r.taken_at or "")[:16].replace("T", " ")
+            print(f"{when:16}  {display_path(r.path)}")
+    else:
+        for r in results:
+            print(f"{r.score:6.3f}  {display_path(r.path)}")
+
+
 def _tagsets(lib, args) -> int:
     from .core.tagging import TagSet, dump_tagsets_toml, normalise_label
 
@@ -347,6 +374,11 @@ def _status(lib, as_json: bool) -> None:
     print("Folders:" + ("" if st["folders"] else "  none (photoclip index FOLDER)"))
     for f in st["folders"]:
         print(f"  {f['photos']:8,}  {f['path']}{'' if f['online'] else '  (offline)'}")
+    for title, key in (("Cameras", "cameras"), ("Years", "years"), ("Places", "places")):
+        counts = st[key]
+        if counts:
+            shown = ", ".join(f"{name} ({n:,})" for name, n in list(counts.items())[:8])
+            print(f"{title + ':':9} {shown}{', …' if len(counts) > 8 else ''}")
     print(f"Tag sets: {', '.join(t['name'] + ('' if t['enabled'] else ' (disabled)') for t in st['tag_sets']) or 'none'}")
     print(f"Problems: {st['problems']:,}")
     for p in st["problem_files"][:20]:

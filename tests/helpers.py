@@ -134,3 +134,55 @@ def write_dng(path: Path, picture, *, preview=None, preview_format: str = "jpeg"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+#: the EXIF a camera writes, as exiv2 keys (strings as exiv2 takes them)
+CAMERA_EXIF = {
+    "Exif.Image.Make": "Canon", "Exif.Image.Model": "Canon EOS R5",
+    "Exif.Photo.DateTimeOriginal": "2024:06:15 18:30:12", "Exif.Photo.OffsetTimeOriginal": "+01:00",
+    "Exif.Photo.SubSecTimeOriginal": "45",
+    "Exif.Photo.ExposureTime": "1/250", "Exif.Photo.FNumber": "28/10", "Exif.Photo.ISOSpeedRatings": "400",
+    "Exif.Photo.FocalLength": "50/1", "Exif.Photo.LensModel": "RF50mm F1.8 STM",
+    # Lisbon: 38°43'12.34" N, 9°8'0" W, 100 m
+    "Exif.GPSInfo.GPSLatitudeRef": "N", "Exif.GPSInfo.GPSLatitude": "38/1 43/1 1234/100",
+    "Exif.GPSInfo.GPSLongitudeRef": "W", "Exif.GPSInfo.GPSLongitude": "9/1 8/1 0/1",
+    "Exif.GPSInfo.GPSAltitudeRef": "0", "Exif.GPSInfo.GPSAltitude": "100/1",
+}
+
+
+def write_exif(path: Path, tags: dict | None = None, **more) -> Path:
+    """Writes EXIF into a test photo (a copy the test made, never a user's) through exiv2.
+    ``more`` are extra exiv2 keys with "__" for "." (Exif__Image__Model="X")."""
+    import pyexiv2
+
+    values = dict(CAMERA_EXIF if tags is None else tags)
+    values.update({k.replace("__", "."): v for k, v in more.items()})
+    with pyexiv2.Image(str(path)) as img:
+        img.modify_exif(values)
+    return path
+
+
+def make_trip(root: Path) -> Path:
+    """Photos that know about themselves: two from a Canon in Lisbon (June 2024), one from a Nikon
+    in Paris (May 2023), a RAW from Christmas 2022 and a PNG without any metadata (file time 2020)."""
+    import os
+
+    from PIL import Image
+
+    shots = [
+        ("lisbon/sea.jpg", (40, 40, 200), {"Exif.Photo.DateTimeOriginal": "2024:06:15 18:30:12"}),
+        ("lisbon/tram.jpg", (200, 200, 40), {"Exif.Photo.DateTimeOriginal": "2024:06:16 09:00:00"}),
+        ("paris/tower.jpg", (200, 40, 40), {"Exif.Photo.DateTimeOriginal": "2023:05:01 12:00:00",
+                                            "Exif.Image.Make": "NIKON CORPORATION", "Exif.Image.Model": "NIKON D850",
+                                            "Exif.Photo.LensModel": "AF-S 24-70mm f/2.8E",
+                                            "Exif.GPSInfo.GPSLatitude": "48/1 51/1 24/1",
+                                            "Exif.GPSInfo.GPSLongitudeRef": "E",
+                                            "Exif.GPSInfo.GPSLongitude": "2/1 21/1 8/1"}),
+    ]
+    for rel, colour, tags in shots:
+        write_exif(draw_photo(root / rel, colour), {**CAMERA_EXIF, **tags})
+    plain = draw_photo(root / "home" / "plain.png", (40, 200, 40), shape="square")
+    os.utime(plain, ns=(1_600_000_000 * 10**9,) * 2)  # no date inside: its file time, 2020, stands in
+    picture = Image.new("RGB", (96, 64), (200, 40, 200))
+    write_dng(root / "home" / "IMG_0002.DNG", picture, preview=picture, taken="2022:12:24 20:00:00")
+    return root

@@ -10,6 +10,8 @@ from photoclip.core import catalog as catalog_module
 from photoclip.core.catalog import Catalog, SqliteFailure, classify
 from photoclip.core.errors import StorageError
 
+from helpers import draw_photo, write_exif
+
 
 def _rows(conn) -> dict:
     return {
@@ -25,23 +27,55 @@ def _as_tuples(rows: dict) -> dict:
     return {k: [tuple(r) for r in v] for k, v in rows.items()}
 
 
+def _downgrade_to_version_1(conn) -> None:
+    """Turns a catalog back into what schema version 1 wrote: the tables, columns and indexes the
+    later versions added go, and the version says 1."""
+    conn.execute("DROP TABLE user_tags")
+    conn.execute("DROP INDEX photos_taken")
+    v1_columns = {"id", "path", "folder_id", "size", "mtime_ns", "fingerprint", "width", "height", "taken_at",
+                  "offline", "added_at"}
+    for column in [r[1] for r in conn.execute("PRAGMA table_info(photos)")]:
+        if column not in v1_columns:
+            conn.execute(f"ALTER TABLE photos DROP COLUMN {column}")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+
+
+def _schema(conn) -> dict:
+    """Every table's columns and every index, as SQLite describes them."""
+    objects = [tuple(r) for r in conn.execute(
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return {(kind, name): [tuple(r) for r in conn.execute(f"PRAGMA {'table' if kind == 'table' else 'index'}_xinfo({name})")]
+            for kind, name, _ in objects}
+
+
 def _build_version_1_library(make_library, photos, monkeypatch) -> dict:
-    """A library as a photoclip with only schema version 1 wrote it: photos, vectors, tags, problems."""
-    with monkeypatch.context() as m:
+    """A library as a photoclip with only schema version 1 wrote it: photos, vectors, tags, problems
+    (the catalog of an index run, its later tables and columns removed again)."""
+    lib = make_library()
+    report = lib.index([str(photos)])
+    root = lib.root
+    lib.close()
+    conn = sqlite3.connect(root / "catalog.sqlite3")
+    _downgrade_to_version_1(conn)
+    with monkeypatch.context() as m:  # the schema version 1 creates, to compare with
         m.setattr(catalog_module, "SCHEMA_VERSION", 1)
         m.setattr(catalog_module, "_MIGRATIONS", catalog_module._MIGRATIONS[:1])
-        lib = make_library()
-        report = lib.index([str(photos)])
-        assert lib.catalog.conn.execute("PRAGMA user_version").fetchone()[0] == 1
-        before = _as_tuples(_rows(lib.catalog.conn))
-        lib.close()
-    assert report.added == 12 and before["vectors"] and before["tags"] and before["problems"]
+        fresh = Catalog(root.parent / "fresh-v1")
+        assert _schema(conn) == _schema(fresh.conn)
+        fresh.close()
+    conn.execute("UPDATE photos SET taken_at=NULL")  # version 1 kept only the EXIF date, if any
+    conn.commit()
+    before = _as_tuples(_rows(conn))
+    conn.close()
+    assert report.added == len(before["photos"]) and before["vectors"] and before["tags"] and before["problems"]
     return before
 
 
 def test_a_version_1_library_upgrades_keeping_every_vector_tag_and_problem(make_library, photo_folder,
                                                                             monkeypatch):
     (photo_folder / "broken.jpg").write_bytes(b"not a picture")
+    write_exif(draw_photo(photo_folder / "camera.jpg", (90, 10, 160)))
     before = _build_version_1_library(make_library, photo_folder, monkeypatch)
 
     lib = make_library()
@@ -53,8 +87,17 @@ def test_a_version_1_library_upgrades_keeping_every_vector_tag_and_problem(make_
     assert {r["meta_read"] for r in conn.execute("SELECT meta_read FROM photos")} == {0}
     report = lib.index()
     assert (report.added, report.updated, report.embedded) == (0, 0, 0)
+    assert report.metadata_read == len(before["photos"])
     assert _as_tuples(_rows(conn))["vectors"] == before["vectors"]
+    assert _as_tuples(_rows(conn))["tags"] == before["tags"]
     assert len(lib.search("a red circle", limit=3)) == 3
+    # ... and the photos now know their camera, date and place
+    camera = lib.photo_by_path(str(photo_folder / "camera.jpg"))
+    assert (camera.camera, camera.taken_at, camera.taken_source) == ("Canon EOS R5", "2024-06-15T18:30:12.45+01:00", "exif")
+    assert camera.place == "Lisbon, Portugal" and camera.kind == "jpeg"
+    other = lib.photo_by_path(str(photo_folder / "b" / "img0.png"))
+    assert other.taken_source == "file" and other.kind == "png" and other.camera is None
+    assert lib.index().metadata_read == 0  # read once
 
 
 def test_an_upgrade_interrupted_midway_leaves_the_old_version_that_opens_again(tmp_path, monkeypatch):

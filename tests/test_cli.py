@@ -33,7 +33,8 @@ def test_cli_index_search_tag_export_status(cli, photo_folder, tiny_config, tmp_
     assert "Indexing photos" in out.stderr
     # the library remembers its model: search needs no --model
     res = json.loads(cli("search", "a red circle", "--json", "--limit", "5").stdout)
-    assert len(res) == 5 and all(set(r) == {"path", "score"} for r in res)
+    assert len(res) == 5 and all(set(r) == {"path", "score", "taken", "camera", "lens", "place", "width", "height",
+                                            "kind"} for r in res)
     assert [r["score"] for r in res] == sorted((r["score"] for r in res), reverse=True)
     plain = cli("search", "a red circle", "--limit", "5").stdout.splitlines()
     assert [line.split(None, 1)[1] for line in plain] == [r["path"] for r in res]
@@ -67,8 +68,10 @@ def test_cli_index_search_tag_export_status(cli, photo_folder, tiny_config, tmp_
 def test_cli_errors_are_readable(cli, tmp_path):
     proc = cli("index", str(tmp_path / "missing"), check=False)
     assert proc.returncode == 1 and "Not a folder" in proc.stderr and "Traceback" not in proc.stderr
-    proc = cli("search", check=False)
-    assert proc.returncode == 1 and "Give a description" in proc.stderr
+    proc = cli("search", "--after", "last summer", check=False)
+    assert proc.returncode == 1 and "expected YYYY-MM-DD" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("search", "--after", "2024-07-01", "--before", "2024-06-01", check=False)
+    assert proc.returncode == 1 and "the date range is empty" in proc.stderr
     proc = cli("tagsets", "import", str(tmp_path / "nope.toml"), check=False)
     assert proc.returncode == 1 and "Cannot read" in proc.stderr
     proc = cli("search", "x", "--tag", "nocolon", check=False)

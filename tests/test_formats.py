@@ -84,10 +84,10 @@ def test_dngs_are_indexed_searchable_and_a_truncated_one_is_a_problem(make_libra
     for path in good:
         rec = lib.catalog.photo_by_path(path)
         assert lib.catalog.vector_for_fingerprint(model, rec.fingerprint) is not None
-    dims = {os.path.basename(p): (r.width, r.height, r.taken_at)
+    dims = {os.path.basename(p): (r.width, r.height, r.taken_at if r.taken_source == "exif" else r.taken_source)
             for p in good for r in [lib.catalog.photo_by_path(p)]}
-    assert dims == {"IMG_0001.DNG": (128, 96, None), "IMG_0002.dng": (128, 96, "2024-06-01T12:34:56"),
-                    "IMG_0003.dng": (128, 96, None)}  # 96 × 128 stored, turned by its flip
+    assert dims == {"IMG_0001.DNG": (128, 96, "file"), "IMG_0002.dng": (128, 96, "2024-06-01T12:34:56"),
+                    "IMG_0003.dng": (128, 96, "file")}  # 96 × 128 stored, turned by its flip
     # a RAW as the query image finds itself first
     first = lib.search(image=good[1], limit=1)[0]
     assert first.path == good[1] and first.score == pytest.approx(1.0, abs=1e-4)

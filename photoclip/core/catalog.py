@@ -28,7 +28,8 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 import numpy as np
 
 from .errors import LibraryVersionError, StorageError
-from .filters import ALL_PHOTOS, PhotoFilter
+from .filters import ALL_PHOTOS, PhotoFilter, next_day
+from .metadata import PhotoMeta, camera_name
 
 log = logging.getLogger("photoclip.catalog")
 
@@ -240,6 +241,24 @@ class PhotoRecord:
     height: Optional[int]
     taken_at: Optional[str]
     offline: bool
+    # what the photo knows about itself (core/metadata.py), None where it does not say
+    taken_source: Optional[str] = None  # exif | xmp | file
+    camera_make: Optional[str] = None
+    camera_model: Optional[str] = None
+    lens: Optional[str] = None
+    focal_length: Optional[float] = None
+    aperture: Optional[float] = None
+    exposure_time: Optional[float] = None
+    iso: Optional[int] = None
+    gps_lat: Optional[float] = None
+    gps_lon: Optional[float] = None
+    gps_alt: Optional[float] = None
+    place: Optional[str] = None
+    kind: Optional[str] = None
+
+    @property
+    def camera(self) -> Optional[str]:
+        return camera_name(self.camera_make, self.camera_model)
 
 
 @dataclass
@@ -305,16 +324,34 @@ class NewPhoto:
     width: Optional[int] = None
     height: Optional[int] = None
     taken_at: Optional[str] = None
+    meta: Optional[PhotoMeta] = None  # None: read on the next scan (its date is then taken_at's)
 
+
+#: the photos columns that hold a PhotoMeta's fields, in one order
+_META_COLUMNS = ("taken_source", "camera_make", "camera_model", "lens", "focal_length", "aperture",
+                 "exposure_time", "iso", "gps_lat", "gps_lon", "gps_alt", "kind")
 
 _PHOTO_COLUMNS = ("p.id, p.path, f.path AS folder, p.size, p.mtime_ns, p.fingerprint, p.width, p.height, "
-                  "p.taken_at, p.offline")
+                  "p.taken_at, p.offline, p.place, " + ", ".join(f"p.{c}" for c in _META_COLUMNS))
+
+
+#: the orders photos can be browsed in
+BROWSE_ORDERS = {
+    "taken": "COALESCE(p.taken_at, '') DESC, p.mtime_ns DESC, p.id DESC",  # newest first
+    "name": "CAST(p.path AS TEXT) COLLATE NOCASE, p.id",  # by folder, then file name
+    "size": "p.size DESC, p.id",  # largest first
+}
 
 
 def _photo(row: sqlite3.Row) -> PhotoRecord:
     return PhotoRecord(id=row["id"], path=dec(row["path"]), folder=dec(row["folder"]), size=row["size"],
                        mtime_ns=row["mtime_ns"], fingerprint=row["fingerprint"], width=row["width"],
-                       height=row["height"], taken_at=row["taken_at"], offline=bool(row["offline"]))
+                       height=row["height"], taken_at=row["taken_at"], offline=bool(row["offline"]),
+                       place=row["place"] or None, **{c: row[c] for c in _META_COLUMNS})
+
+
+def _meta_values(meta: PhotoMeta) -> list:
+    return [getattr(meta, c) for c in _META_COLUMNS]
 
 
 class ModelRow(NamedTuple):
@@ -559,15 +596,18 @@ class Catalog:
         return _photo(row) if row else None
 
     def photos(self, where: PhotoFilter = ALL_PHOTOS, *, model_id: Optional[int] = None,
-               include_offline: bool = True, offset: int = 0, limit: Optional[int] = None) -> list[PhotoRecord]:
-        """Browse: newest first (date taken, else file time). A tag filter orders by the tag's score."""
-        sql, args = self._browse_sql(_PHOTO_COLUMNS, where, model_id, include_offline, offset, limit)
+               include_offline: bool = True, offset: int = 0, limit: Optional[int] = None,
+               sort: Optional[str] = None) -> list[PhotoRecord]:
+        """Browse: newest first (date taken, else file time), or by ``sort`` (see BROWSE_ORDERS).
+        Without ``sort``, a tag filter orders by the tag's score."""
+        sql, args = self._browse_sql(_PHOTO_COLUMNS, where, model_id, include_offline, offset, limit, sort)
         return [_photo(r) for r in self.conn.execute(sql, args)]
 
     def photo_listing(self, where: PhotoFilter = ALL_PHOTOS, *, model_id: Optional[int] = None,
-                      include_offline: bool = True, offset: int = 0, limit: Optional[int] = None) -> PhotoListing:
+                      include_offline: bool = True, offset: int = 0, limit: Optional[int] = None,
+                      sort: Optional[str] = None) -> PhotoListing:
         """The same photos in the same order as ``photos()``, as ids and paths only."""
-        sql, args = self._browse_sql("p.id, p.path", where, model_id, include_offline, offset, limit)
+        sql, args = self._browse_sql("p.id, p.path", where, model_id, include_offline, offset, limit, sort)
         ids, blobs = array.array("q"), []
         add_id, add_blob = ids.append, blobs.append
         for pid, blob in self.conn.execute(sql, args):  # each row tuple is freed at once
@@ -590,15 +630,39 @@ class Catalog:
             conds.append("s.name=? AND t.label=?")
             args.extend(where.tag)
             order = "t.score DESC, p.id"
+        if where.after is not None:
+            conds.append("p.taken_at >= ?")
+            args.append(where.after)
+        if where.before is not None:
+            conds.append("p.taken_at < ?")
+            args.append(next_day(where.before))
+        if where.camera is not None:
+            conds.append("(COALESCE(p.camera_make, '') || ' ' || COALESCE(p.camera_model, '')) LIKE ? ESCAPE '\\'")
+            args.append(_like(where.camera))
+        if where.lens is not None:
+            conds.append("p.lens LIKE ? ESCAPE '\\'")
+            args.append(_like(where.lens))
+        if where.place is not None:
+            conds.append("p.place LIKE ? ESCAPE '\\'")
+            args.append(_like(where.place))
+        if where.kind is not None:
+            conds.append("p.kind=?")
+            args.append(where.kind)
+        if where.has_gps is not None:
+            conds.append("p.gps_lat IS NOT NULL" if where.has_gps else "p.gps_lat IS NULL")
         return joins, join_args, conds, args, order
 
     @classmethod
     def _browse_sql(cls, columns: str, where: PhotoFilter, model_id: Optional[int], include_offline: bool,
-                    offset: int, limit: Optional[int]) -> tuple[str, list]:
+                    offset: int, limit: Optional[int], sort: Optional[str] = None) -> tuple[str, list]:
         joins, join_args, conds, cond_args, order = cls._filter_sql(where, model_id)
         if not include_offline:
             conds.append("p.offline=0")
-        order = order or "COALESCE(p.taken_at, '') DESC, p.mtime_ns DESC, p.id DESC"
+        if sort is not None:
+            if sort not in BROWSE_ORDERS:
+                raise ValueError(f"unknown order {sort!r} (one of: {', '.join(BROWSE_ORDERS)})")
+            order = BROWSE_ORDERS[sort]
+        order = order or BROWSE_ORDERS["taken"]
         args = join_args + cond_args
         sql = f"SELECT {columns} FROM photos p JOIN folders f ON f.id=p.folder_id {joins}"
         if conds:
@@ -608,6 +672,24 @@ class Catalog:
             sql += " LIMIT ? OFFSET ?"
             args.extend([limit, offset])
         return sql, args
+
+    def counts_by(self, what: str) -> dict[str, int]:
+        """How many photos per camera, year (of the date taken), place or kind, most first (a year:
+        newest first). Photos that do not say are left out."""
+        if what == "camera":
+            counts: dict[str, int] = {}
+            for make, model, n in self.conn.execute(
+                    "SELECT camera_make, camera_model, count(*) FROM photos "
+                    "WHERE camera_make IS NOT NULL OR camera_model IS NOT NULL GROUP BY 1, 2"):
+                name = camera_name(make, model)
+                if name:
+                    counts[name] = counts.get(name, 0) + n
+            return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].casefold())))
+        column, order = {"year": ("substr(taken_at, 1, 4)", "1 DESC"), "place": ("place", "2 DESC, 1"),
+                         "kind": ("kind", "2 DESC, 1")}[what]
+        return {key: n for key, n in self.conn.execute(
+            f"SELECT {column}, count(*) FROM photos WHERE {column} IS NOT NULL AND {column} != '' "
+            f"GROUP BY 1 ORDER BY {order}")}
 
     def photo_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM photos").fetchone()[0]
@@ -636,8 +718,14 @@ class Catalog:
                     "INSERT INTO photos(path, folder_id, size, mtime_ns, fingerprint, width, height, taken_at, added_at) "
                     "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET folder_id=excluded.folder_id, "
                     "size=excluded.size, mtime_ns=excluded.mtime_ns, fingerprint=excluded.fingerprint, "
-                    "width=excluded.width, height=excluded.height, taken_at=excluded.taken_at, offline=0",
+                    "width=excluded.width, height=excluded.height, offline=0, "
+                    # without new metadata, the same content keeps what was read from it
+                    "taken_at=CASE WHEN meta_read=1 AND fingerprint=excluded.fingerprint THEN taken_at "
+                    "ELSE excluded.taken_at END, "
+                    "meta_read=CASE WHEN fingerprint=excluded.fingerprint THEN meta_read ELSE 0 END",
                     (enc(p.path), p.folder_id, p.size, p.mtime_ns, p.fingerprint, p.width, p.height, p.taken_at, now))
+                if p.meta is not None:
+                    self._store_meta(c, "path=?", enc(p.path), p.meta)
                 c.execute("DELETE FROM problems WHERE path=?", (enc(p.path),))
                 if vectors is not None and model_id is not None:
                     c.execute("INSERT OR IGNORE INTO vectors(model_id, fingerprint, vector, created_at) VALUES (?,?,?,?)",
@@ -645,6 +733,36 @@ class Catalog:
                     vector_ids.append(c.execute("SELECT id FROM vectors WHERE model_id=? AND fingerprint=?",
                                                 (model_id, p.fingerprint)).fetchone()[0])
         return vector_ids
+
+    @staticmethod
+    def _store_meta(c: sqlite3.Connection, where: str, key, meta: PhotoMeta) -> None:
+        """A photo's metadata (its place is looked up again when its position changed)."""
+        sets = ", ".join(f"{col}=?" for col in _META_COLUMNS)
+        c.execute(f"UPDATE photos SET {sets}, meta_read=1, taken_at=COALESCE(?, taken_at), "
+                  "place=CASE WHEN gps_lat IS ? AND gps_lon IS ? THEN place END WHERE " + where,
+                  _meta_values(meta) + [meta.taken_at, meta.gps_lat, meta.gps_lon, key])
+
+    def photos_without_metadata(self, folder_id: int) -> list[tuple[int, str, int]]:
+        """(id, path, mtime_ns) of the folder's photos whose metadata was never read (a library made
+        before photoclip read it, or a photo stored without it)."""
+        return [(r[0], dec(r[1]), r[2]) for r in self.conn.execute(
+            "SELECT id, path, mtime_ns FROM photos WHERE folder_id=? AND meta_read=0 AND offline=0", (folder_id,))]
+
+    def store_metadata(self, items: Sequence[tuple[int, PhotoMeta]]) -> None:
+        with self.transaction() as c:
+            for photo_id, meta in items:
+                self._store_meta(c, "id=?", photo_id, meta)
+
+    def photos_without_place(self, limit: int = 5000) -> list[tuple[int, float, float]]:
+        """(id, latitude, longitude) of photos with a position whose place is not looked up yet."""
+        return [tuple(r) for r in self.conn.execute(
+            "SELECT id, gps_lat, gps_lon FROM photos WHERE place IS NULL AND gps_lat IS NOT NULL "
+            "AND gps_lon IS NOT NULL LIMIT ?", (limit,))]
+
+    def store_places(self, items: Sequence[tuple[int, str]]) -> None:
+        """Places looked up ("" for a position that is near no place: not looked up again)."""
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET place=? WHERE id=?", [(place, pid) for pid, place in items])
 
     def relink(self, old_path: str, new_path: str, folder_id: int, size: int, mtime_ns: int) -> bool:
         """A file moved: keep its record (and so its vector and tags), change only where it lives."""
@@ -964,6 +1082,11 @@ class Catalog:
                 "WHERE u.decision='user'")
         for p, f, s, label, score, m, source in self.conn.execute(sql + " ORDER BY 1, 3, 5 DESC, 4", args):
             yield dec(p), dec(f), s, label, score, m, source
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere (its own % and _ taken literally)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _id_matrix(rows) -> tuple[np.ndarray, np.ndarray]:

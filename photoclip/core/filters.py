@@ -8,6 +8,7 @@ fill it in.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import os
 from dataclasses import dataclass
 from typing import Optional
@@ -18,7 +19,14 @@ class PhotoFilter:
     """Empty (all photos), or any combination of the fields: a photo must match every one set."""
     folder: Optional[str] = None              # a library folder (absolute path)
     tag: Optional[tuple[str, str]] = None     # (tag set, label); a tag view is ordered by the tag's score
-    # The photos' own metadata (camera, date, place, kind) is the next to land here.
+    # the photos' own metadata
+    after: Optional[str] = None               # "YYYY-MM-DD": taken on or after that day
+    before: Optional[str] = None              # "YYYY-MM-DD": taken on or before that day
+    camera: Optional[str] = None              # part of the camera's make or model, any case
+    lens: Optional[str] = None                # part of the lens's name, any case
+    place: Optional[str] = None               # part of the place's name ("Lisbon", "Portugal"), any case
+    kind: Optional[str] = None                # one of metadata.KINDS: raw, jpeg, heic, png, other
+    has_gps: Optional[bool] = None            # True: with a position; False: without
 
     def __post_init__(self) -> None:
         if self.folder is not None:
@@ -26,6 +34,22 @@ class PhotoFilter:
         if self.tag is not None:
             tag_set, label = self.tag
             object.__setattr__(self, "tag", (str(tag_set), str(label)))
+        for name in ("after", "before"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, parse_day(value).isoformat())
+        for name in ("camera", "lens", "place"):
+            value = getattr(self, name)
+            if value is not None:
+                value = str(value).strip()
+                object.__setattr__(self, name, value or None)
+        if self.kind is not None:
+            kind = str(self.kind).strip().lower()
+            if kind not in KINDS:
+                raise ValueError(f"unknown kind of file {self.kind!r} (one of: {', '.join(KINDS)})")
+            object.__setattr__(self, "kind", kind)
+        if self.after and self.before and self.after > self.before:
+            raise ValueError(f"the date range is empty: after {self.after} but before {self.before}")
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) is not None for f in dataclasses.fields(self))
@@ -36,4 +60,24 @@ class PhotoFilter:
 
 
 ALL_PHOTOS = PhotoFilter()
+
+#: the kinds of file a filter can ask for (metadata.file_kind gives each photo one)
+KINDS = ("raw", "jpeg", "heic", "png", "other")
+
+#: the orders a search's results can come in (``Library.search(sort=)``)
+SEARCH_ORDERS = ("relevance", "taken", "name")
+
+
+def parse_day(value) -> _dt.date:
+    """"2024-06-15" (or a date) -> a date; anything else is a ValueError that says what is expected."""
+    if isinstance(value, _dt.date):
+        return value
+    try:
+        return _dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"not a date: {value!r} (expected YYYY-MM-DD, e.g. 2024-06-15)") from None
+
+
+def next_day(day: str) -> str:
+    return (parse_day(day) + _dt.timedelta(days=1)).isoformat()
 

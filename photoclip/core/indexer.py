@@ -21,6 +21,8 @@ import numpy as np
 from .catalog import Catalog, Folder, NewPhoto, PhotoRecord
 from .errors import Cancelled, ImageError, ReadError
 from .images import DecodeBudget, NotARegularFile, is_image_path, open_image, special_file_kind
+from .metadata import PhotoMeta, read_metadata
+from .places import place_names
 from .paths import folder_name
 from .problems import is_transient, retry_due, transient_reason
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
@@ -41,6 +43,9 @@ class IndexReport:
     embedded: int = 0       # images that went through the model
     offline: list[str] = field(default_factory=list)   # library folders not reachable (unplugged drive)
     unsupported: dict[str, int] = field(default_factory=dict)  # extension -> files photoclip cannot read
+    metadata_read: int = 0  # photos whose own metadata (date, camera, GPS) was read this run
+    metadata_problems: dict[str, str] = field(default_factory=dict)  # path -> what of its metadata is unreadable
+    places: int = 0         # photos whose GPS position got a place name
     seconds: float = 0.0
 
     def unsupported_text(self) -> str:
@@ -64,6 +69,9 @@ class IndexReport:
             return ", ".join(parts)
         parts = [f"{n:,} {word}" for word, n in counts if n or word != "could not be read"]
         text = ", ".join(parts) + f" ({self.seconds:.1f} s)"
+        if self.metadata_problems:
+            n = len(self.metadata_problems)
+            text += f"; {n:,} photo{'s' if n != 1 else ''} with partly unreadable metadata (indexed all the same)"
         if self.unsupported:
             text += "; " + self.unsupported_text()
         if self.offline:
@@ -77,6 +85,7 @@ class _Pending:
     folder_id: int
     fingerprint: str
     changed: bool
+    meta: Optional[PhotoMeta] = None
 
 
 #: How often a file that changed while it was read is read again in the same run.
@@ -156,6 +165,7 @@ class Indexer:
                 else:
                     self.catalog.remove_paths([path])  # a problem file that is gone
         self._process(to_check, gone, report, progress, control)
+        self._complete_metadata([f.id for f in folders if f.path not in report.offline], report, progress, control)
         report.seconds = time.monotonic() - started
         return report
 
@@ -207,6 +217,7 @@ class Indexer:
             self.catalog.mark_folder_offline(folder.id)
             report.offline.append(folder.path)
         self._process(to_check, gone, report, progress, control)
+        self._complete_metadata([], report, progress, control)
         report.seconds = time.monotonic() - started
         return report
 
@@ -281,6 +292,7 @@ class Indexer:
                 self.catalog.relink(old.path, item.state.path, item.folder_id, item.state.size, item.state.mtime_ns)
                 report.relinked += 1
             else:
+                item.meta = self._read_metadata(item.state.path, item.state.mtime_ns, report)
                 to_embed.append(item)
 
         # 2. files whose content already has a vector (duplicates, touched files, returning files).
@@ -379,7 +391,54 @@ class Indexer:
     def _new_photo(p: _Pending, like: Optional[PhotoRecord] = None, width=None, height=None, taken_at=None) -> NewPhoto:
         if like is not None:
             width, height, taken_at = like.width, like.height, like.taken_at
-        return NewPhoto(p.state.path, p.folder_id, p.state.size, p.state.mtime_ns, p.fingerprint, width, height, taken_at)
+        if p.meta is not None and p.meta.taken_at:
+            taken_at = p.meta.taken_at
+        return NewPhoto(p.state.path, p.folder_id, p.state.size, p.state.mtime_ns, p.fingerprint, width, height,
+                        taken_at, p.meta)
+
+    @staticmethod
+    def _read_metadata(path: str, mtime_ns: int, report: IndexReport) -> PhotoMeta:
+        meta = read_metadata(path, mtime_ns)
+        report.metadata_read += 1
+        if meta.problems:
+            reason = "; ".join(meta.problems)
+            report.metadata_problems[path] = reason
+            log.info("%r: %s (indexed with the rest)", path, reason)
+        return meta
+
+    def _complete_metadata(self, folder_ids: Sequence[int], report: IndexReport,
+                           progress: Optional[ProgressCallback], control: JobControl) -> None:
+        """Reads the metadata of the photos stored without it (a library from before photoclip read
+        it: no photo is embedded again for it), then names the places of new GPS positions."""
+        todo = [item for fid in folder_ids for item in self.catalog.photos_without_metadata(fid)]
+        meter = RateMeter(len(todo))
+        for start in range(0, len(todo), 200):
+            control.checkpoint()
+            chunk = todo[start:start + 200]
+            self.catalog.store_metadata([(pid, self._read_metadata(path, mtime_ns, report))
+                                         for pid, path, mtime_ns in chunk])
+            if progress:
+                done = start + len(chunk)
+                rate, eta = meter.update(done)
+                progress(Progress("metadata", done, len(todo), rate, eta,
+                                  describe("Reading dates, cameras and places", done, len(todo), rate, eta, "photos")))
+        self._name_places(report, progress, control)
+
+    def _name_places(self, report: IndexReport, progress: Optional[ProgressCallback], control: JobControl) -> None:
+        while True:
+            control.checkpoint()
+            todo = self.catalog.photos_without_place()
+            if not todo:
+                return
+            if progress:
+                progress(Progress("places", 0, len(todo), None, None, "Looking up places…"))
+            try:
+                names = place_names([(lat, lon) for _, lat, lon in todo])
+            except Exception:  # noqa: BLE001 - no place is worth an index run
+                log.warning("looking up places failed", exc_info=True)
+                return
+            self.catalog.store_places([(pid, name) for (pid, _, _), name in zip(todo, names)])
+            report.places += sum(1 for name in names if name)
 
     def _embed(self, items: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
                control: JobControl, changed: list[_Pending]) -> None:

@@ -22,13 +22,13 @@ from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
 from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates, verified
 from .embedder import Embedder, ModelSpec, pick_device
 from .errors import PhotoclipError
-from .filters import ALL_PHOTOS, PhotoFilter
+from .filters import ALL_PHOTOS, SEARCH_ORDERS, PhotoFilter
 from .export import write_csv
 from .images import open_image
 from .indexer import IndexReport, Indexer, default_workers
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .lock import IndexLock
-from .search import SearchResult, Searcher, combine, name_term, text_query_vector
+from .search import SearchResult, Searcher, as_result, combine, name_term, text_query_vector
 from .index_cache import IndexCache
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
 
@@ -236,13 +236,15 @@ class Library:
 
     # -- browsing ----------------------------------------------------------------------------
     def photos(self, where: PhotoFilter = ALL_PHOTOS, *, offset: int = 0,
-               limit: Optional[int] = None) -> list[PhotoRecord]:
-        return self.catalog.photos(where, model_id=self._model_row() or -1, offset=offset, limit=limit)
+               limit: Optional[int] = None, sort: Optional[str] = None) -> list[PhotoRecord]:
+        """The photos ``where`` allows, newest first (date taken), or by ``sort``: "taken", "name", "size"."""
+        return self.catalog.photos(where, model_id=self._model_row() or -1, offset=offset, limit=limit, sort=sort)
 
     def photo_listing(self, where: PhotoFilter = ALL_PHOTOS, *, offset: int = 0,
-                      limit: Optional[int] = None) -> PhotoListing:
+                      limit: Optional[int] = None, sort: Optional[str] = None) -> PhotoListing:
         """``photos()`` as ids and paths only: what a grid of 100,000s of photos needs."""
-        return self.catalog.photo_listing(where, model_id=self._model_row() or -1, offset=offset, limit=limit)
+        return self.catalog.photo_listing(where, model_id=self._model_row() or -1, offset=offset, limit=limit,
+                                          sort=sort)
 
     def photo_by_path(self, path: str) -> Optional[PhotoRecord]:
         return self.catalog.photo_by_path(os.path.abspath(path))
@@ -252,6 +254,10 @@ class Library:
 
     def problems(self) -> list[Problem]:
         return self.catalog.problems()
+
+    def counts_by(self, what: str) -> dict[str, int]:
+        """Photos per "camera", "year", "place" or "kind" (what the sidebar and status list)."""
+        return self.catalog.counts_by(what)
 
     # -- search ------------------------------------------------------------------------------
     def _search_model(self) -> tuple[Optional[int], Embedder]:
@@ -280,7 +286,24 @@ class Library:
         return current, self.embedder()
 
     def search(self, text: Optional[str] = None, image: Optional[str] = None, *, weight: float = 0.5,
-               limit: int = 50, where: PhotoFilter = ALL_PHOTOS) -> list[SearchResult]:
+               limit: int = 50, where: PhotoFilter = ALL_PHOTOS, sort: str = "relevance") -> list[SearchResult]:
+        """The ``limit`` best photos for a text and/or an image among those ``where`` allows, best first,
+        or those same photos by ``sort`` ("taken": newest first, "name"). Without text and image: the
+        photos ``where`` allows, newest first (or by ``sort``)."""
+        if sort not in SEARCH_ORDERS:
+            raise PhotoclipError(f"Unknown order {sort!r}: one of {', '.join(SEARCH_ORDERS)}.")
+        if not (text or "").strip() and not image:
+            browse = None if sort == "relevance" else sort
+            return [as_result(rec) for rec in self.photos(where, limit=limit, sort=browse)]
+        results = self._search(text, image, weight=weight, limit=limit, where=where)
+        if sort == "taken":
+            results.sort(key=lambda r: r.taken_at or "", reverse=True)
+        elif sort == "name":
+            results.sort(key=lambda r: (os.path.basename(r.path).casefold(), r.path))
+        return results
+
+    def _search(self, text: Optional[str], image: Optional[str], *, weight: float, limit: int,
+                where: PhotoFilter) -> list[SearchResult]:
         text = (text or "").strip() or None
         model_id, embedder = self._search_model()
         text_vec = text_query_vector(embedder, text) if text else None
@@ -509,6 +532,10 @@ class Library:
             "distinct_photos": total,
             "tag_sets": [{"name": ts.name, "mode": ts.mode, "labels": len(ts.labels), "enabled": ts.enabled}
                          for ts in self.tag_sets()],
+            "cameras": self.catalog.counts_by("camera"),
+            "years": self.catalog.counts_by("year"),
+            "places": self.catalog.counts_by("place"),
+            "kinds": self.catalog.counts_by("kind"),
             "problems": len(problems),
             "problem_files": [{"path": paths.display_path(p.path), "reason": p.reason} for p in problems[:50]],
         }

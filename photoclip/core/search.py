@@ -31,6 +31,10 @@ class SearchResult:
     #: Why the photo ranks first regardless of its score: "name" (its file or folder name holds
     #: the query) or "tag" (it has a tag with that label); None for a plain CLIP match.
     match: Optional[str] = None
+    camera: Optional[str] = None
+    lens: Optional[str] = None
+    place: Optional[str] = None
+    kind: Optional[str] = None
 
 
 #: A query shorter than this never matches names (every "a" would).
@@ -158,4 +162,10 @@ class Searcher:
 
 
 def _result(rec: PhotoRecord, score: float) -> SearchResult:
-    return SearchResult(rec.path, score, rec.id, rec.folder, rec.width, rec.height, rec.taken_at)
+    return SearchResult(rec.path, score, rec.id, rec.folder, rec.width, rec.height, rec.taken_at,
+                        camera=rec.camera, lens=rec.lens, place=rec.place, kind=rec.kind)
+
+
+def as_result(rec: PhotoRecord) -> SearchResult:
+    """A browsed photo in a result's shape (no score: a query-less, filtered listing)."""
+    return _result(rec, 0.0)
