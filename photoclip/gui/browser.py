@@ -24,6 +24,8 @@ from .workers import Slot
 log = logging.getLogger("photoclip.gui.browser")
 
 SEARCH_LIMIT = 200
+#: the PhotoFilter fields the filter bar sets
+BAR_FIELDS = ("after", "before", "camera", "place", "kind")
 #: a new listing first shows this many photos, then the rest
 FIRST_PAGE = 600
 #: while indexing, the grid and sidebar are refreshed this often (seconds) so photos appear
@@ -46,7 +48,8 @@ class Browser(QObject):
         self.queries = queries
         self.window = window
         self.model = window.model
-        self.filter: PhotoFilter = ALL_PHOTOS
+        self.chosen: PhotoFilter = ALL_PHOTOS  # the sidebar's entry
+        self.refinement: PhotoFilter = ALL_PHOTOS  # the filter bar's dates, camera, place, kind
         self.text = ""
         self.image: Optional[str] = None
         self.similar: Optional[tuple[int, str]] = None  # (photo id, path) for "Find similar"
@@ -66,12 +69,26 @@ class Browser(QObject):
         queries.done.connect(self._on_done)
         queries.failed.connect(self._on_failed)
         window.sidebar.filterChanged.connect(self.set_filter)
+        window.filter_bar.changed.connect(self.set_refinement)
         window.search_bar.searchRequested.connect(self.set_query)
         window.grid.selectionModel().currentChanged.connect(self._current_changed)
 
     # ---- state changes ---------------------------------------------------------------------------
+    @property
+    def filter(self) -> PhotoFilter:
+        """What the grid shows: the sidebar's entry narrowed by the filter bar."""
+        bar = {name: getattr(self.refinement, name) for name in BAR_FIELDS
+               if getattr(self.refinement, name) is not None}
+        return self.chosen.but(**bar) if bar else self.chosen
+
     def set_filter(self, value: Optional[PhotoFilter]) -> None:
-        self.filter = value or ALL_PHOTOS
+        """The sidebar's choice (all photos, a folder, a tag, a year, a place)."""
+        self.chosen = value or ALL_PHOTOS
+        self.refresh_results()
+
+    def set_refinement(self, value: Optional[PhotoFilter]) -> None:
+        """The filter bar's choice, added to the sidebar's."""
+        self.refinement = value or ALL_PHOTOS
         self.refresh_results()
 
     def set_query(self, text: str, image: Optional[str]) -> None:
@@ -177,6 +194,9 @@ class Browser(QObject):
                 "tag_sets": lib.tag_sets(),
                 "counts": lib.tag_counts(),
                 "problems": lib.problems(),
+                "years": lib.counts_by("year"),
+                "places": lib.counts_by("place"),
+                "cameras": lib.counts_by("camera"),
             }
             self._sidebar_s = time.perf_counter() - t0
             return result
@@ -233,7 +253,8 @@ class Browser(QObject):
             self.folder_count = len(self.folders)
             self.total = result["total"]
             self.window.sidebar.set_content(result["total"], result["folders"], result["tag_sets"],
-                                            result["counts"])
+                                            result["counts"], years=result["years"], places=result["places"])
+            self.window.filter_bar.set_choices(result["cameras"], result["places"])
             self.window.status.set_problems(len(self.problems))
             self._update_count()
             self.window.update_empty_hint(self.folder_count, self.is_search(), self._tag_view())

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.core.metadata import format_exposure
 from photoclip.core.paths import display_path
 
 PREVIEW_SIZE = 512
@@ -41,12 +42,15 @@ def format_bytes(n: Optional[int]) -> str:
     return f"{n} bytes"
 
 
-def format_date(taken_at: Optional[str], mtime_ns: Optional[int]) -> str:
+def format_date(taken_at: Optional[str], mtime_ns: Optional[int], source: Optional[str] = None) -> str:
+    """"15 Jun 2024, 18:30" (the photo's own date, in the time the camera kept), marked "(file date)"
+    when the photo does not say when it was taken."""
     if taken_at:
         try:
-            return _dt.datetime.fromisoformat(taken_at).strftime("%d %b %Y, %H:%M")
+            text = _dt.datetime.fromisoformat(taken_at).strftime("%d %b %Y, %H:%M")
         except ValueError:
-            return taken_at
+            text = taken_at
+        return text + (" (file date)" if source == "file" else "")
     if mtime_ns:
         return _dt.datetime.fromtimestamp(mtime_ns / 1e9).strftime("%d %b %Y, %H:%M") + " (file date)"
     return "unknown"
@@ -129,10 +133,16 @@ class DetailsPanel(QScrollArea):
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.folder = self._value(body)
         self.date = self._value(body)
+        self.camera = self._value(body)
+        self.exposure = self._value(body)
+        self.place = self._value(body)
         self.dimensions = self._value(body)
         self.size = self._value(body)
         self.form.addRow("Folder", self.folder)
-        self.form.addRow("Date", self.date)
+        self.form.addRow("Taken", self.date)
+        self.form.addRow("Camera", self.camera)
+        self.form.addRow("Exposure", self.exposure)
+        self.form.addRow("Place", self.place)
         self.form.addRow("Size", self.dimensions)
         self.form.addRow("File", self.size)
         layout.addLayout(self.form)
@@ -212,6 +222,12 @@ class DetailsPanel(QScrollArea):
                 if item is not None and item.widget() is not None:
                     item.widget().setVisible(visible)
 
+    def _set_row_visible(self, field: QWidget, visible: bool) -> None:
+        field.setVisible(visible)
+        label = self.form.labelForField(field)
+        if label is not None:
+            label.setVisible(visible)
+
     def show_loading(self, photo_id: int, path: str) -> None:
         """Show the name and preview right away while the rest is fetched."""
         self.photo_id = photo_id
@@ -228,7 +244,17 @@ class DetailsPanel(QScrollArea):
         self.show_loading(record.id, record.path)
         self.folder.setText(display_path(os.path.dirname(record.path)))
         self.folder.setToolTip(display_path(record.folder))
-        self.date.setText(format_date(getattr(record, "taken_at", None), getattr(record, "mtime_ns", None)))
+        self.date.setText(format_date(getattr(record, "taken_at", None), getattr(record, "mtime_ns", None),
+                                      getattr(record, "taken_source", None)))
+        camera = getattr(record, "camera", None) or ""
+        lens = getattr(record, "lens", None)
+        self.camera.setText(f"{camera}\n{lens}".strip() if lens else camera)
+        self.exposure.setText(format_exposure(record))
+        place = getattr(record, "place", None) or ""
+        if getattr(record, "gps_lat", None) is not None:
+            position = f"{record.gps_lat:.5f}, {record.gps_lon:.5f}"
+            place = f"{place}\n{position}" if place else position
+        self.place.setText(place)
         if record.width and record.height:
             mp = record.width * record.height / 1e6
             self.dimensions.setText(f"{record.width:,} × {record.height:,} ({mp:.1f} MP)")
@@ -239,6 +265,8 @@ class DetailsPanel(QScrollArea):
             size_text += " — offline"
         self.size.setText(size_text)
         self._set_form_visible(True)
+        for field in (self.camera, self.exposure, self.place):  # rows the photo has nothing for go
+            self._set_row_visible(field, bool(field.text()))
         for b in (self.open_button, self.folder_button, self.similar_button):
             b.show()
 

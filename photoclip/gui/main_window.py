@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from .details import DetailsPanel
+from .filter_bar import FilterBar
 from .grid import MAX_THUMB, MIN_THUMB, PhotoGrid
 from .photo_model import PhotoModel
 from .search_bar import SearchBar
@@ -83,12 +84,19 @@ class MainWindow(QMainWindow):
         self.center = QStackedWidget(self)
         self.center.addWidget(self.grid)
         self.center.addWidget(self.empty_hint)
+        self.filter_bar = FilterBar(self)
+        middle = QWidget(self)
+        middle_box = QVBoxLayout(middle)
+        middle_box.setContentsMargins(0, 0, 0, 0)
+        middle_box.setSpacing(0)
+        middle_box.addWidget(self.filter_bar)
+        middle_box.addWidget(self.center, 1)
         self.details = DetailsPanel(thumbnails, self)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(self.center)
+        self.splitter.addWidget(middle)
         self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
@@ -122,7 +130,9 @@ class MainWindow(QMainWindow):
 
     # ---- empty states --------------------------------------------------------------------------
     def update_empty_hint(self, folder_count: int, is_search: bool, is_tag: bool = False) -> None:
-        if is_search:
+        if self.filter_bar.is_active():
+            text = "No photos match these filters.\n\nClear filters to see them all."
+        elif is_search:
             text = "No photos match this search."
         elif is_tag:
             text = "No photos have this tag."

@@ -73,11 +73,19 @@ class Sidebar(QWidget):
         self._folders.setData(0, KindRole, "folders")
         self._tagsets = QTreeWidgetItem(["Tag sets", ""])
         self._tagsets.setData(0, KindRole, "tagsets")
-        for item in (self._all, self._folders, self._tagsets):
+        self._years = QTreeWidgetItem(["Years", ""])
+        self._years.setData(0, KindRole, "years")
+        self._places = QTreeWidgetItem(["Places", ""])
+        self._places.setData(0, KindRole, "places")
+        for item in (self._all, self._folders, self._tagsets, self._years, self._places):
             item.setFont(0, bold)
             self.tree.addTopLevelItem(item)
-        for item in (self._folders, self._tagsets):
+        for item in (self._folders, self._tagsets, self._years, self._places):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # section headers are not filters
+        self._years.setExpanded(True)
+        self._places.setExpanded(True)
+        self._years.setHidden(True)  # until photos say when they were taken
+        self._places.setHidden(True)  # until photos say where
         self._folders.setExpanded(True)
         self._tagsets.setExpanded(True)
         self._empty_folders = QTreeWidgetItem(["Drop folders here, or Add folder…", ""])
@@ -114,8 +122,10 @@ class Sidebar(QWidget):
         return QSize(240, 400)
 
     # ---- content -----------------------------------------------------------------------------
-    def set_content(self, total: int, folders: list, tag_sets: list, counts: dict[str, dict[str, int]]) -> None:
-        """Show ``folders`` (core Folder records), ``tag_sets`` (TagSet) and tag ``counts``.
+    def set_content(self, total: int, folders: list, tag_sets: list, counts: dict[str, dict[str, int]], *,
+                    years: Optional[dict[str, int]] = None, places: Optional[dict[str, int]] = None) -> None:
+        """Show ``folders`` (core Folder records), ``tag_sets`` (TagSet) and tag ``counts``, the
+        ``years`` photos were taken in and their ``places`` (name -> photos).
 
         While indexing and tagging this comes every few seconds with only the counts changed: then
         the counts that differ are set and the tree is not rebuilt (a rebuild is a few hundred Qt
@@ -126,6 +136,7 @@ class Sidebar(QWidget):
                  tuple((ts.name, ts.mode, ts.threshold, getattr(ts, "enabled", True), tuple(ts.labels))
                        for ts in tag_sets))
         self._show_count(("all",), total)
+        self._set_dates_and_places(years or {}, places or {})
         if shape == self._shape:
             for f in folders:
                 self._show_count(("folder", f.path), f.photo_count)
@@ -136,6 +147,63 @@ class Sidebar(QWidget):
             return
         self._rebuild(folders, tag_sets, counts)
         self._shape = shape
+
+    def _set_dates_and_places(self, years: dict[str, int], places: dict[str, int]) -> None:
+        """Years newest first; places grouped by country (the last part of "Lisbon, Portugal"),
+        most photos first. Rebuilt only when the names change; counts are updated in place."""
+        countries: dict[str, dict[str, int]] = {}
+        for place, n in places.items():
+            country = place.rsplit(", ", 1)[-1]
+            countries.setdefault(country, {})[place] = n
+        shape = (tuple(years), tuple((c, tuple(p)) for c, p in countries.items()))
+        if shape != getattr(self, "_dates_shape", None):
+            self._dates_shape = shape
+            current = self._current
+            self.tree.blockSignals(True)
+            try:
+                expanded = {self._places.child(i).text(0) for i in range(self._places.childCount())
+                            if self._places.child(i).isExpanded()}
+                self._years.takeChildren()
+                self._places.takeChildren()
+                self._shown = {k: v for k, v in self._shown.items() if k[0] not in ("year", "place")}
+                for year in years:
+                    item = QTreeWidgetItem([year, ""])
+                    item.setData(0, KindRole, "year")
+                    item.setData(0, ValueRole, year)
+                    item.setToolTip(0, f"Photos taken in {year}")
+                    self._shown[("year", year)] = (item, None)
+                    self._years.addChild(item)
+                for country, in_country in sorted(countries.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+                    item = QTreeWidgetItem([country, ""])
+                    item.setData(0, KindRole, "place")
+                    item.setData(0, ValueRole, country)
+                    item.setToolTip(0, f"Photos taken in {country}")
+                    self._shown[("place", country)] = (item, None)
+                    for place in in_country:
+                        if place == country:
+                            continue
+                        child = QTreeWidgetItem([place.rsplit(", ", 1)[0], ""])
+                        child.setData(0, KindRole, "place")
+                        child.setData(0, ValueRole, place)
+                        child.setToolTip(0, f"Photos taken in {place}")
+                        self._shown[("place", place)] = (child, None)
+                        item.addChild(child)
+                    self._places.addChild(item)
+                    item.setExpanded(country in expanded)
+            finally:
+                self.tree.blockSignals(False)
+            self._years.setHidden(not years)
+            self._places.setHidden(not places)
+            self.select(current, emit=False)
+        for year, n in years.items():
+            self._show_count(("year", year), n)
+        for country, in_country in countries.items():
+            self._show_count(("place", country), sum(in_country.values()))
+            for place in in_country:
+                if place != country:  # as the filter counts: "Lisbon, Portugal" holds "Sintra, Lisbon, Portugal"
+                    key = place.casefold()
+                    self._show_count(("place", place), sum(n for other, n in in_country.items()
+                                                           if key in other.casefold()))
 
     def _show_count(self, key: tuple, n: int) -> None:
         item, shown = self._shown[key]
@@ -149,7 +217,7 @@ class Sidebar(QWidget):
                     for i in range(self._tagsets.childCount()) if self._tagsets.child(i).isExpanded()}
         self.tree.blockSignals(True)
         try:
-            self._shown = {("all",): self._shown[("all",)]}
+            self._shown = {k: v for k, v in self._shown.items() if k[0] in ("all", "year", "place")}
             self._folders.takeChildren()
             if not folders:
                 self._folders.addChild(self._empty_folders)
@@ -214,9 +282,12 @@ class Sidebar(QWidget):
 
     def _find(self, value: PhotoFilter) -> Optional[QTreeWidgetItem]:
         items = [self._all] + [self._folders.child(i) for i in range(self._folders.childCount())]
-        for i in range(self._tagsets.childCount()):
-            ts = self._tagsets.child(i)
-            items += [ts.child(j) for j in range(ts.childCount())]
+        items += [self._years.child(i) for i in range(self._years.childCount())]
+        for parent in (self._tagsets, self._places):
+            for i in range(parent.childCount()):
+                group = parent.child(i)
+                items += [group] if parent is self._places else []
+                items += [group.child(j) for j in range(group.childCount())]
         return next((item for item in items if self._value_of(item) == value), None)
 
     @staticmethod
@@ -229,6 +300,11 @@ class Sidebar(QWidget):
             return PhotoFilter(folder=item.data(0, ValueRole))
         if kind == "tag":
             return PhotoFilter(tag=tuple(item.data(0, ValueRole)))
+        if kind == "year":
+            year = item.data(0, ValueRole)
+            return PhotoFilter(after=f"{year}-01-01", before=f"{year}-12-31")
+        if kind == "place":
+            return PhotoFilter(place=item.data(0, ValueRole))
         return None
 
     # ---- interaction -------------------------------------------------------------------------
@@ -239,7 +315,7 @@ class Sidebar(QWidget):
         item = items[0]
         kind = item.data(0, KindRole)
         self.remove_button.setEnabled(kind == "folder")
-        if kind not in ("all", "folder", "tag"):
+        if kind not in ("all", "folder", "tag", "year", "place"):
             return
         value = self._value_of(item)
         if value != self._current:

@@ -1,0 +1,261 @@
+"""The filter bar above the grid: date range, camera, place and kind of file.
+
+It narrows browsing and search alike (the Browser adds it to the sidebar's choice), shows which
+filters are on, and clears them in one click. It only fills in a ``PhotoFilter``; the catalog
+does the filtering.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QDate, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QLayout, QSizePolicy, QToolButton, QWidget
+
+from photoclip.core.filters import ALL_PHOTOS, PhotoFilter
+
+#: a date edit at this date means "no limit" (shown as ANY_DATE)
+_NO_DATE = QDate(1800, 1, 1)
+ANY_DATE = "any"
+KIND_NAMES = (("raw", "RAW"), ("jpeg", "JPEG"), ("heic", "HEIC"), ("png", "PNG"), ("other", "Other"))
+#: typing in the place box filters after this pause
+PLACE_DEBOUNCE_MS = 300
+
+
+class _FlowLayout(QLayout):
+    """Left to right, wrapping onto more rows when the window is narrow (the grid keeps its width)."""
+
+    def __init__(self, parent=None, spacing: int = 6) -> None:
+        super().__init__(parent)
+        self._items = []
+        self.setSpacing(spacing)
+
+    def addItem(self, item) -> None:
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, i: int):
+        return self._items[i] if 0 <= i < len(self._items) else None
+
+    def takeAt(self, i: int):
+        return self._items.pop(i) if 0 <= i < len(self._items) else None
+
+    def expandingDirections(self):
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._arrange(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QRect) -> None:
+        super().setGeometry(rect)
+        self._arrange(rect, move=True)
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSize()
+
+    def minimumSize(self) -> QSize:
+        size = QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        m = self.contentsMargins()
+        return size + QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _arrange(self, rect: QRect, move: bool) -> int:
+        m = self.contentsMargins()
+        area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        x, y, row_height = area.x(), area.y(), 0
+        for item in self._items:
+            if item.widget() is not None and item.widget().isHidden():
+                continue
+            hint = item.sizeHint()
+            if x + hint.width() > area.right() + 1 and x > area.x():
+                x, y, row_height = area.x(), y + row_height + self.spacing(), 0
+            if move:
+                item.setGeometry(QRect(QPoint(x, y), hint))
+            x += hint.width() + self.spacing()
+            row_height = max(row_height, hint.height())
+        return y + row_height - rect.y() + m.bottom()
+
+
+class FilterBar(QWidget):
+    changed = Signal(object)  # PhotoFilter with the bar's fields (after, before, camera, place, kind)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("filterBar")
+        self.setAccessibleName("Filters")
+        layout = _FlowLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+        self.after = self._date_edit("Taken on or after this day (empty: any time)")
+        self.before = self._date_edit("Taken on or before this day (empty: any time)")
+        self.camera = QComboBox(self)
+        self.camera.setToolTip("Only photos from this camera")
+        self.camera.setAccessibleName("Camera")
+        self.camera.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.camera.setMinimumContentsLength(8)
+        self.place = QComboBox(self)
+        self.place.setEditable(True)
+        self.place.setToolTip("Only photos taken at a place whose name contains this (from their GPS position)")
+        self.place.setAccessibleName("Place")
+        self.place.setMinimumContentsLength(8)
+        self.place.lineEdit().setPlaceholderText("Any place")
+        self.place.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.kind = QComboBox(self)
+        self.kind.setToolTip("Only this kind of file")
+        self.kind.setAccessibleName("Kind of file")
+        self.kind.addItem("Any kind", None)
+        for value, name in KIND_NAMES:
+            self.kind.addItem(name, value)
+        self.clear_button = QToolButton(self)
+        self.clear_button.setText("Clear filters")
+        self.clear_button.setToolTip("Show photos of any date, camera, place and kind again")
+        self.clear_button.setAutoRaise(True)
+        self.clear_button.clicked.connect(self.clear)
+
+        # The boxes say what they are ("Any camera"); only the dates need a word. In a narrow
+        # window the bar wraps onto a second row rather than squeezing the grid.
+        def pair(text: str, edit: QDateEdit) -> QWidget:
+            box = QWidget(self)
+            row = QHBoxLayout(box)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.setSpacing(4)
+            label = QLabel(text, box)
+            label.setBuddy(edit)
+            row.addWidget(label)
+            row.addWidget(edit)
+            return box
+
+        for widget in (pair("&Taken", self.after), pair("–", self.before), self.camera, self.place, self.kind,
+                       self.clear_button):
+            layout.addWidget(widget)
+
+        self._place_timer = QTimer(self)
+        self._place_timer.setSingleShot(True)
+        self._place_timer.setInterval(PLACE_DEBOUNCE_MS)
+        self._place_timer.timeout.connect(self._emit)
+        self.set_choices({}, {})
+        self.after.dateChanged.connect(self._emit)
+        self.before.dateChanged.connect(self._emit)
+        self.camera.currentIndexChanged.connect(self._emit)
+        self.kind.currentIndexChanged.connect(self._emit)
+        self.place.lineEdit().textEdited.connect(lambda _text: self._place_timer.start())
+        self.place.activated.connect(lambda _i: self._emit())
+        self._current: PhotoFilter = ALL_PHOTOS
+        self._show_active()
+
+    def _date_edit(self, tip: str) -> QDateEdit:
+        edit = QDateEdit(self)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setMinimumDate(_NO_DATE)
+        edit.setSpecialValueText(ANY_DATE)
+        edit.setDate(_NO_DATE)
+        edit.setToolTip(tip)
+        edit.setAccessibleName(tip)
+        return edit
+
+    # ---- content ---------------------------------------------------------------------------------
+    def set_choices(self, cameras: dict[str, int], places: dict[str, int]) -> None:
+        """The cameras and places the library holds (name -> photos), offered in the boxes."""
+        self._fill(self.camera, "Any camera", cameras)
+        place_text = self.place.currentText()
+        self.place.blockSignals(True)
+        try:
+            self.place.clear()
+            for name, n in places.items():
+                self.place.addItem(name, name)
+                self.place.setItemData(self.place.count() - 1, f"{n:,} photos", Qt.ItemDataRole.ToolTipRole)
+            self.place.setEditText(place_text)
+        finally:
+            self.place.blockSignals(False)
+
+    @staticmethod
+    def _fill(box: QComboBox, any_text: str, counts: dict[str, int]) -> None:
+        current = box.currentData()
+        box.blockSignals(True)
+        try:
+            box.clear()
+            box.addItem(any_text, None)
+            for name, n in counts.items():
+                box.addItem(f"{name} ({n:,})", name)
+            if current is not None and box.findData(current) < 0:
+                box.addItem(current, current)  # keep a choice the library no longer shows
+            box.setCurrentIndex(max(0, box.findData(current)) if current is not None else 0)
+        finally:
+            box.blockSignals(False)
+
+    # ---- the filter ------------------------------------------------------------------------------
+    def value(self) -> PhotoFilter:
+        after = self.after.date()
+        before = self.before.date()
+        if after != _NO_DATE and before != _NO_DATE and after > before:
+            after, before = before, after  # a range typed backwards means the same days
+        return PhotoFilter(after=None if after == _NO_DATE else after.toString("yyyy-MM-dd"),
+                           before=None if before == _NO_DATE else before.toString("yyyy-MM-dd"),
+                           camera=self.camera.currentData(), place=self.place.currentText().strip() or None,
+                           kind=self.kind.currentData())
+
+    def set_value(self, value: PhotoFilter) -> None:
+        """Show ``value``'s bar fields (for tests and restoring a view); emits ``changed`` once."""
+        for edit, day in ((self.after, value.after), (self.before, value.before)):
+            edit.blockSignals(True)
+            edit.setDate(QDate.fromString(day, "yyyy-MM-dd") if day else _NO_DATE)
+            edit.blockSignals(False)
+        for box, data in ((self.camera, value.camera), (self.kind, value.kind)):
+            box.blockSignals(True)
+            index = box.findData(data)
+            if index < 0 and data is not None:
+                box.addItem(data, data)
+                index = box.count() - 1
+            box.setCurrentIndex(max(0, index))
+            box.blockSignals(False)
+        self.place.blockSignals(True)
+        self.place.setEditText(value.place or "")
+        self.place.blockSignals(False)
+        self._emit()
+
+    def clear(self) -> None:
+        self.set_value(ALL_PHOTOS)
+
+    def is_active(self) -> bool:
+        return bool(self._current)
+
+    def _emit(self) -> None:
+        self._place_timer.stop()
+        value = self.value()
+        self._show_active()
+        if value != self._current:
+            self._current = value
+            self._show_active()
+            self.changed.emit(value)
+
+    def _show_active(self) -> None:
+        """Active filters stand out (bold label), and Clear is there only when one is on."""
+        value = self.value()
+        active = {self.after: value.after, self.before: value.before, self.camera: value.camera,
+                  self.place: value.place, self.kind: value.kind}
+        for widget, on in active.items():
+            font = widget.font()
+            font.setBold(on is not None)
+            widget.setFont(font)
+        self.clear_button.setVisible(bool(value))
+
+    def summary(self) -> Optional[str]:
+        """"2024-06-01 – 2024-06-30 · Canon EOS R5 · Lisbon · RAW" (None when no filter is on)."""
+        v = self._current
+        parts = []
+        if v.after or v.before:
+            parts.append(f"{v.after or '…'} – {v.before or '…'}")
+        parts += [p for p in (v.camera, v.place) if p]
+        if v.kind:
+            parts.append(dict(KIND_NAMES)[v.kind])
+        return " · ".join(parts) or None
