@@ -32,6 +32,7 @@ def _downgrade_to_version_1(conn) -> None:
     later versions added go, and the version says 1."""
     conn.execute("DROP TABLE user_tags")
     conn.execute("DROP INDEX photos_taken")
+    conn.execute("DROP INDEX photos_pair")
     v1_columns = {"id", "path", "folder_id", "size", "mtime_ns", "fingerprint", "width", "height", "taken_at",
                   "offline", "added_at"}
     for column in [r[1] for r in conn.execute("PRAGMA table_info(photos)")]:
@@ -80,7 +81,7 @@ def test_a_version_1_library_upgrades_keeping_every_vector_tag_and_problem(make_
 
     lib = make_library()
     conn = lib.catalog.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == catalog_module.SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == catalog_module.SCHEMA_VERSION == 4
     assert conn.execute("SELECT count(*) FROM user_tags").fetchone()[0] == 0  # version 3: empty, ready
     assert _as_tuples(_rows(conn)) == before
     # Every photo is marked for its metadata to be read on the next scan; nothing is re-embedded.

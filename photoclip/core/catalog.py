@@ -33,7 +33,7 @@ from .metadata import PhotoMeta, camera_name
 
 log = logging.getLogger("photoclip.catalog")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The schema as version 1 created it. Frozen: a change is a new migration, never an edit here.
 _V1_SCHEMA = """
@@ -138,8 +138,16 @@ def _v3_user_tags(c: sqlite3.Connection) -> None:
     c.execute("CREATE INDEX user_tags_label ON user_tags(tag_set, label)")
 
 
+def _v4_raw_jpeg_pairs(c: sqlite3.Connection) -> None:
+    """A camera RAW beside its JPEG (IMG_0001.CR2 and IMG_0001.JPG) is one photo: the RAW row
+    points at the JPEG's (``pair_of``), is left out of browsing and search, and needs no vector."""
+    c.execute("ALTER TABLE photos ADD COLUMN pair_of INTEGER REFERENCES photos(id) ON DELETE SET NULL")
+    c.execute("CREATE INDEX photos_pair ON photos(pair_of) WHERE pair_of IS NOT NULL")
+
+
 # Version N is made by _MIGRATIONS[N - 1] from version N - 1, each step in its own transaction.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_create, _v2_photo_metadata, _v3_user_tags)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_create, _v2_photo_metadata, _v3_user_tags,
+                                                                  _v4_raw_jpeg_pairs)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -530,7 +538,7 @@ class Catalog:
 
     def folders(self) -> list[Folder]:
         rows = self.conn.execute(
-            "SELECT f.id, f.path, f.online, (SELECT count(*) FROM photos p WHERE p.folder_id=f.id) "
+            "SELECT f.id, f.path, f.online, (SELECT count(*) FROM photos p WHERE p.folder_id=f.id AND p.pair_of IS NULL) "
             "FROM folders f ORDER BY f.path"
         ).fetchall()
         return [Folder(r[0], dec(r[1]), r[3], bool(r[2])) for r in rows]
@@ -645,9 +653,9 @@ class Catalog:
         if where.place is not None:
             conds.append("p.place LIKE ? ESCAPE '\\'")
             args.append(_like(where.place))
-        if where.kind is not None:
-            conds.append("p.kind=?")
-            args.append(where.kind)
+        if where.kind is not None:  # a RAW+JPEG pair is both kinds
+            conds.append("(p.kind=? OR EXISTS (SELECT 1 FROM photos r WHERE r.pair_of=p.id AND r.kind=?))")
+            args.extend([where.kind, where.kind])
         if where.has_gps is not None:
             conds.append("p.gps_lat IS NOT NULL" if where.has_gps else "p.gps_lat IS NULL")
         return joins, join_args, conds, args, order
@@ -658,6 +666,7 @@ class Catalog:
         joins, join_args, conds, cond_args, order = cls._filter_sql(where, model_id)
         if not include_offline:
             conds.append("p.offline=0")
+        conds.append("p.pair_of IS NULL")  # a RAW beside its JPEG is shown as the JPEG
         if sort is not None:
             if sort not in BROWSE_ORDERS:
                 raise ValueError(f"unknown order {sort!r} (one of: {', '.join(BROWSE_ORDERS)})")
@@ -692,7 +701,50 @@ class Catalog:
             f"GROUP BY 1 ORDER BY {order}")}
 
     def photo_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM photos").fetchone()[0]
+        """Photos as the grid counts them (a RAW+JPEG pair is one)."""
+        return self.conn.execute("SELECT count(*) FROM photos WHERE pair_of IS NULL").fetchone()[0]
+
+    def pair_photos(self, paths_in_folders: dict[str, list[tuple[int, str, Optional[str]]]]) -> int:
+        """Pairs each camera RAW with the JPEG of the same name beside it (any case), and unpairs a
+        RAW whose JPEG is gone. ``paths_in_folders``: directory -> its photos' (id, path, kind).
+        Returns the number of pairs."""
+        links: list[tuple[Optional[int], int]] = []
+        pairs = 0
+        for photos in paths_in_folders.values():
+            by_stem: dict[str, dict[str, list[int]]] = {}
+            for pid, path, kind in photos:
+                stem = os.path.splitext(os.path.basename(path))[0].casefold()
+                by_stem.setdefault(stem, {}).setdefault(kind or "", []).append(pid)
+            for kinds in by_stem.values():
+                jpeg = min(kinds.get("jpeg", []), default=None)
+                for raw in kinds.get("raw", []):
+                    links.append((jpeg, raw))
+                    pairs += jpeg is not None
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET pair_of=? WHERE id=? AND pair_of IS NOT ?",
+                          [(jpeg, raw, jpeg) for jpeg, raw in links])
+        return pairs
+
+    def photos_in_directory(self, directory: str) -> list[tuple[int, str, Optional[str]]]:
+        """(id, path, kind) of the photos directly in ``directory`` (not in its subfolders)."""
+        prefix = enc(os.path.join(directory, ""))
+        upper = prefix[:-1] + bytes([prefix[-1] + 1])
+        out = []
+        for pid, blob, kind in self.conn.execute(
+                "SELECT id, path, kind FROM photos WHERE path >= ? AND path < ?", (prefix, upper)):
+            if b"/" not in blob[len(prefix):] and os.sep.encode() not in blob[len(prefix):]:
+                out.append((pid, dec(blob), kind))
+        return out
+
+    def all_paths(self) -> list[str]:
+        return _decode_all([r[0] for r in self.conn.execute("SELECT path FROM photos")])
+
+    def pair_files(self, photo_id: int) -> list[str]:
+        """The other files of a RAW+JPEG pair (the RAW of a JPEG, or the JPEG of a RAW)."""
+        rows = self.conn.execute(
+            "SELECT path FROM photos WHERE pair_of=? UNION "
+            "SELECT j.path FROM photos r JOIN photos j ON j.id=r.pair_of WHERE r.id=?", (photo_id, photo_id))
+        return sorted(dec(r[0]) for r in rows)
 
     def photos_by_fingerprints(self, fingerprints: Sequence[str], include_offline: bool = False) -> dict[str, list[PhotoRecord]]:
         out: dict[str, list[PhotoRecord]] = {}
@@ -834,7 +886,8 @@ class Catalog:
         """Online photos whose content has no vector for this model yet (after a model change)."""
         rows = self.conn.execute(
             f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN folders f ON f.id=p.folder_id "
-            "WHERE p.offline=0 AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.model_id=? AND v.fingerprint=p.fingerprint) "
+            "WHERE p.offline=0 AND p.pair_of IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.model_id=? AND v.fingerprint=p.fingerprint) "
             "GROUP BY p.fingerprint", (model_id,)).fetchall()
         return [_photo(r) for r in rows]
 
@@ -843,7 +896,7 @@ class Catalog:
 
     def coverage(self, model_id: int) -> tuple[int, int]:
         """(distinct photo contents with a vector of this model, distinct photo contents)."""
-        total = self.conn.execute("SELECT count(DISTINCT fingerprint) FROM photos").fetchone()[0]
+        total = self.conn.execute("SELECT count(DISTINCT fingerprint) FROM photos WHERE pair_of IS NULL").fetchone()[0]
         have = self.conn.execute(
             "SELECT count(DISTINCT p.fingerprint) FROM photos p JOIN vectors v "
             "ON v.fingerprint=p.fingerprint AND v.model_id=?", (model_id,)).fetchone()[0]
@@ -1068,7 +1121,8 @@ class Catalog:
                          ) -> Iterator[tuple[str, str, str, str, float, str, str]]:
         """(path, folder, tag_set, tag, score, model, source) for every tag of every photo: its
         auto-tags (confirmed ones say so, rejected ones are left out) and the tags added by hand."""
-        sql = ("SELECT p.path, f.path, s.name, t.label, t.score, m.name, COALESCE(u.decision, 'auto') "
+        sql = ("SELECT p.path AS path, f.path AS folder, s.name AS tag_set, t.label AS label, t.score AS score, "
+               "m.name AS model, COALESCE(u.decision, 'auto') AS source "
                "FROM photos p JOIN folders f ON f.id=p.folder_id JOIN vectors v ON v.fingerprint=p.fingerprint "
                "JOIN models m ON m.id=v.model_id JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "
                "LEFT JOIN user_tags u ON u.fingerprint=p.fingerprint AND u.tag_set=s.name AND u.label=t.label "
@@ -1080,7 +1134,11 @@ class Catalog:
         sql += (" UNION ALL SELECT p.path, f.path, u.tag_set, u.label, 1.0, '', 'user' FROM user_tags u "
                 "JOIN photos p ON p.fingerprint=u.fingerprint JOIN folders f ON f.id=p.folder_id "
                 "WHERE u.decision='user'")
-        for p, f, s, label, score, m, source in self.conn.execute(sql + " ORDER BY 1, 3, 5 DESC, 4", args):
+        # the RAW of a RAW+JPEG pair carries its JPEG's tags
+        sql = (f"SELECT path, folder, tag_set, label, score, model, source FROM ({sql}) UNION ALL "
+               f"SELECT r.path, e.folder, e.tag_set, e.label, e.score, e.model, e.source FROM ({sql}) e "
+               "JOIN photos j ON j.path=e.path JOIN photos r ON r.pair_of=j.id")
+        for p, f, s, label, score, m, source in self.conn.execute(sql + " ORDER BY 1, 3, 5 DESC, 4", args + args):
             yield dec(p), dec(f), s, label, score, m, source
 
 

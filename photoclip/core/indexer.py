@@ -20,7 +20,7 @@ import numpy as np
 
 from .catalog import Catalog, Folder, NewPhoto, PhotoRecord
 from .errors import Cancelled, ImageError, ReadError
-from .images import DecodeBudget, NotARegularFile, is_image_path, open_image, special_file_kind
+from .images import DecodeBudget, NotARegularFile, is_image_path, is_raw_path, open_image, special_file_kind
 from .metadata import PhotoMeta, read_metadata
 from .places import place_names
 from .paths import folder_name
@@ -87,6 +87,9 @@ class _Pending:
     changed: bool
     meta: Optional[PhotoMeta] = None
 
+
+#: the JPEG of a RAW+JPEG pair (IMG_0001.CR2 beside IMG_0001.JPG, any case)
+JPEG_EXTENSIONS = (".jpg", ".jpeg")
 
 #: How often a file that changed while it was read is read again in the same run.
 REREADS = 2
@@ -297,6 +300,8 @@ class Indexer:
 
         # 2. files whose content already has a vector (duplicates, touched files, returning files).
         to_embed = self._link_known(to_embed, model_id, report)
+        # ... and a RAW beside its JPEG: one photo, the JPEG's vector
+        to_embed, beside_jpeg = self._store_raw_beside_jpeg(to_embed, report)
 
         # 3. files that left: gone from the catalog (their vectors go with the garbage below).
         if gone:
@@ -304,7 +309,7 @@ class Indexer:
 
         # 4. photos already in the catalog without a vector of this model (after a model change).
         missing = self.catalog.missing_vectors(model_id if model_id is not None else -1)
-        queued = {p.fingerprint for p in to_embed}
+        queued = {p.fingerprint for p in to_embed} | beside_jpeg  # those are paired below
         for rec in missing:
             if rec.fingerprint not in queued:
                 to_embed.append(_Pending(FileState(rec.path, rec.size, rec.mtime_ns),
@@ -323,10 +328,63 @@ class Indexer:
             log.info("%r kept changing while it was read; it is read again on the next scan", item.state.path)
             self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, UNSEEN_MTIME, CHANGED_WHILE_READ)
             report.problems += 1
+        self._pair(pending, gone, report, progress, control)
         garbage = self.catalog.collect_garbage()
         if garbage:
             self.index_cache.remove(garbage)
         self.index_cache.save(force=True)
+
+    def _store_raw_beside_jpeg(self, items: list[_Pending], report: IndexReport) -> tuple[list[_Pending], set[str]]:
+        """Stores (without a vector) each RAW whose JPEG of the same name is beside it; returns the
+        rest, and the fingerprints of the RAWs stored."""
+        listings: dict[str, set[str]] = {}
+        paired, rest = [], []
+        for item in items:
+            if is_raw_path(item.state.path) and self._jpeg_beside(item.state.path, listings):
+                paired.append(item)
+            else:
+                rest.append(item)
+        if paired:
+            self.catalog.store_photos([self._new_photo(p) for p in paired])
+            for p in paired:
+                if p.changed:
+                    report.updated += 1
+                else:
+                    report.added += 1
+        return rest, {p.fingerprint for p in paired}
+
+    @staticmethod
+    def _jpeg_beside(path: str, listings: dict[str, set[str]]) -> bool:
+        folder, name = os.path.split(path)
+        if folder not in listings:
+            try:
+                listings[folder] = {n.casefold() for n in os.listdir(folder)}
+            except OSError:
+                listings[folder] = set()
+        stem = os.path.splitext(name)[0].casefold()
+        return any(stem + ext in listings[folder] for ext in JPEG_EXTENSIONS)
+
+    def _pair(self, pending: list[_Pending], gone: dict[str, PhotoRecord], report: IndexReport,
+              progress: Optional[ProgressCallback], control: JobControl) -> None:
+        """Pairs the RAWs and JPEGs in the folders that changed (every folder, once, after an
+        upgrade from a library without pairs); a RAW left without its JPEG is embedded on its own."""
+        if self.catalog.get_meta("pairs_checked") != "1":
+            directories = {os.path.dirname(path) for path in self.catalog.all_paths()}
+        else:
+            directories = {os.path.dirname(p.state.path) for p in pending} | {os.path.dirname(p) for p in gone}
+        if self.catalog.get_meta("pairs_checked") != "1":
+            self.catalog.set_meta("pairs_checked", "1")
+        if not directories:
+            return
+        self.catalog.pair_photos({d: self.catalog.photos_in_directory(d) for d in directories})
+        found = self.catalog.find_model(self.model_name)
+        alone = [rec for rec in self.catalog.missing_vectors(found.id if found else -1)
+                 if is_raw_path(rec.path) and os.path.dirname(rec.path) in directories]
+        if alone:  # counted already as new or changed photos
+            counted = (report.added, report.updated)
+            self._embed_unique([_Pending(FileState(rec.path, rec.size, rec.mtime_ns), self._folder_id_of(rec),
+                                         rec.fingerprint, True) for rec in alone], report, progress, control)
+            report.added, report.updated = counted
 
     def _embed_unique(self, items: list[_Pending], report: IndexReport, progress: Optional[ProgressCallback],
                       control: JobControl) -> list[_Pending]:

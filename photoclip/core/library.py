@@ -255,6 +255,10 @@ class Library:
     def problems(self) -> list[Problem]:
         return self.catalog.problems()
 
+    def pair_files(self, photo_id: int) -> list[str]:
+        """The other files of a RAW+JPEG pair (shown as one photo): the RAW of a JPEG, or its JPEG."""
+        return self.catalog.pair_files(photo_id)
+
     def counts_by(self, what: str) -> dict[str, int]:
         """Photos per "camera", "year", "place" or "kind" (what the sidebar and status list)."""
         return self.catalog.counts_by(what)

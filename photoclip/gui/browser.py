@@ -217,7 +217,7 @@ class Browser(QObject):
             rec = lib.photo(pid)
             if rec is None:
                 raise PhotoclipError("This photo is no longer in the library.")
-            return pid, rec, lib.photo_tags(pid)
+            return pid, rec, lib.photo_tags(pid), tuple(lib.pair_files(pid))
 
         # What the catalog knows shows at once; the best labels, which need the model in memory,
         # follow in a read of their own (and again once a model load ends).
@@ -260,9 +260,9 @@ class Browser(QObject):
             self.window.update_empty_hint(self.folder_count, self.is_search(), self._tag_view())
             self.sidebarUpdated.emit()
         elif slot is Slot.DETAILS:
-            pid, rec, tags = result
+            pid, rec, tags, pair = result
             if self.window.details.photo_id == pid:
-                self.window.details.show_photo(rec, tags, None if self.model_ready else {})
+                self.window.details.show_photo(rec, tags, None if self.model_ready else {}, pair)
                 self.detailsShown.emit(pid)
         elif slot is Slot.LABELS:
             pid, best = result

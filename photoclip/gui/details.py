@@ -138,6 +138,7 @@ class DetailsPanel(QScrollArea):
         self.place = self._value(body)
         self.dimensions = self._value(body)
         self.size = self._value(body)
+        self.pair = self._value(body)
         self.form.addRow("Folder", self.folder)
         self.form.addRow("Taken", self.date)
         self.form.addRow("Camera", self.camera)
@@ -145,6 +146,7 @@ class DetailsPanel(QScrollArea):
         self.form.addRow("Place", self.place)
         self.form.addRow("Size", self.dimensions)
         self.form.addRow("File", self.size)
+        self.form.addRow("With", self.pair)
         layout.addLayout(self.form)
 
         buttons = QHBoxLayout()
@@ -238,9 +240,11 @@ class DetailsPanel(QScrollArea):
         self.name.show()
         self._load_preview()
 
-    def show_photo(self, record, tags: list, best: Optional[dict[str, list[tuple[str, float]]]]) -> None:
+    def show_photo(self, record, tags: list, best: Optional[dict[str, list[tuple[str, float]]]],
+                   pair: tuple = ()) -> None:
         """``record``: core PhotoRecord; ``tags``: list of Tag; ``best``: tag set -> [(label, score)],
-        or None while they are being computed (``show_best`` brings them)."""
+        or None while they are being computed (``show_best`` brings them); ``pair``: the other files
+        of a RAW+JPEG pair (shown as this one photo)."""
         self.show_loading(record.id, record.path)
         self.folder.setText(display_path(os.path.dirname(record.path)))
         self.folder.setToolTip(display_path(record.folder))
@@ -265,7 +269,9 @@ class DetailsPanel(QScrollArea):
             size_text += " — offline"
         self.size.setText(size_text)
         self._set_form_visible(True)
-        for field in (self.camera, self.exposure, self.place):  # rows the photo has nothing for go
+        self.pair.setText("\n".join(display_path(os.path.basename(p)) for p in pair))
+        self.pair.setToolTip("\n".join(display_path(p) for p in pair))
+        for field in (self.camera, self.exposure, self.place, self.pair):  # rows the photo has nothing for go
             self._set_row_visible(field, bool(field.text()))
         for b in (self.open_button, self.folder_button, self.similar_button):
             b.show()

@@ -74,3 +74,18 @@ def test_filters_years_places_and_details_follow_what_the_photos_say(open_window
     w.grid.setCurrentIndex(w.model.index(_names(w).index("plain.png")))
     qtbot.waitUntil(lambda: d.date.text().endswith("(file date)"), timeout=10_000)
     assert not d.camera.isVisibleTo(d) and not d.place.isVisibleTo(d)  # rows it has nothing for are hidden
+
+
+def test_the_details_of_a_raw_jpeg_pair_list_both_files(qtbot):
+    from photoclip.core.catalog import PhotoRecord
+    from photoclip.gui.details import DetailsPanel
+
+    panel = DetailsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    rec = PhotoRecord(7, "/card/IMG_0001.JPG", "/card", 1000, 0, "fp", 96, 64, "2024-06-15T18:30:12", False,
+                      taken_source="exif", kind="jpeg")
+    panel.show_photo(rec, [], {}, ("/card/IMG_0001.CR2",))
+    assert panel.pair.text() == "IMG_0001.CR2" and panel.pair.isVisibleTo(panel)
+    panel.show_photo(rec, [], {}, ())
+    assert not panel.pair.isVisibleTo(panel)
