@@ -874,12 +874,14 @@ class Catalog:
             "SELECT m.id, m.name, m.dim, count(v.id) AS vectors FROM models m LEFT JOIN vectors v "
             "ON v.model_id=m.id GROUP BY m.id ORDER BY m.id")]
 
-    def has_vectors(self, model_id: int, fingerprints: Sequence[str]) -> set[str]:
+    def has_vectors(self, model_id: Optional[int], fingerprints: Sequence[str]) -> set[str]:
+        """The fingerprints with a vector of this model (of any model with None)."""
         found: set[str] = set()
+        which = "" if model_id is None else "model_id=? AND "
         for chunk in _chunks(list(fingerprints)):
             found.update(r[0] for r in self.conn.execute(
-                f"SELECT fingerprint FROM vectors WHERE model_id=? AND fingerprint IN ({_marks(chunk)})",
-                [model_id, *chunk]))
+                f"SELECT fingerprint FROM vectors WHERE {which}fingerprint IN ({_marks(chunk)})",
+                ([] if model_id is None else [model_id]) + list(chunk)))
         return found
 
     def missing_vectors(self, model_id: int) -> list[PhotoRecord]:

@@ -46,6 +46,7 @@ class IndexReport:
     metadata_read: int = 0  # photos whose own metadata (date, camera, GPS) was read this run
     metadata_problems: dict[str, str] = field(default_factory=dict)  # path -> what of its metadata is unreadable
     places: int = 0         # photos whose GPS position got a place name
+    waiting: int = 0        # photos listed without their vector yet (a run that lists only)
     seconds: float = 0.0
 
     def unsupported_text(self) -> str:
@@ -67,6 +68,8 @@ class IndexReport:
             if self.offline:
                 parts.append("offline: " + ", ".join(self.offline))
             return ", ".join(parts)
+        if self.waiting:  # a run without the model: its new photos are listed, not indexed
+            counts[0] = ("listed", self.waiting)
         parts = [f"{n:,} {word}" for word, n in counts if n or word != "could not be read"]
         text = ", ".join(parts) + f" ({self.seconds:.1f} s)"
         if self.metadata_problems:
@@ -138,11 +141,17 @@ class Indexer:
         self.model_name = model_name
         self.batch_size = batch_size
         self.decode_workers = decode_workers  # 0: automatic, for the device the model runs on
+        self._listed_early: set[str] = set()  # new photos of this run listed before their vector
+        self._embedding = True  # False: a run that lists photos (and their metadata) without the model
 
     # -- public ------------------------------------------------------------------------------
     def run(self, folders: Optional[Sequence[Folder]] = None, progress: Optional[ProgressCallback] = None,
-            control: Optional[JobControl] = None) -> IndexReport:
+            control: Optional[JobControl] = None, *, embed: bool = True) -> IndexReport:
+        """Scans ``folders`` (default: all) and brings the catalog up to date. Without ``embed`` the
+        model is not needed: new photos are listed with their metadata, to browse, and wait for
+        their vector (``missing_vectors``) until a run that embeds."""
         started = time.monotonic()
+        self._embedding = embed
         control = control or JobControl()
         report = IndexReport()
         folders = list(folders) if folders is not None else self.catalog.folders()
@@ -176,6 +185,7 @@ class Indexer:
                   control: Optional[JobControl] = None) -> IndexReport:
         """Index specific files (from the watcher): new/changed are checked, vanished ones removed."""
         started = time.monotonic()
+        self._embedding = True
         control = control or JobControl()
         report = IndexReport()
         to_check: list[_Pending] = []
@@ -302,18 +312,42 @@ class Indexer:
         to_embed = self._link_known(to_embed, model_id, report)
         # ... and a RAW beside its JPEG: one photo, the JPEG's vector
         to_embed, beside_jpeg = self._store_raw_beside_jpeg(to_embed, report)
+        # New photos are listed now, with their metadata, so they can be browsed while the model works.
+        listed_early = self._list_early(to_embed, control)
+        if progress and listed_early:
+            n = len(listed_early)
+            progress(Progress("listed", n, n, None, None,
+                              f"{n:,} new photo{'s' if n != 1 else ''} listed — "
+                              + ("indexing them" if self._embedding else "searchable once the model is there")))
 
         # 3. files that left: gone from the catalog (their vectors go with the garbage below).
         if gone:
             report.removed += self.catalog.remove_paths(list(gone))
 
-        # 4. photos already in the catalog without a vector of this model (after a model change).
+        if self._embedding:
+            self._embed_pending(to_embed, beside_jpeg, listed_early, model_id, report, progress, control)
+        else:
+            report.waiting = len(listed_early)
+        self._pair(pending, gone, report, progress, control)
+        garbage = self.catalog.collect_garbage()
+        if garbage:
+            self.index_cache.remove(garbage)
+        self.index_cache.save(force=True)
+
+    def _embed_pending(self, to_embed: list[_Pending], beside_jpeg: set[str], listed_early: set[str],
+                       model_id: Optional[int], report: IndexReport, progress: Optional[ProgressCallback],
+                       control: JobControl) -> None:
+        # 4. photos already in the catalog without a vector of this model (after a model change,
+        # listed by a run without the model, or left by a crash).
         missing = self.catalog.missing_vectors(model_id if model_id is not None else -1)
         queued = {p.fingerprint for p in to_embed} | beside_jpeg  # those are paired below
+        missing = [rec for rec in missing if rec.fingerprint not in queued]
+        # a photo no model has seen yet was listed without its vector: it counts as new
+        seen = self.catalog.has_vectors(None, [rec.fingerprint for rec in missing])
         for rec in missing:
             if rec.fingerprint not in queued:
                 to_embed.append(_Pending(FileState(rec.path, rec.size, rec.mtime_ns),
-                                         self._folder_id_of(rec), rec.fingerprint, True))
+                                         self._folder_id_of(rec), rec.fingerprint, rec.fingerprint in seen))
                 queued.add(rec.fingerprint)
 
         changed = self._embed_unique(to_embed, report, progress, control)
@@ -326,13 +360,20 @@ class Indexer:
             changed = self._embed_unique(self._refresh(changed, report), report, progress, control)
         for item in changed:
             log.info("%r kept changing while it was read; it is read again on the next scan", item.state.path)
+            if item.state.path in listed_early:
+                self.catalog.remove_paths([item.state.path])
             self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, UNSEEN_MTIME, CHANGED_WHILE_READ)
             report.problems += 1
-        self._pair(pending, gone, report, progress, control)
-        garbage = self.catalog.collect_garbage()
-        if garbage:
-            self.index_cache.remove(garbage)
-        self.index_cache.save(force=True)
+
+    def _list_early(self, items: list[_Pending], control: JobControl) -> set[str]:
+        """Stores the new photos (not yet the changed ones: they keep their vector until the new one is
+        made) without a vector, in chunks; a file that then cannot be decoded is taken out again."""
+        new = [p for p in items if not p.changed]
+        for start in range(0, len(new), 1000):
+            control.checkpoint()
+            self.catalog.store_photos([self._new_photo(p) for p in new[start:start + 1000]])
+        self._listed_early = {p.state.path for p in new}
+        return self._listed_early
 
     def _store_raw_beside_jpeg(self, items: list[_Pending], report: IndexReport) -> tuple[list[_Pending], set[str]]:
         """Stores (without a vector) each RAW whose JPEG of the same name is beside it; returns the
@@ -380,7 +421,7 @@ class Indexer:
         found = self.catalog.find_model(self.model_name)
         alone = [rec for rec in self.catalog.missing_vectors(found.id if found else -1)
                  if is_raw_path(rec.path) and os.path.dirname(rec.path) in directories]
-        if alone:  # counted already as new or changed photos
+        if alone and self._embedding:  # counted already as new or changed photos
             counted = (report.added, report.updated)
             self._embed_unique([_Pending(FileState(rec.path, rec.size, rec.mtime_ns), self._folder_id_of(rec),
                                          rec.fingerprint, True) for rec in alone], report, progress, control)
@@ -597,5 +638,8 @@ class Indexer:
         if transient:  # tried again on a later scan, waiting longer each time
             reason = transient_reason(reason, self.catalog.problem_reason(item.state.path))
         log.info("skipping %r: %s", item.state.path, reason)
+        if item.state.path in self._listed_early:  # listed before it was decoded: not a photo after all
+            self.catalog.remove_paths([item.state.path])
+            self._listed_early.discard(item.state.path)
         self.catalog.record_problem(item.state.path, item.folder_id, item.state.size, item.state.mtime_ns, reason)
         report.problems += 1

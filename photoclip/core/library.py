@@ -193,9 +193,12 @@ class Library:
                        batch_size=self.settings.batch_size, decode_workers=self.settings.decode_workers)
 
     def index(self, folders: Optional[Sequence[str]] = None, *, progress: Optional[ProgressCallback] = None,
-              control: Optional[JobControl] = None, tag: bool = True, wait: bool = False) -> IndexReport:
+              control: Optional[JobControl] = None, tag: bool = True, wait: bool = False,
+              embed: bool = True) -> IndexReport:
         """Add ``folders`` (default: every library folder) and index what is new or changed.
-        Another process indexing the library: LibraryBusy, or with ``wait`` wait for it."""
+        Another process indexing the library: LibraryBusy, or with ``wait`` wait for it. Without
+        ``embed`` no model is needed: the photos are listed (with their metadata) to browse, and
+        the next run that embeds makes them searchable."""
         if folders:
             wanted = {os.path.abspath(os.path.expanduser(f)) for f in folders}
             known = {f.path for f in self.catalog.folders()}
@@ -206,8 +209,8 @@ class Library:
         else:
             selected = self.catalog.folders()
         with self._indexing(wait, progress, control):
-            report = self._indexer().run(selected, progress, control)
-            return self._tag_after(report, tag, progress, control)
+            report = self._indexer().run(selected, progress, control, embed=embed)
+            return self._tag_after(report, tag and embed, progress, control)
 
     def index_paths(self, paths_: Sequence[str], *, progress: Optional[ProgressCallback] = None,
                     control: Optional[JobControl] = None, tag: bool = True, wait: bool = False) -> IndexReport:

@@ -343,14 +343,22 @@ class Browser(QObject):
     # ---- after background work (called by the jobs' continuations) ------------------------------
     def live_progress(self, progress) -> None:
         """Photos are being added or tagged: show them as they arrive, not every report."""
-        if progress.phase not in ("embedding", "saving", "tagging"):
+        if progress.phase not in ("scanning", "listed", "embedding", "saving", "tagging"):
             return
         now = time.monotonic()
+        if progress.phase == "listed":  # a folder's new photos are in the catalog: show them at once
+            self._last_live = now
+            self.refresh_sidebar()
+            if not self.is_search():
+                self.refresh_results()
+            return
         if now - self._last_live >= max(LIVE_REFRESH_S, (self._listing_s + self._sidebar_s) / LIVE_REFRESH_SHARE):
             self._last_live = now
             self.refresh_sidebar()
             # photos are added while embedding; tagging changes only what a tag filter shows
             tag_filter = self._tag_view()
+            if progress.phase == "scanning":
+                return
             if not self.is_search() and (progress.phase == "embedding" or tag_filter):
                 self.refresh_results()
 

@@ -133,13 +133,17 @@ class LibraryJobs(QObject):
     def _index(self, title: str, run: Callable, adds: Optional[list[str]] = None) -> Optional[Job]:
         lib = self.library
         if not self.browser.model_ready:
-            # Folders are remembered now and indexed as soon as a model is there.
+            # Folders are listed now, to browse, and indexed as soon as a model is there.
             self._index_when_model_ready = True
-            if adds:
-                self.submit("Adding folders", lambda p, c: lib.add_folders(adds), photos_change=False)
-            self.window.status.showMessage("Download the image model (see the banner) to index these photos.", 8000)
+
+            def listing(progress, control):
+                if adds:
+                    lib.add_folders(adds)
+                return lib.index(adds or None, progress=progress, control=control, wait=True, embed=False)
+
             self.window.banner.show_needed(lib.spec.label, model_size_text(lib.spec.label))
-            return None
+            return self.submit(title.replace("Indexing", "Listing", 1), listing, live=True, group=JobGroup.PHOTOS,
+                               done=lambda report: report.summary() + " — searchable once the image model is there")
 
         def done(report) -> str:
             self._model_may_be_loaded()
