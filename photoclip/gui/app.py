@@ -53,6 +53,10 @@ def gui_settings() -> QSettings:
     return QSettings(ORGANIZATION, APPLICATION)
 
 
+#: how long closing the window waits for background work to stop (the process exits within ~2 s)
+EXIT_WAIT_S = 1.5
+
+
 class Services:
     """The background machinery one window uses; ``shutdown`` stops it in order."""
 
@@ -65,20 +69,27 @@ class Services:
         self.watcher.enabled = bool(getattr(library.settings, "watch", True))
         self.closed = False
 
-    def shutdown(self, timeout_s: float = 10.0) -> bool:
-        """Stop watching, cancel the running job, stop every thread, save and close the library."""
+    def shutdown(self, timeout_s: float = EXIT_WAIT_S) -> bool:
+        """Stop watching, cancel the running job, stop every thread, save and close the library,
+        all within ``timeout_s`` together: a step that cannot be interrupted (a model file
+        loading) is left running, and run_app leaves without it."""
         if self.closed:
             return True
         self.closed = True
-        self.watcher.close(min(timeout_s, 1.0))
+        deadline = time.monotonic() + timeout_s
+
+        def left() -> float:
+            return max(0.05, deadline - time.monotonic())
+
+        self.watcher.close(min(left(), 0.5))
         self.worker.cancel()
-        stopped = self.worker.stop(timeout_s)
-        stopped = self.queries.stop(timeout_s) and stopped
-        self.thumbnails.close(timeout_s)
+        stopped = self.worker.stop(left())
+        stopped = self.queries.stop(left()) and stopped
+        self.thumbnails.close(left())
         if stopped:
             self.library.close()
-        else:
-            log.error("background threads still running at exit; the library was not closed cleanly")
+        else:  # every write is a transaction: the library opens as it was at the last one
+            log.warning("a background step was still running after %.1f s; not waiting for it", timeout_s)
         return stopped
 
     def threads_running(self) -> bool:

@@ -183,3 +183,59 @@ def test_details_show_at_once_while_the_model_still_loads(open_window, qtbot, tm
     finally:
         gate.set()
     qtbot.waitUntil(lambda: "once the image model" not in w.details.labels.text(), timeout=60_000)
+
+
+def test_photos_show_before_there_is_a_model_and_become_searchable_with_it(open_window, qtbot, tmp_path,
+                                                                             tiny_config):
+    from photoclip.core.embedder import Embedder, ModelSpec
+
+    photos = tmp_path / "holiday"
+    for i, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]):
+        draw_photo(photos / f"p{i}.jpg", colour)
+    # a first run without network or weights: the banner asks for them ...
+    w = open_window(wait_model=False, model=tiny_config, pretrained="laion2b_s34b_b79k")
+    qtbot.waitUntil(lambda: w.banner is not None and w.banner.state == "needed", timeout=30_000)
+    # ... and the folder's photos show all the same, thumbnails too
+    w.jobs.add_folders([str(photos)])
+    qtbot.waitUntil(lambda: w.model.rowCount() == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: not w.services.worker.is_busy(), timeout=30_000)
+    qtbot.waitUntil(lambda: "4 listed" in w.status.message.text(), timeout=5_000)
+    assert "searchable once the image model is there" in w.status.message.text()
+    assert w.library.status()["embedded"] == 0 and w.library._embedder is None
+    from photoclip.gui.photo_model import PathRole
+
+    thumbs, size = w.services.thumbnails, w.grid.thumbnail_size()
+    qtbot.waitUntil(lambda: all(thumbs.pixmap(w.model.index(r).data(PathRole), size) is not None
+                                for r in range(4)), timeout=20_000)
+
+    # the weights arrive: the same photos are embedded (as new ones) and searchable
+    weights = tmp_path / "weights.safetensors"
+    model = Embedder(ModelSpec(tiny_config, "random"), "cpu", 1)
+    with torch.no_grad():
+        save_file({k: v.clone().contiguous() for k, v in model.model.state_dict().items()}, str(weights))
+    w.jobs.use_local_model(tiny_config, str(weights))
+    qtbot.waitUntil(lambda: w.library.status()["embedded"] == 4, timeout=60_000)
+    assert len(w.library.search("a red photo")) == 4
+
+
+def test_closing_the_window_returns_within_2_s_while_a_step_cannot_be_interrupted(open_window, qtbot):
+    import threading
+    import time
+
+    from photoclip.gui.workers import Job
+
+    w = open_window()
+    release, started = threading.Event(), threading.Event()
+
+    def uninterruptible(progress, control):  # like a model file loading: no checkpoint to cancel at
+        started.set()
+        release.wait(30)
+
+    w.services.worker.submit(Job("Loading the image model…", uninterruptible))
+    assert started.wait(10)
+    t0 = time.monotonic()
+    w.close()
+    assert time.monotonic() - t0 < 2.0
+    assert w.services.threads_running()  # left running: run_app exits without waiting for it
+    release.set()
+    qtbot.waitUntil(lambda: not w.services.threads_running(), timeout=10_000)
