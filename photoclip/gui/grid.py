@@ -283,6 +283,15 @@ class PhotoGrid(QListView):
         if model is not None and hasattr(model, "thumbnailArrived"):
             model.thumbnailArrived.connect(self._thumbnail_arrived)
 
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().paintEvent(event)
+        model = self.model()
+        if self._thumbs is not None and model is not None and hasattr(model, "item"):
+            # cells asked for their thumbnails as they were painted; the loader takes the newest
+            # request first, so put the visible ones back in reading order: the top row first
+            size = self.thumbnail_size()
+            self._thumbs.prioritise([(model.item(r).path, size) for r in self.visible_rows()])
+
     def _thumbnail_arrived(self, row: int) -> None:
         rect = self.visualRect(self.model().index(row, 0))
         if rect.isValid() and rect.intersects(self.viewport().rect()):

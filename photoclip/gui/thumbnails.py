@@ -25,7 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -179,6 +179,14 @@ class ThumbnailLoader(QObject):
                     self._pending.popitem(last=False)  # the oldest requests scrolled away long ago
             if self._idle:
                 self._wake.notify()  # else all are busy, and the next one free takes it
+
+    def prioritise(self, keys: Sequence[tuple[str, int]]) -> None:
+        """Load the queued ``(path, size)`` among ``keys`` first, in their order (the grid's cells
+        in reading order: the top row first), before anything asked for earlier."""
+        with self._lock:
+            for key in reversed(keys):
+                if key in self._pending:
+                    self._pending.move_to_end(key)  # the loaders take from the end
 
     def retain(self, paths: Iterable[str]) -> int:
         """Forget queued requests for paths not in ``paths`` (items no longer visible)."""

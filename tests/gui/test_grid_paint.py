@@ -86,3 +86,28 @@ def test_the_grid_paints_thumbnails_placeholders_scores_and_the_selection(qtbot,
     assert share(selected, cell(1), hl) > 0.3  # the selected cell is filled with the highlight
     assert share(selected, cell(0), hl) < 0.1  # (the current cell only has a highlight ring)
     loader.close()
+
+
+def test_the_visible_thumbnails_load_in_reading_order_top_row_first(qtbot, tmp_path):
+    from gui_helpers import make_images
+
+    photos = [str(p) for p in make_images(tmp_path / "photos", 60, size=(800, 600))]
+    loader = ThumbnailLoader(tmp_path / "cache", threads=1)  # a cold cache, one loader thread
+    arrived: list[str] = []
+    loader.ready.connect(lambda path, size: arrived.append(path))
+    model = PhotoModel(loader)
+    grid = PhotoGrid(loader)
+    grid.setModel(model)
+    qtbot.addWidget(grid)
+    grid.resize(900, 600)
+    grid.show()
+    qtbot.waitExposed(grid)
+    model.set_items([PhotoItem(i, p, None) for i, p in enumerate(photos)], is_search=False)
+    grid.viewport().repaint()
+    per_row = max(1, grid.viewport().width() // grid.gridSize().width())
+    shown = 3 * per_row  # the three rows fully on screen
+    assert per_row >= 3 and len(grid.visible_rows()) >= shown
+    qtbot.waitUntil(lambda: len(arrived) >= shown, timeout=30_000)
+    rows = [photos.index(p) // per_row for p in arrived[:shown]]
+    assert rows == sorted(rows), f"rows in the order their thumbnails arrived: {rows}"
+    loader.close()
