@@ -16,7 +16,6 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -28,7 +27,11 @@ from PySide6.QtWidgets import (
 from photoclip.core.metadata import format_exposure
 from photoclip.core.paths import display_path
 
+from .flow_layout import FlowLayout
+
 PREVIEW_SIZE = 512
+#: the preview takes at most this share of the panel's height, whatever the photo's shape
+PREVIEW_SHARE = 0.45
 
 
 def format_bytes(n: Optional[int]) -> str:
@@ -75,6 +78,7 @@ class _Preview(QLabel):
         self.setMinimumSize(QSize(160, 120))
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self._pixmap = None
+        self._max_height = 10_000
 
     def set_source(self, pixmap) -> None:
         self._pixmap = pixmap
@@ -84,13 +88,21 @@ class _Preview(QLabel):
         super().resizeEvent(event)
         self._rescale()
 
+    def set_max_height(self, height: int) -> None:
+        """The most height the preview takes (a share of the panel's), so a portrait photo never
+        pushes the details and buttons out of sight."""
+        height = max(120, height)
+        if height != self._max_height:
+            self._max_height = height
+            self._rescale()
+
     def _rescale(self) -> None:
         w = max(160, self.width())
         if self._pixmap is None or self._pixmap.isNull():
-            self.setFixedHeight(int(w * 0.66))
+            self.setFixedHeight(min(int(w * 0.66), self._max_height))
             self.clear()
             return
-        scaled = self._pixmap.scaled(QSize(w, int(w * 1.2)), Qt.AspectRatioMode.KeepAspectRatio,
+        scaled = self._pixmap.scaled(QSize(w, min(int(w * 1.2), self._max_height)), Qt.AspectRatioMode.KeepAspectRatio,
                                      Qt.TransformationMode.SmoothTransformation)
         self.setFixedHeight(scaled.height())
         self.setPixmap(scaled)
@@ -149,7 +161,7 @@ class DetailsPanel(QScrollArea):
         self.form.addRow("With", self.pair)
         layout.addLayout(self.form)
 
-        buttons = QHBoxLayout()
+        buttons = FlowLayout(spacing=6)  # wraps in a narrow panel instead of clipping a button
         self.open_button = QPushButton("Open", body)
         self.open_button.clicked.connect(lambda: self.path and self.openRequested.emit(self.path))
         self.folder_button = QPushButton("Show in folder", body)
@@ -159,7 +171,6 @@ class DetailsPanel(QScrollArea):
             lambda: self.photo_id is not None and self.findSimilarRequested.emit(self.photo_id))
         for b in (self.open_button, self.folder_button, self.similar_button):
             buttons.addWidget(b)
-        buttons.addStretch(1)
         layout.addLayout(buttons)
 
         self.tags_title = self._title("Auto-tags", body)
@@ -204,6 +215,10 @@ class DetailsPanel(QScrollArea):
 
     def sizeHint(self) -> QSize:
         return QSize(300, 500)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.preview.set_max_height(int(self.viewport().height() * PREVIEW_SHARE))
 
     # ---- content -----------------------------------------------------------------------------
     def clear(self) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QDate, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QLayout, QSizePolicy, QToolButton, QWidget
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from photoclip.core.filters import ALL_PHOTOS, PhotoFilter
+
+from .flow_layout import FlowLayout
 
 #: a date edit at this date means "no limit" (shown as ANY_DATE)
 _NO_DATE = QDate(1800, 1, 1)
@@ -22,66 +24,6 @@ KIND_NAMES = (("raw", "RAW"), ("jpeg", "JPEG"), ("heic", "HEIC"), ("png", "PNG")
 PLACE_DEBOUNCE_MS = 300
 
 
-class _FlowLayout(QLayout):
-    """Left to right, wrapping onto more rows when the window is narrow (the grid keeps its width)."""
-
-    def __init__(self, parent=None, spacing: int = 6) -> None:
-        super().__init__(parent)
-        self._items = []
-        self.setSpacing(spacing)
-
-    def addItem(self, item) -> None:
-        self._items.append(item)
-
-    def count(self) -> int:
-        return len(self._items)
-
-    def itemAt(self, i: int):
-        return self._items[i] if 0 <= i < len(self._items) else None
-
-    def takeAt(self, i: int):
-        return self._items.pop(i) if 0 <= i < len(self._items) else None
-
-    def expandingDirections(self):
-        return Qt.Orientation(0)
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return self._arrange(QRect(0, 0, width, 0), move=False)
-
-    def setGeometry(self, rect: QRect) -> None:
-        super().setGeometry(rect)
-        self._arrange(rect, move=True)
-
-    def sizeHint(self) -> QSize:
-        return self.minimumSize()
-
-    def minimumSize(self) -> QSize:
-        size = QSize()
-        for item in self._items:
-            size = size.expandedTo(item.minimumSize())
-        m = self.contentsMargins()
-        return size + QSize(m.left() + m.right(), m.top() + m.bottom())
-
-    def _arrange(self, rect: QRect, move: bool) -> int:
-        m = self.contentsMargins()
-        area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
-        x, y, row_height = area.x(), area.y(), 0
-        for item in self._items:
-            if item.widget() is not None and item.widget().isHidden():
-                continue
-            hint = item.sizeHint()
-            if x + hint.width() > area.right() + 1 and x > area.x():
-                x, y, row_height = area.x(), y + row_height + self.spacing(), 0
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), hint))
-            x += hint.width() + self.spacing()
-            row_height = max(row_height, hint.height())
-        return y + row_height - rect.y() + m.bottom()
-
-
 class FilterBar(QWidget):
     changed = Signal(object)  # PhotoFilter with the bar's fields (after, before, camera, place, kind)
 
@@ -89,7 +31,7 @@ class FilterBar(QWidget):
         super().__init__(parent)
         self.setObjectName("filterBar")
         self.setAccessibleName("Filters")
-        layout = _FlowLayout(self)
+        layout = FlowLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
