@@ -65,7 +65,7 @@ ALL_PHOTOS = PhotoFilter()
 KINDS = ("raw", "jpeg", "heic", "png", "other")
 
 #: the orders a search's results can come in (``Library.search(sort=)``)
-SEARCH_ORDERS = ("relevance", "taken", "name")
+SEARCH_ORDERS = ("relevance", "taken", "name", "size")
 
 
 def parse_day(value) -> _dt.date:

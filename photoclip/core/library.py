@@ -11,7 +11,6 @@ import logging
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
@@ -28,7 +27,7 @@ from .images import open_image
 from .indexer import IndexReport, Indexer, default_workers
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .lock import IndexLock
-from .search import SearchResult, Searcher, as_result, combine, name_term, text_query_vector
+from .search import SearchResult, Searcher, as_result, combine, name_term, sort_results, text_query_vector
 from .index_cache import IndexCache
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
 
@@ -302,12 +301,7 @@ class Library:
         if not (text or "").strip() and not image:
             browse = None if sort == "relevance" else sort
             return [as_result(rec) for rec in self.photos(where, limit=limit, sort=browse)]
-        results = self._search(text, image, weight=weight, limit=limit, where=where)
-        if sort == "taken":
-            results.sort(key=lambda r: r.taken_at or "", reverse=True)
-        elif sort == "name":
-            results.sort(key=lambda r: (os.path.basename(r.path).casefold(), r.path))
-        return results
+        return sort_results(self._search(text, image, weight=weight, limit=limit, where=where), sort)
 
     def _search(self, text: Optional[str], image: Optional[str], *, weight: float, limit: int,
                 where: PhotoFilter) -> list[SearchResult]:

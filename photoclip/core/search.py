@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence
@@ -35,6 +36,19 @@ class SearchResult:
     lens: Optional[str] = None
     place: Optional[str] = None
     kind: Optional[str] = None
+    size: Optional[int] = None  # bytes
+
+
+def sort_results(results: list[SearchResult], order: str) -> list[SearchResult]:
+    """Results in one of filters.SEARCH_ORDERS: "relevance" as ranked, "taken" newest first,
+    "name" by file name, "size" largest first."""
+    if order == "taken":
+        return sorted(results, key=lambda r: r.taken_at or "", reverse=True)
+    if order == "name":
+        return sorted(results, key=lambda r: (os.path.basename(r.path).casefold(), r.path))
+    if order == "size":
+        return sorted(results, key=lambda r: -(r.size or 0))
+    return list(results)
 
 
 #: A query shorter than this never matches names (every "a" would).
@@ -163,7 +177,7 @@ class Searcher:
 
 def _result(rec: PhotoRecord, score: float) -> SearchResult:
     return SearchResult(rec.path, score, rec.id, rec.folder, rec.width, rec.height, rec.taken_at,
-                        camera=rec.camera, lens=rec.lens, place=rec.place, kind=rec.kind)
+                        camera=rec.camera, lens=rec.lens, place=rec.place, kind=rec.kind, size=rec.size)
 
 
 def as_result(rec: PhotoRecord) -> SearchResult:

@@ -139,6 +139,8 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
         else:
             label = library.spec.label
             window.banner.show_needed(label, model_size_text(label))
+            if rescan_on_start and browser.folder_count:
+                jobs.index(None)  # without a model: new photos are listed, to browse
 
     window.on_startup_checked = startup_checked
     def close() -> None:

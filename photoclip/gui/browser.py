@@ -17,6 +17,7 @@ from PySide6.QtCore import QItemSelectionModel, QObject, Signal
 from photoclip.core.catalog import PhotoListing
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.filters import ALL_PHOTOS, PhotoFilter
+from photoclip.core.search import sort_results
 
 from .photo_model import PhotoIdRole
 from .workers import Slot
@@ -70,6 +71,7 @@ class Browser(QObject):
         queries.failed.connect(self._on_failed)
         window.sidebar.filterChanged.connect(self.set_filter)
         window.filter_bar.changed.connect(self.set_refinement)
+        window.filter_bar.sortChanged.connect(self.set_sort)
         window.search_bar.searchRequested.connect(self.set_query)
         window.grid.selectionModel().currentChanged.connect(self._current_changed)
 
@@ -96,6 +98,11 @@ class Browser(QObject):
         self.image = image
         if self.similar and image != self.similar[1]:
             self.similar = None
+        self.window.sidebar.set_searching(self.is_search())
+        self.window.filter_bar.set_searching(self.is_search())
+        self.refresh_results()
+
+    def set_sort(self, _order: str) -> None:
         self.refresh_results()
 
     def find_similar(self, photo_id: int, path: str) -> None:
@@ -149,15 +156,16 @@ class Browser(QObject):
         lib = self.library
         where = self.filter
         text, image, similar = self.text, self.image, self.similar
+        sort = self.window.filter_bar.sort_order
         if text or image:
             def run():
                 if not lib.model_ready():
                     raise PhotoclipError("Searching needs the image model: download it or choose a local "
                                          "weights file in the banner above.")
                 if similar and image == similar[1] and not text and not where:
-                    hits = lib.similar(similar[0], limit=SEARCH_LIMIT)
+                    hits = sort_results(lib.similar(similar[0], limit=SEARCH_LIMIT), sort)
                 else:
-                    hits = lib.search(text or None, image, limit=SEARCH_LIMIT, where=where)
+                    hits = lib.search(text or None, image, limit=SEARCH_LIMIT, where=where, sort=sort)
                 return PhotoListing.of((h.photo_id, h.path, float(h.score)) for h in hits)
             is_search = True
             first_page = False
@@ -169,7 +177,9 @@ class Browser(QObject):
 
             def run():
                 t0 = time.perf_counter()
-                listing = lib.photo_listing(where, limit=limit)
+                # a tag view keeps its own order (the tag's score) unless another is chosen
+                chosen = None if sort == "taken" and where.tag is not None else sort
+                listing = lib.photo_listing(where, limit=limit, sort=chosen)
                 listing.rows()  # here rather than on the GUI thread when the first thumbnail arrives
                 if limit is None:
                     self._listing_s = time.perf_counter() - t0

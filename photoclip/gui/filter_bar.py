@@ -24,8 +24,14 @@ KIND_NAMES = (("raw", "RAW"), ("jpeg", "JPEG"), ("heic", "HEIC"), ("png", "PNG")
 PLACE_DEBOUNCE_MS = 300
 
 
+#: the grid's orders: (value for the core, name); relevance only while searching
+BROWSE_SORTS = (("taken", "Newest first"), ("name", "By name"), ("size", "Largest first"))
+SEARCH_SORTS = (("relevance", "Best match"),) + BROWSE_SORTS
+
+
 class FilterBar(QWidget):
     changed = Signal(object)  # PhotoFilter with the bar's fields (after, before, camera, place, kind)
+    sortChanged = Signal(str)  # one of the BROWSE_SORTS / SEARCH_SORTS values
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -57,6 +63,13 @@ class FilterBar(QWidget):
         self.kind.addItem("Any kind", None)
         for value, name in KIND_NAMES:
             self.kind.addItem(name, value)
+        self.sort = QComboBox(self)
+        self.sort.setToolTip("The order of the photos (kept while more arrive)")
+        self.sort.setAccessibleName("Sort")
+        self._browse_sort, self._search_sort = "taken", "relevance"
+        self._searching = False
+        self._fill_sorts()
+        self.sort.currentIndexChanged.connect(self._sort_chosen)
         self.clear_button = QToolButton(self)
         self.clear_button.setText("Clear filters")
         self.clear_button.setToolTip("Show photos of any date, camera, place and kind again")
@@ -77,7 +90,7 @@ class FilterBar(QWidget):
             return box
 
         for widget in (pair("&Taken", self.after), pair("–", self.before), self.camera, self.place, self.kind,
-                       self.clear_button):
+                       self.sort, self.clear_button):
             layout.addWidget(widget)
 
         self._place_timer = QTimer(self)
@@ -93,6 +106,38 @@ class FilterBar(QWidget):
         self.place.activated.connect(lambda _i: self._emit())
         self._current: PhotoFilter = ALL_PHOTOS
         self._show_active()
+
+    # ---- order ---------------------------------------------------------------------------------
+    @property
+    def sort_order(self) -> str:
+        """The order chosen for what the grid shows now (browsing and searching each keep their own)."""
+        return self._search_sort if self._searching else self._browse_sort
+
+    def set_searching(self, searching: bool) -> None:
+        """Searching offers "Best match" (and starts with it); browsing does not."""
+        if searching != self._searching:
+            self._searching = searching
+            self._fill_sorts()
+
+    def _fill_sorts(self) -> None:
+        self.sort.blockSignals(True)
+        try:
+            self.sort.clear()
+            for value, name in (SEARCH_SORTS if self._searching else BROWSE_SORTS):
+                self.sort.addItem(name, value)
+            self.sort.setCurrentIndex(max(0, self.sort.findData(self.sort_order)))
+        finally:
+            self.sort.blockSignals(False)
+
+    def _sort_chosen(self, _index: int) -> None:
+        value = self.sort.currentData()
+        if value is None or value == self.sort_order:
+            return
+        if self._searching:
+            self._search_sort = value
+        else:
+            self._browse_sort = value
+        self.sortChanged.emit(value)
 
     def _date_edit(self, tip: str) -> QDateEdit:
         edit = QDateEdit(self)

@@ -132,8 +132,10 @@ class Sidebar(QWidget):
         calls on the GUI thread, and the selection and expanded sets would have to be restored)."""
         folders = sorted(folders, key=lambda f: folder_name(f.path).lower())
         tag_sets = sorted(tag_sets, key=lambda t: t.name.lower())
+        # which labels have no photo is part of the shape: those are dimmed and listed last
         shape = (tuple((f.path, f.online) for f in folders),
-                 tuple((ts.name, ts.mode, ts.threshold, getattr(ts, "enabled", True), tuple(ts.labels))
+                 tuple((ts.name, ts.mode, ts.threshold, getattr(ts, "enabled", True), tuple(ts.labels),
+                        tuple(bool(counts.get(ts.name, {}).get(label)) for label in ts.labels))
                        for ts in tag_sets))
         self._show_count(("all",), total)
         self._set_dates_and_places(years or {}, places or {})
@@ -248,13 +250,20 @@ class Sidebar(QWidget):
                                    + "\nDouble-click to edit")
                 if not getattr(ts, "enabled", True):
                     item.setForeground(0, disabled)
-                for label in ts.labels:
+                # the set's order, but labels with no photo dimmed and last: a 24-label set with 20
+                # empty labels does not bury the 4 that matter
+                for label in sorted(ts.labels, key=lambda lb: not set_counts.get(lb, 0)):
                     n = set_counts.get(label, 0)
                     child = QTreeWidgetItem([label, _count(n)])
                     self._shown[("tag", ts.name, label)] = (child, n)
                     child.setData(0, KindRole, "tag")
                     child.setData(0, ValueRole, (ts.name, label))
-                    child.setToolTip(0, f"Show photos tagged “{label}” ({ts.name})")
+                    if n:
+                        child.setToolTip(0, f"Show photos tagged “{label}” ({ts.name})")
+                    else:
+                        child.setForeground(0, disabled)
+                        child.setForeground(1, disabled)
+                        child.setToolTip(0, f"No photo is tagged “{label}” ({ts.name}) yet")
                     item.addChild(child)
                 self._tagsets.addChild(item)
                 item.setExpanded(ts.name in expanded)
@@ -273,6 +282,18 @@ class Sidebar(QWidget):
             self.tree.blockSignals(False)
         self._current = self._value_of(item)
         self.remove_button.setEnabled(item.data(0, KindRole) == "folder")
+
+    def set_searching(self, searching: bool) -> None:
+        """A search runs over all photos: "All photos" is not highlighted as if it were the view
+        (a folder, tag, year or place the search is narrowed to stays highlighted)."""
+        if searching and self._current == ALL_PHOTOS:
+            self.tree.blockSignals(True)
+            try:
+                self.tree.clearSelection()
+            finally:
+                self.tree.blockSignals(False)
+        elif not searching and not self.tree.selectedItems():
+            self.select(self._current, emit=False)
 
     def current_filter(self) -> PhotoFilter:
         return self._current

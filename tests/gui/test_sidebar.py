@@ -79,3 +79,35 @@ def test_a_folder_going_offline_or_a_new_tag_shows_and_the_choice_stays(qtbot):
     sidebar.set_content(12, [Folder(1, "/photos/Trips", 12, True)], [more], {"scenes": {"city": 2, "snow": 7}})
     assert count_of(sidebar, PhotoFilter(tag=("scenes", "snow"))) == "7"
     assert count_of(sidebar, PhotoFilter(folder="/photos/Trips")) == "12"
+
+
+def test_labels_without_photos_are_dimmed_and_listed_last(qtbot):
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    many = TagSet("places", ["beach", "forest", "city", "desert", "lake", "cave"], mode="single")
+    sidebar.set_content(9, [], [many], {"places": {"city": 5, "cave": 4}})
+    group = sidebar.item_for(PhotoFilter(tag=("places", "city"))).parent()
+    assert [group.child(i).text(0) for i in range(group.childCount())] == \
+        ["city", "cave", "beach", "forest", "desert", "lake"]
+    dim = sidebar.palette().color(sidebar.palette().ColorGroup.Disabled, sidebar.palette().ColorRole.Text)
+    assert group.child(2).foreground(0).color() == dim and group.child(0).foreground(0).color() != dim
+    # a label that gets its first photo moves up among the others
+    sidebar.set_content(10, [], [many], {"places": {"city": 5, "cave": 4, "lake": 1}})
+    group = sidebar.item_for(PhotoFilter(tag=("places", "city"))).parent()
+    assert [group.child(i).text(0) for i in range(3)] == ["city", "lake", "cave"]
+
+
+def test_a_search_over_all_photos_does_not_highlight_all_photos(qtbot):
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.set_content(10, [Folder(1, "/photos/Trips", 10, True)], [SCENES], {})
+    sidebar.select(None)
+    assert sidebar._all.isSelected()
+    sidebar.set_searching(True)
+    assert not sidebar._all.isSelected() and sidebar.current_filter() == PhotoFilter()
+    sidebar.set_searching(False)
+    assert sidebar._all.isSelected()
+    # a search inside a folder keeps the folder highlighted: it is what the search is narrowed to
+    sidebar.select(PhotoFilter(folder="/photos/Trips"))
+    sidebar.set_searching(True)
+    assert sidebar.item_for(PhotoFilter(folder="/photos/Trips")).isSelected()
