@@ -281,6 +281,8 @@ class PhotoListing:
     paths: list[str]
     scores: Optional[list[float]] = None
     _rows: Optional[dict[str, int]] = field(default=None, compare=False, repr=False)
+    #: search results left out by the weak-match cut-off (search.split_weak), or that it would leave out
+    weak: int = field(default=0, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)

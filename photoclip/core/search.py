@@ -39,6 +39,27 @@ class SearchResult:
     size: Optional[int] = None  # bytes
 
 
+#: at least this many results are always shown, weak or not (about a screenful)
+MIN_STRONG = 12
+#: a result is weak when its score is further below the best than this share of the distance
+#: from the best to the typical (median) result
+WEAK_SHARE = 0.5
+
+
+def split_weak(results: Sequence[SearchResult]) -> tuple[list[SearchResult], list[SearchResult]]:
+    """(the strong results, the weak tail), each in the given order. Name and tag matches are
+    always strong; of the rest, a score far below the best is weak (the "show N weaker matches"
+    cut-off), but the MIN_STRONG best are kept whatever their scores."""
+    ranked = sorted((r.score for r in results if r.match is None), reverse=True)
+    if len(ranked) <= MIN_STRONG:
+        return list(results), []
+    best, median = ranked[0], ranked[len(ranked) // 2]
+    cut = min(best - WEAK_SHARE * (best - median), ranked[MIN_STRONG - 1])
+    strong = [r for r in results if r.match is not None or r.score >= cut]
+    weak = [r for r in results if r.match is None and r.score < cut]
+    return strong, weak
+
+
 def sort_results(results: list[SearchResult], order: str) -> list[SearchResult]:
     """Results in one of filters.SEARCH_ORDERS: "relevance" as ranked, "taken" newest first,
     "name" by file name, "size" largest first."""

@@ -17,7 +17,7 @@ from PySide6.QtCore import QItemSelectionModel, QObject, Signal
 from photoclip.core.catalog import PhotoListing
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.filters import ALL_PHOTOS, PhotoFilter
-from photoclip.core.search import sort_results
+from photoclip.core.search import sort_results, split_weak
 
 from .photo_model import PhotoIdRole
 from .workers import Slot
@@ -72,6 +72,10 @@ class Browser(QObject):
         window.sidebar.filterChanged.connect(self.set_filter)
         window.filter_bar.changed.connect(self.set_refinement)
         window.filter_bar.sortChanged.connect(self.set_sort)
+        window.weak_button.clicked.connect(self.toggle_weak)
+        self.show_weak = False  # the search's weak tail is shown too
+        self.weak_count = 0  # how many matches the shown search's cut-off hides (or would hide)
+        self._weak_query = None
         window.search_bar.searchRequested.connect(self.set_query)
         window.grid.selectionModel().currentChanged.connect(self._current_changed)
 
@@ -103,6 +107,11 @@ class Browser(QObject):
         self.refresh_results()
 
     def set_sort(self, _order: str) -> None:
+        self.refresh_results()
+
+    def toggle_weak(self) -> None:
+        """Show the search's weak tail too (or hide it again)."""
+        self.show_weak = not self.show_weak
         self.refresh_results()
 
     def find_similar(self, photo_id: int, path: str) -> None:
@@ -157,6 +166,10 @@ class Browser(QObject):
         where = self.filter
         text, image, similar = self.text, self.image, self.similar
         sort = self.window.filter_bar.sort_order
+        query = (text, image, similar, where)
+        if query != self._weak_query:  # a new search hides its weak tail again
+            self._weak_query, self.show_weak = query, False
+        show_weak = self.show_weak
         if text or image:
             def run():
                 if not lib.model_ready():
@@ -166,7 +179,10 @@ class Browser(QObject):
                     hits = sort_results(lib.similar(similar[0], limit=SEARCH_LIMIT), sort)
                 else:
                     hits = lib.search(text or None, image, limit=SEARCH_LIMIT, where=where, sort=sort)
-                return PhotoListing.of((h.photo_id, h.path, float(h.score)) for h in hits)
+                strong, weak = split_weak(hits)
+                listing = PhotoListing.of((h.photo_id, h.path, float(h.score)) for h in (hits if show_weak else strong))
+                listing.weak = len(weak)  # how many the cut-off hides (or would hide)
+                return listing
             is_search = True
             first_page = False
         else:
@@ -254,6 +270,8 @@ class Browser(QObject):
             is_search, first_page, listing = self._requests.get(token, (self._pending_search, False, None))
             previous, self._listing = self._listing, (None if is_search else listing)
             self._show_results(result, is_search, same_listing=previous == listing)
+            self.weak_count = result.weak if is_search else 0
+            self.window.show_weak_offer(self.weak_count, self.show_weak)
             if first_page and len(result) >= FIRST_PAGE:
                 self.refresh_results()  # the rest of the listing (the grid keeps its place)
         elif slot is Slot.SIDEBAR:
@@ -291,6 +309,8 @@ class Browser(QObject):
             return
         if slot is Slot.RESULTS:
             self.last_error = message
+            self.weak_count = 0
+            self.window.show_weak_offer(0, False)
             self.model.set_items([], is_search=self._pending_search)
             self.window.show_message_over_grid(message)
             self._update_count()

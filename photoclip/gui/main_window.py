@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
+    QPushButton,
     QSlider,
     QSplitter,
     QStackedWidget,
@@ -91,6 +92,12 @@ class MainWindow(QMainWindow):
         middle_box.setSpacing(0)
         middle_box.addWidget(self.filter_bar)
         middle_box.addWidget(self.center, 1)
+        # a search's weak tail (scores far below the best) waits behind this button
+        self.weak_button = QPushButton(middle)
+        self.weak_button.setFlat(True)
+        self.weak_button.setObjectName("weakMatches")
+        self.weak_button.hide()
+        middle_box.addWidget(self.weak_button)
         self.details = DetailsPanel(thumbnails, self)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -142,6 +149,17 @@ class MainWindow(QMainWindow):
             text = "No photos here yet.\n\nThey appear as soon as they are indexed."
         self._hint_text = text
         self._model_reset()
+
+    def show_weak_offer(self, weak: int, showing: bool) -> None:
+        """Offer the ``weak`` matches a search's cut-off hides (or, ``showing`` them, to hide them)."""
+        if not weak:
+            self.weak_button.hide()
+            return
+        s = "es" if weak != 1 else ""
+        self.weak_button.setText(f"Hide the {weak:,} weaker match{s}" if showing
+                                 else f"Show {weak:,} weaker match{s}")
+        self.weak_button.setToolTip("Matches whose score is far below the best ones")
+        self.weak_button.show()
 
     def show_message_over_grid(self, message: str) -> None:
         self.empty_hint.setText(message)

@@ -37,7 +37,7 @@ def test_dropping_a_photo_on_the_search_bar_finds_it_first(open_window, qtbot, t
     assert w.search_bar.image() == str(photo)
     assert w.search_bar.chip.isVisible() and "photo_0007" in w.search_bar.chip.text()
     found = results(w)
-    assert w.model.is_search and len(found) == 20
+    assert w.model.is_search and len(found) + w.browser.weak_count == 20  # the weak tail waits behind a button
     assert found[0][0] == str(photo)
     assert abs(found[0][1] - 1.0) < 1e-3, found[0]
     assert all(a[1] >= b[1] - 1e-6 for a, b in zip(found, found[1:]))
@@ -131,3 +131,25 @@ def test_a_raw_dropped_on_the_search_bar_finds_itself_first(open_window, qtbot, 
     assert w.search_bar.image() == str(raw)
     found = results(w)
     assert found[0][0] == str(raw) and abs(found[0][1] - 1.0) < 1e-3, found[:2]
+
+
+def test_a_search_hides_its_weak_tail_behind_a_button(open_window, qtbot, tmp_path):
+    w, folder = indexed(open_window, qtbot, tmp_path, n=30)
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        assert drop_urls(w, w.search_bar, [folder / "photo_0007.jpg"])
+    shown = results(w)
+    assert shown[0][0] == str(folder / "photo_0007.jpg")
+    button = w.weak_button
+    assert button.isVisible() and 12 <= len(shown) < 30
+    assert button.text() == f"Show {30 - len(shown)} weaker matches"
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        button.click()
+    assert len(results(w)) == 30 and button.text() == f"Hide the {30 - len(shown)} weaker matches"
+    assert [p for p, _ in results(w)[:len(shown)]] == [p for p, _ in shown]  # the strong ones first, as before
+    # a new search starts with its tail hidden again; browsing has no cut-off
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        w.browser.set_query("a photo", None)
+    assert w.model.rowCount() < 30 and button.text().startswith("Show")
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        w.browser.set_query("", None)
+    assert w.model.rowCount() == 30 and not button.isVisible()
