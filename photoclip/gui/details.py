@@ -34,6 +34,23 @@ PREVIEW_SIZE = 512
 PREVIEW_SHARE = 0.45
 
 
+_BREAK_AFTER = set("/\\_-.,+")
+_ZWSP = "\u200b"
+
+
+def breakable(text: str, run: int = 16) -> str:
+    """``text`` with invisible break points (after / _ - . and within long runs) so a word-wrapped
+    label can wrap a long file name or path instead of widening the panel past the window."""
+    out, since = [], 0
+    for ch in text:
+        out.append(ch)
+        since = 0 if ch.isspace() else since + 1
+        if ch in _BREAK_AFTER or since >= run:
+            out.append(_ZWSP)
+            since = 0
+    return "".join(out)
+
+
 def format_bytes(n: Optional[int]) -> str:
     if n is None:
         return ""
@@ -140,6 +157,19 @@ class DetailsPanel(QScrollArea):
         self.name.setFont(font)
         layout.addWidget(self.name)
 
+        # the actions right under the photo, where a tall name or many details cannot push them away
+        buttons = FlowLayout(spacing=6)  # wraps in a narrow panel instead of clipping a button
+        self.open_button = QPushButton("Open", body)
+        self.open_button.clicked.connect(lambda: self.path and self.openRequested.emit(self.path))
+        self.folder_button = QPushButton("Show in folder", body)
+        self.folder_button.clicked.connect(lambda: self.path and self.showInFolderRequested.emit(self.path))
+        self.similar_button = QPushButton("Find similar", body)
+        self.similar_button.clicked.connect(
+            lambda: self.photo_id is not None and self.findSimilarRequested.emit(self.photo_id))
+        for b in (self.open_button, self.folder_button, self.similar_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
@@ -161,17 +191,6 @@ class DetailsPanel(QScrollArea):
         self.form.addRow("With", self.pair)
         layout.addLayout(self.form)
 
-        buttons = FlowLayout(spacing=6)  # wraps in a narrow panel instead of clipping a button
-        self.open_button = QPushButton("Open", body)
-        self.open_button.clicked.connect(lambda: self.path and self.openRequested.emit(self.path))
-        self.folder_button = QPushButton("Show in folder", body)
-        self.folder_button.clicked.connect(lambda: self.path and self.showInFolderRequested.emit(self.path))
-        self.similar_button = QPushButton("Find similar", body)
-        self.similar_button.clicked.connect(
-            lambda: self.photo_id is not None and self.findSimilarRequested.emit(self.photo_id))
-        for b in (self.open_button, self.folder_button, self.similar_button):
-            buttons.addWidget(b)
-        layout.addLayout(buttons)
 
         self.tags_title = self._title("Auto-tags", body)
         layout.addWidget(self.tags_title)
@@ -251,7 +270,7 @@ class DetailsPanel(QScrollArea):
         self.path = path
         self.placeholder.hide()
         self.preview.show()
-        self.name.setText(html.escape(display_path(os.path.basename(path))))
+        self.name.setText(html.escape(breakable(display_path(os.path.basename(path)))))
         self.name.show()
         self._load_preview()
 
@@ -261,7 +280,7 @@ class DetailsPanel(QScrollArea):
         or None while they are being computed (``show_best`` brings them); ``pair``: the other files
         of a RAW+JPEG pair (shown as this one photo)."""
         self.show_loading(record.id, record.path)
-        self.folder.setText(display_path(os.path.dirname(record.path)))
+        self.folder.setText(breakable(display_path(os.path.dirname(record.path))))
         self.folder.setToolTip(display_path(record.folder))
         self.date.setText(format_date(getattr(record, "taken_at", None), getattr(record, "mtime_ns", None),
                                       getattr(record, "taken_source", None)))
@@ -284,7 +303,7 @@ class DetailsPanel(QScrollArea):
             size_text += " — offline"
         self.size.setText(size_text)
         self._set_form_visible(True)
-        self.pair.setText("\n".join(display_path(os.path.basename(p)) for p in pair))
+        self.pair.setText("\n".join(breakable(display_path(os.path.basename(p))) for p in pair))
         self.pair.setToolTip("\n".join(display_path(p) for p in pair))
         for field in (self.camera, self.exposure, self.place, self.pair):  # rows the photo has nothing for go
             self._set_row_visible(field, bool(field.text()))

@@ -284,11 +284,14 @@ class PhotoGrid(QListView):
             model.thumbnailArrived.connect(self._thumbnail_arrived)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().paintEvent(event)
         model = self.model()
-        if self._thumbs is not None and model is not None and hasattr(model, "item"):
-            # cells asked for their thumbnails as they were painted; the loader takes the newest
-            # request first, so put the visible ones back in reading order: the top row first
+        if self._thumbs is None or model is None or not hasattr(model, "item"):
+            super().paintEvent(event)
+            return
+        # cells ask for their thumbnails as they are painted; the loader takes the newest request
+        # first, so the pass's requests are handed over at its end in reading order: top row first
+        with self._thumbs.held():
+            super().paintEvent(event)
             size = self.thumbnail_size()
             self._thumbs.prioritise([(model.item(r).path, size) for r in self.visible_rows()])
 
@@ -323,10 +326,17 @@ class PhotoGrid(QListView):
         self.set_thumbnail_size(self.thumbnail_size() - THUMB_STEP)
 
     # ---- layout ------------------------------------------------------------------------------
+    def cell_width(self) -> int:
+        """A cell's own width (the grid stretches the cells of a row to fill the width)."""
+        return self.delegate.thumb_size + 2 * PADDING
+
+    def columns(self) -> int:
+        return max(0, self.viewport().width() - 2) // self.cell_width()
+
     def _update_grid(self) -> None:
         fm = self.fontMetrics()
         s = self.delegate.thumb_size
-        cell_w = s + 2 * PADDING
+        cell_w = self.cell_width()
         cell_h = s + 2 * PADDING + fm.height() + 4
         avail = max(cell_w, self.viewport().width() - 2)
         columns = max(1, avail // cell_w)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Callable, Optional
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -26,6 +26,12 @@ from .search_bar import SearchBar
 from .sidebar import Sidebar
 from .model_banner import ModelBanner
 from .statusbar import JobStatusBar
+
+
+#: the narrowest the side panels get to keep the grid at two columns; below that the details
+#: panel folds away (and comes back when the window is wide enough again)
+SIDEBAR_MIN, DETAILS_MIN, DETAILS_WIDTH = 150, 200, 300
+GRID_MIN_COLUMNS = 2
 
 
 def _dropped_folders(mime) -> list[str]:
@@ -109,7 +115,12 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setCollapsible(1, False)
-        self.splitter.setSizes([230, 700, 300])
+        self.splitter.setSizes([230, 700, DETAILS_WIDTH])
+        # the side panels' widths the user wants (from their drags); _fit_panels gives them less
+        # while the window is too narrow for those and the grid's two columns
+        self._wanted = (230, DETAILS_WIDTH)
+        self._fitting = False
+        self.splitter.splitterMoved.connect(self._panels_dragged)
 
         body = QWidget(self)
         layout = QVBoxLayout(body)
@@ -128,6 +139,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
 
         self.size_slider.setValue(self.grid.thumbnail_size())
+        self.grid.thumbnailSizeChanged.connect(lambda _size: self._fit_soon())  # bigger cells need more room
         self.size_slider.valueChanged.connect(self.grid.set_thumbnail_size)
         self.grid.thumbnailSizeChanged.connect(self._thumb_size_changed)
         self.model.modelReset.connect(self._model_reset)
@@ -197,6 +209,55 @@ class MainWindow(QMainWindow):
         else:
             event.ignore()
 
+    # ---- fitting any screen ----------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_soon()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._fit_soon()
+
+    def _fit_soon(self) -> None:
+        # once the splitter has its new width (its layout runs after this event)
+        QTimer.singleShot(0, self, self._fit_panels)
+
+    def grid_columns(self) -> int:
+        return self.grid.columns()
+
+    def _panels_dragged(self, *_args) -> None:
+        if not self._fitting:
+            side, _mid, det = self.splitter.sizes()
+            self._wanted = (side, det)
+
+    def _fit_panels(self) -> None:
+        """Keep the grid at GRID_MIN_COLUMNS whatever the window's size: the side panels get the
+        widths the user wants where there is room; else the details panel narrows, then the
+        sidebar, then the details fold away; they come back as the window grows."""
+        sizes = self.splitter.sizes()
+        if len(sizes) != 3 or not sum(sizes) or not self.isVisible():
+            return
+        total = sum(sizes)
+        side, det = self._wanted
+        # the grid's viewport, its frame and scroll bar
+        need = GRID_MIN_COLUMNS * self.grid.cell_width() + self.grid.verticalScrollBar().sizeHint().width() + 8
+        short = need - (total - side - det)
+        if short > 0 and det:
+            take = min(short, max(0, det - DETAILS_MIN))
+            det, short = det - take, short - take
+        if short > 0:
+            take = min(short, max(0, side - SIDEBAR_MIN))
+            side, short = side - take, short - take
+        if short > 0:
+            det = 0
+        wanted = [side, total - side - det, det]
+        if wanted != sizes:
+            self._fitting = True
+            try:
+                self.splitter.setSizes(wanted)
+            finally:
+                self._fitting = False
+
     # ---- persistence -----------------------------------------------------------------------------
     def _thumb_size_changed(self, size: int) -> None:
         if self.size_slider.value() != size:
@@ -211,9 +272,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 780)
-        state = s.value("window/splitter")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.splitter.restoreState(state)
+        wanted = s.value("window/panels")
+        if isinstance(wanted, (list, tuple)) and len(wanted) == 2:
+            try:
+                self._wanted = (max(0, int(wanted[0])), max(0, int(wanted[1])))
+            except (TypeError, ValueError):
+                pass
         try:
             size = int(s.value("grid/thumbnailSize", self.grid.thumbnail_size()))
         except (TypeError, ValueError):
@@ -223,7 +287,7 @@ class MainWindow(QMainWindow):
     def save_state(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("window/panels", list(self._wanted))  # the widths wanted, not those a small window left
         s.setValue("grid/thumbnailSize", self.grid.thumbnail_size())
         s.sync()
 

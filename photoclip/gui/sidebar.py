@@ -7,13 +7,11 @@ asks for things through signals; it never calls the library.
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QMenu,
     QToolButton,
     QTreeWidget,
@@ -24,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from photoclip.core.filters import ALL_PHOTOS, PhotoFilter
 from photoclip.core.paths import display_path, folder_name
+
+from .flow_layout import FlowLayout
 
 KindRole = Qt.ItemDataRole.UserRole + 1
 ValueRole = Qt.ItemDataRole.UserRole + 2
@@ -92,16 +92,14 @@ class Sidebar(QWidget):
         self._empty_folders.setFlags(Qt.ItemFlag.NoItemFlags)
         self._folders.addChild(self._empty_folders)
 
-        buttons = QHBoxLayout()
+        buttons = FlowLayout(spacing=2)  # wraps in a narrow sidebar instead of widening it
         buttons.setContentsMargins(2, 0, 2, 2)
-        buttons.setSpacing(2)
         self.add_button = self._button("Add folder…", "Add a folder to the library (Ctrl+O)", self.addFolderRequested.emit)
         self.remove_button = self._button("Remove", "Remove the selected folder from the library (files are kept)",
                                           self._remove_selected)
         self.tagset_button = self._button("New tag set…", "Create a tag set", self.newTagSetRequested.emit)
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
         buttons.addWidget(self.tagset_button)
         layout.addLayout(buttons)
         self.remove_button.setEnabled(False)

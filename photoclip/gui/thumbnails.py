@@ -17,6 +17,7 @@ mode); nothing here runs on the GUI thread except turning a ready QImage into a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -127,6 +128,7 @@ class ThumbnailLoader(QObject):
         self._inflight: set[tuple[str, int]] = set()
         self._workers: list[threading.Thread] = []
         self._idle = 0  # threads waiting for a request
+        self._holding = 0  # paint passes whose requests wait for their end (held())
         self._closed = False
         self._pixmaps: "OrderedDict[tuple[str, int], QPixmap]" = OrderedDict()
         self._sizes: dict[str, int] = {}  # path -> a size of it held in _pixmaps
@@ -177,8 +179,22 @@ class ThumbnailLoader(QObject):
                 self._pending[key] = None
                 while len(self._pending) > self.max_pending:
                     self._pending.popitem(last=False)  # the oldest requests scrolled away long ago
-            if self._idle:
+            if self._idle and not self._holding:
                 self._wake.notify()  # else all are busy, and the next one free takes it
+
+    @contextlib.contextmanager
+    def held(self):
+        """Requests made inside (a paint pass) wait for its end, so the loaders see them all at
+        once and in the order ``prioritise`` gives, not the first few as they come."""
+        with self._lock:
+            self._holding += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holding -= 1
+                if not self._holding and self._pending and self._idle:
+                    self._wake.notify_all()
 
     def prioritise(self, keys: Sequence[tuple[str, int]]) -> None:
         """Load the queued ``(path, size)`` among ``keys`` first, in their order (the grid's cells
@@ -237,7 +253,7 @@ class ThumbnailLoader(QObject):
         lower_thread_priority()
         while True:
             with self._lock:
-                while not self._pending and not self._closed:
+                while (not self._pending or self._holding) and not self._closed:
                     self._idle += 1
                     try:
                         self._wake.wait()
