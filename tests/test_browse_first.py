@@ -18,7 +18,8 @@ def test_a_folder_is_browsable_without_the_model_and_searchable_after_its_run(ma
     assert lib.search("a red circle") == []  # nothing is searchable before its vector is made
 
     report = lib.index(tag=False)  # the model is there: the listed photos are embedded, as new ones
-    assert (report.added, report.updated, report.embedded) == (12, 0, 12)
+    assert (report.added, report.updated, report.embedded, report.unchanged) == (12, 0, 12, 0)
+    assert report.summary().startswith("12 new, 0 changed, 0 removed, 0 moved, 0 unchanged")  # not 12 new and 12 unchanged
     assert len(lib.search("a red circle")) == 12
     assert lib.index(tag=False).embedded == 0
 

@@ -143,6 +143,7 @@ class Indexer:
         self.decode_workers = decode_workers  # 0: automatic, for the device the model runs on
         self._listed_early: set[str] = set()  # new photos of this run listed before their vector
         self._embedding = True  # False: a run that lists photos (and their metadata) without the model
+        self._scanned: set[int] = set()  # folders whose unchanged files this run's scan counted
 
     # -- public ------------------------------------------------------------------------------
     def run(self, folders: Optional[Sequence[Folder]] = None, progress: Optional[ProgressCallback] = None,
@@ -155,6 +156,7 @@ class Indexer:
         control = control or JobControl()
         report = IndexReport()
         folders = list(folders) if folders is not None else self.catalog.folders()
+        self._scanned = {f.id for f in folders}  # their unchanged files were counted by the scan
         to_check: list[_Pending] = []
         gone: dict[str, PhotoRecord] = {}
         for folder in folders:
@@ -186,6 +188,7 @@ class Indexer:
         """Index specific files (from the watcher): new/changed are checked, vanished ones removed."""
         started = time.monotonic()
         self._embedding = True
+        self._scanned = set()
         control = control or JobControl()
         report = IndexReport()
         to_check: list[_Pending] = []
@@ -346,9 +349,12 @@ class Indexer:
         seen = self.catalog.has_vectors(None, [rec.fingerprint for rec in missing])
         for rec in missing:
             if rec.fingerprint not in queued:
+                folder_id = self._folder_id_of(rec)
                 to_embed.append(_Pending(FileState(rec.path, rec.size, rec.mtime_ns),
-                                         self._folder_id_of(rec), rec.fingerprint, rec.fingerprint in seen))
+                                         folder_id, rec.fingerprint, rec.fingerprint in seen))
                 queued.add(rec.fingerprint)
+                if folder_id in self._scanned and rec.path not in listed_early and report.unchanged:
+                    report.unchanged -= 1  # counted as new (or changed) below, not as unchanged too
 
         changed = self._embed_unique(to_embed, report, progress, control)
         # Files that changed while they were read: their vector would belong to neither content.
