@@ -353,8 +353,9 @@ class Indexer:
                 to_embed.append(_Pending(FileState(rec.path, rec.size, rec.mtime_ns),
                                          folder_id, rec.fingerprint, rec.fingerprint in seen))
                 queued.add(rec.fingerprint)
-                if folder_id in self._scanned and rec.path not in listed_early and report.unchanged:
-                    report.unchanged -= 1  # counted as new (or changed) below, not as unchanged too
+                if (rec.fingerprint not in seen and folder_id in self._scanned and rec.path not in listed_early
+                        and report.unchanged):
+                    report.unchanged -= 1  # counted as new below, not as unchanged too
 
         changed = self._embed_unique(to_embed, report, progress, control)
         # Files that changed while they were read: their vector would belong to neither content.
