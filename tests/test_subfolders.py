@@ -3,9 +3,12 @@ with the folders below it; an older library gains this without re-embedding."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 from photoclip.core import catalog as catalog_module
 from photoclip.core.filters import PhotoFilter
@@ -115,3 +118,33 @@ def test_a_version_4_library_gains_subfolders_keeping_its_vectors(make_library, 
     assert _counts(lib.subfolders(str(root))) == [("2023", 2, 4, 1), ("2024", 0, 2, 1), ("Zoo", 1, 1, 0)]
     assert lib.index().embedded == 0
     assert len(lib.photos(PhotoFilter(directory=str(root / "2024" / "06"), deeper=False))) == 2
+
+
+def test_the_command_line_lists_subfolders_and_searches_one(tmp_path, tiny_config):
+    root = _make_tree(tmp_path / "photos")
+    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "lib"), PHOTOCLIP_MODELS=str(tmp_path / "models"))
+
+    def cli(*args, ok=True):
+        proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+        return proc
+
+    cli("index", str(root), "--model", tiny_config, "--pretrained", "random", "--no-tag")
+    listing = cli("folders", "list", str(root)).stdout.splitlines()
+    assert [line.split() for line in listing[1:]] == [
+        ["4", "2023/", "(2", "directly", "in", "it)"], ["2", "2024/", "(0", "directly", "in", "it)"], ["1", "Zoo/"]]
+    assert listing[0].split()[0] == str(len(TREE))
+
+    def found(*args):
+        return {os.path.relpath(r["path"], root) for r in json.loads(cli("search", *args, "--json", "-n", "50").stdout)}
+
+    assert found("--folder", str(root / "2023")) == {"2023/a.jpg", "2023/b.jpg", "2023/summer/c.jpg",
+                                                    "2023/summer/beach/d.jpg"}
+    assert found("--folder", str(root / "2023"), "--no-subfolders") == {"2023/a.jpg", "2023/b.jpg"}
+    assert found("a red circle", "--folder", str(root / "2023"), "--no-subfolders") == {"2023/a.jpg", "2023/b.jpg"}
+    assert len(found("--folder", str(root))) == len(TREE)
+    assert "--folder" in cli("search", "x", "--no-subfolders", ok=False).stderr
+    status = json.loads(cli("status", "--json").stdout)
+    assert [(s["name"], s["photos"], s["total"]) for s in status["folders"][0]["subfolders"]] == [
+        ("2023", 2, 4), ("2024", 0, 2), ("Zoo", 1, 1)]
