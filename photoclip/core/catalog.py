@@ -739,13 +739,14 @@ class Catalog:
     def subfolders(self, directory: str) -> list[Subfolder]:
         """The folders directly below ``directory`` that hold photos (in them or deeper), by name,
         each with its counts. A RAW+JPEG pair is one photo, as in the grid."""
-        return self._folder_level(directory)[1]
+        return self.folder_level(directory)[1]
 
     def directory_counts(self, directory: str) -> Subfolder:
         """``directory`` itself with its counts (0 photos where the library has none there)."""
-        return self._folder_level(directory)[0]
+        return self.folder_level(directory)[0]
 
-    def _folder_level(self, directory: str) -> tuple[Subfolder, list[Subfolder]]:
+    def folder_level(self, directory: str) -> tuple[Subfolder, list[Subfolder]]:
+        """``directory``'s own counts and its subfolders, in one read (two indexed queries)."""
         directory = os.path.abspath(directory)
         c = self.conn
         direct = c.execute("SELECT count(*) FROM photos WHERE dir=? AND pair_of IS NULL",
