@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", help="find photos similar to this image")
     p.add_argument("--weight", type=float, default=0.5, help="share of the image when combined with text (0..1)")
     p.add_argument("--limit", "-n", type=int, default=20, help="how many results (default 20)")
-    p.add_argument("--folder", help="only photos in this library folder")
+    p.add_argument("--folder", metavar="PATH",
+                   help="only photos in this folder (a library folder or any folder inside one) and its subfolders")
+    p.add_argument("--no-subfolders", action="store_true",
+                   help="with --folder: only the photos directly in it, not those in its subfolders")
     p.add_argument("--tag", metavar="SET:LABEL", help="only photos with this tag, e.g. scenes:beach")
     p.add_argument("--after", metavar="YYYY-MM-DD", help="only photos taken on or after this day")
     p.add_argument("--before", metavar="YYYY-MM-DD", help="only photos taken on or before this day")
@@ -140,9 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("status", "folders, photo counts, model, device, problems")
     p.add_argument("--json", action="store_true")
 
-    p = cmd("folders", "list library folders, or remove one (files are never touched)")
+    p = cmd("folders", "list library folders (or the subfolders of PATH), or remove one (files are never touched)")
     p.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
-    p.add_argument("path", nargs="?")
+    p.add_argument("path", nargs="?", help="list: the folder whose subfolders to list; remove: the library folder")
 
     p = cmd("duplicates", "list groups of duplicate and near-duplicate photos, each with the one to keep")
     p.add_argument("--threshold", type=float, default=0.95,
@@ -216,8 +219,11 @@ def _photo_filter(args: argparse.Namespace):
             raise PhotoclipError("--tag takes SET:LABEL, e.g. scenes:beach")
         tag_set, _, label = args.tag.partition(":")
         tag = (tag_set, label)
+    if args.no_subfolders and not args.folder:
+        raise PhotoclipError("--no-subfolders goes with --folder PATH")
+    folder = os.path.expanduser(args.folder) if args.folder else None
     try:
-        return PhotoFilter(folder=args.folder, tag=tag, after=args.after, before=args.before, camera=args.camera,
+        return PhotoFilter(directory=folder, deeper=not args.no_subfolders, tag=tag, after=args.after, before=args.before, camera=args.camera,
                            lens=args.lens, place=args.place, kind=args.kind)
     except ValueError as exc:
         raise PhotoclipError(f"{exc}.") from None
@@ -264,6 +270,8 @@ def run(args: argparse.Namespace) -> int:
                     raise PhotoclipError("photoclip folders remove PATH")
                 lib.remove_folder(os.path.abspath(args.path))
                 print(f"Removed {args.path} from the library (no file was touched).")
+            elif args.path:
+                _subfolders(lib, args.path)
             else:
                 for f in lib.folders():
                     print(f"{f.photo_count:8,}  {display_path(f.path)}{'' if f.online else '  (offline)'}")
@@ -323,6 +331,17 @@ def _search(lib, args) -> None:
     else:
         for r in results:
             print(f"{r.score:6.3f}  {display_path(r.path)}")
+
+
+def _subfolders(lib, path: str) -> None:
+    """The subfolders of PATH with their photos (in them and below; directly in them where fewer)."""
+    own = lib.directory_counts(path)
+    if not own.total:
+        raise PhotoclipError(f"No photo of the library is in {display_path(own.path)}.")
+    print(f"{own.total:8,}  {display_path(own.path)}" + (f"  ({own.photos:,} directly in it)" if own.subfolders else ""))
+    for sub in lib.subfolders(path):
+        here = f"  ({sub.photos:,} directly in it)" if sub.photos != sub.total else ""
+        print(f"{sub.total:8,}    {sub.name}{os.sep}{here}")
 
 
 def _tagsets(lib, args) -> int:

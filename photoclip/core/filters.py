@@ -18,6 +18,8 @@ from typing import Optional
 class PhotoFilter:
     """Empty (all photos), or any combination of the fields: a photo must match every one set."""
     folder: Optional[str] = None              # a library folder (absolute path)
+    directory: Optional[str] = None           # any folder (absolute path): the photos in it ...
+    deeper: bool = True                       # ... and, unless False, in every folder below it
     tag: Optional[tuple[str, str]] = None     # (tag set, label); a tag view is ordered by the tag's score
     # the photos' own metadata
     after: Optional[str] = None               # "YYYY-MM-DD": taken on or after that day
@@ -31,6 +33,10 @@ class PhotoFilter:
     def __post_init__(self) -> None:
         if self.folder is not None:
             object.__setattr__(self, "folder", os.path.abspath(self.folder))
+        if self.directory is not None:
+            object.__setattr__(self, "directory", os.path.abspath(self.directory))
+        # ``deeper`` only qualifies a directory: without one it is always True, so equal filters compare equal
+        object.__setattr__(self, "deeper", True if self.directory is None else bool(self.deeper))
         if self.tag is not None:
             tag_set, label = self.tag
             object.__setattr__(self, "tag", (str(tag_set), str(label)))
@@ -52,7 +58,7 @@ class PhotoFilter:
             raise ValueError(f"the date range is empty: after {self.after} but before {self.before}")
 
     def __bool__(self) -> bool:
-        return any(getattr(self, f.name) is not None for f in dataclasses.fields(self))
+        return any(getattr(self, f.name) is not None for f in dataclasses.fields(self) if f.name != "deeper")
 
     def but(self, **changes) -> "PhotoFilter":
         """A copy with some fields changed (``None`` clears one)."""

@@ -226,7 +226,7 @@ class Actions(QObject):
             self.jobs.add_folders([path])
 
     def remove_selected_folder(self) -> None:
-        folder = self.window.sidebar.current_filter().folder
+        folder = self.window.sidebar.selected_library_folder() or self.window.sidebar.current_filter().folder
         if folder is not None:
             self.remove_folder_path(folder)
 
@@ -234,7 +234,10 @@ class Actions(QObject):
         if not dialogs.confirm_remove(self.window, path):
             return
         self.jobs.remove_folder(path)
-        if self.window.sidebar.current_filter().folder == os.path.abspath(path):
+        current = self.window.sidebar.current_filter()
+        shown = current.folder or current.directory  # the folder in view, or a folder inside it
+        gone = os.path.abspath(path)
+        if shown is not None and (shown == gone or shown.startswith(gone.rstrip(os.sep) + os.sep)):
             self.window.sidebar.select(None)
 
     # ---- tag sets -------------------------------------------------------------------------------

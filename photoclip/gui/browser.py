@@ -70,6 +70,7 @@ class Browser(QObject):
         queries.done.connect(self._on_done)
         queries.failed.connect(self._on_failed)
         window.sidebar.filterChanged.connect(self.set_filter)
+        window.sidebar.subfoldersRequested.connect(self.refresh_subfolders)
         window.filter_bar.changed.connect(self.set_refinement)
         window.filter_bar.sortChanged.connect(self.set_sort)
         window.weak_button.clicked.connect(self.toggle_weak)
@@ -211,12 +212,16 @@ class Browser(QObject):
 
     def refresh_sidebar(self) -> int:
         lib = self.library
+        opened = self.window.sidebar.wanted_subfolders()
 
         def run():
             t0 = time.perf_counter()
+            folders = lib.folders()
             result = {
                 "total": lib.photo_count(),
-                "folders": lib.folders(),
+                "folders": folders,
+                "subfolders": {path: lib.folder_level(path)
+                               for path in sorted(set(opened) | {f.path for f in folders})},
                 "tag_sets": lib.tag_sets(),
                 "counts": lib.tag_counts(),
                 "problems": lib.problems(),
@@ -228,6 +233,12 @@ class Browser(QObject):
             return result
 
         return self.queries.submit(Slot.SIDEBAR, run)
+
+    def refresh_subfolders(self) -> int:
+        """Read the subfolders of every folder the sidebar shows opened (one just opened among them)."""
+        lib = self.library
+        wanted = self.window.sidebar.wanted_subfolders()
+        return self.queries.submit(Slot.SUBFOLDERS, lambda: {path: lib.folder_level(path) for path in wanted})
 
     def refresh_details(self) -> None:
         idx = self.window.grid.currentIndex()
@@ -281,12 +292,15 @@ class Browser(QObject):
             self.folder_count = len(self.folders)
             self.total = result["total"]
             self.window.sidebar.set_content(result["total"], result["folders"], result["tag_sets"],
-                                            result["counts"], years=result["years"], places=result["places"])
+                                            result["counts"], years=result["years"], places=result["places"],
+                                            subfolders=result["subfolders"])
             self.window.filter_bar.set_choices(result["cameras"], result["places"])
             self.window.status.set_problems(len(self.problems))
             self._update_count()
             self.window.update_empty_hint(self.folder_count, self.is_search(), self._tag_view())
             self.sidebarUpdated.emit()
+        elif slot is Slot.SUBFOLDERS:
+            self.window.sidebar.set_subfolders(result)
         elif slot is Slot.DETAILS:
             pid, rec, tags, pair = result
             if self.window.details.photo_id == pid:

@@ -1,8 +1,12 @@
 """The library sidebar: all photos, the folders with counts, the tag sets with their tags.
 
 Clicking an entry emits ``filterChanged`` with the ``PhotoFilter`` it stands for (empty for all
-photos, a folder, or a tag). The sidebar only shows what it is given (``set_content``) and
-asks for things through signals; it never calls the library.
+photos, a folder, or a tag). The sidebar only shows what it is given (``set_content``,
+``set_subfolders``) and asks for things through signals; it never calls the library.
+
+A folder expands into its subfolders, each with its count. Their counts come from the library:
+the folders whose subfolders the sidebar needs (every library folder, and every folder the user
+opened) are ``wanted_subfolders()``; opening one not read yet emits ``subfoldersRequested``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from .flow_layout import FlowLayout
 KindRole = Qt.ItemDataRole.UserRole + 1
 ValueRole = Qt.ItemDataRole.UserRole + 2
 
+_FOLDER_KINDS = ("folder", "subfolder")  # a library folder, a folder inside one
+
 
 def _count(n: int) -> str:
     return f"{n:,}"
@@ -42,6 +48,8 @@ class Sidebar(QWidget):
     editTagSetRequested = Signal(str)
     deleteTagSetRequested = Signal(str)
     showFolderRequested = Signal(str)
+    subfoldersRequested = Signal()  # a folder was opened whose subfolders are not known yet
+    includeSubfoldersChanged = Signal(bool)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -59,6 +67,8 @@ class Sidebar(QWidget):
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
         self.tree.itemDoubleClicked.connect(self._double_clicked)
+        self.tree.itemExpanded.connect(self._expanded)
+        self.tree.itemCollapsed.connect(self._collapsed)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, header.ResizeMode.Stretch)
@@ -107,6 +117,15 @@ class Sidebar(QWidget):
         self._shape: Optional[tuple] = None  # the folders and tag sets shown (set_content)
         # entry -> (its item, the count it shows)
         self._shown: dict[tuple, tuple[QTreeWidgetItem, Optional[int]]] = {("all",): (self._all, None)}
+        # folders: whether a folder's photos include those of its subfolders, what is known of each
+        # folder (path -> its own counts, path -> its subfolders), the folders the user opened
+        self._deeper = True
+        self._counts: dict[str, object] = {}
+        self._subs: dict[str, list] = {}
+        self._open: set[str] = set()
+        self._dir_items: dict[str, QTreeWidgetItem] = {}
+        self._filled: set[str] = set()  # the folders whose entries hold their subfolders as known
+        self._library_totals: dict[str, int] = {}
 
     def _button(self, text: str, tip: str, slot) -> QToolButton:
         b = QToolButton(self)
@@ -121,9 +140,11 @@ class Sidebar(QWidget):
 
     # ---- content -----------------------------------------------------------------------------
     def set_content(self, total: int, folders: list, tag_sets: list, counts: dict[str, dict[str, int]], *,
-                    years: Optional[dict[str, int]] = None, places: Optional[dict[str, int]] = None) -> None:
+                    years: Optional[dict[str, int]] = None, places: Optional[dict[str, int]] = None,
+                    subfolders: Optional[dict] = None) -> None:
         """Show ``folders`` (core Folder records), ``tag_sets`` (TagSet) and tag ``counts``, the
-        ``years`` photos were taken in and their ``places`` (name -> photos).
+        ``years`` photos were taken in and their ``places`` (name -> photos), and ``subfolders``
+        (as for ``set_subfolders``).
 
         While indexing and tagging this comes every few seconds with only the counts changed: then
         the counts that differ are set and the tree is not rebuilt (a rebuild is a few hundred Qt
@@ -137,9 +158,14 @@ class Sidebar(QWidget):
                        for ts in tag_sets))
         self._show_count(("all",), total)
         self._set_dates_and_places(years or {}, places or {})
+        self._library_totals = {f.path: f.photo_count for f in folders}
+        if subfolders:
+            self._remember_subfolders(subfolders)
         if shape == self._shape:
             for f in folders:
-                self._show_count(("folder", f.path), f.photo_count)
+                self._show_count(("folder", f.path), self._folder_count(f.path))
+            if subfolders:
+                self.set_subfolders({})
             for ts in tag_sets:
                 set_counts = counts.get(ts.name, {})
                 for label in ts.labels:
@@ -219,13 +245,16 @@ class Sidebar(QWidget):
         try:
             self._shown = {k: v for k, v in self._shown.items() if k[0] in ("all", "year", "place")}
             self._folders.takeChildren()
+            self._dir_items = {}
+            self._filled = set()
             if not folders:
                 self._folders.addChild(self._empty_folders)
             disabled = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
             for f in folders:
                 name = folder_name(f.path)
-                item = QTreeWidgetItem([name, _count(f.photo_count)])
-                self._shown[("folder", f.path)] = (item, f.photo_count)
+                n = self._folder_count(f.path)
+                item = QTreeWidgetItem([name, "" if n is None else _count(n)])
+                self._shown[("folder", f.path)] = (item, n)
                 item.setData(0, KindRole, "folder")
                 item.setData(0, ValueRole, f.path)
                 tip = display_path(f.path)
@@ -235,6 +264,8 @@ class Sidebar(QWidget):
                     tip += "\nThis folder cannot be reached right now; its photos stay in the library."
                 item.setToolTip(0, tip)
                 self._folders.addChild(item)
+                self._dir_items[f.path] = item
+                self._fill(item, f.path)
             self._tagsets.takeChildren()
             for ts in tag_sets:
                 set_counts = counts.get(ts.name, {})
@@ -300,7 +331,7 @@ class Sidebar(QWidget):
         return self._find(value or ALL_PHOTOS)
 
     def _find(self, value: PhotoFilter) -> Optional[QTreeWidgetItem]:
-        items = [self._all] + [self._folders.child(i) for i in range(self._folders.childCount())]
+        items = [self._all] + list(self._dir_items.values())
         items += [self._years.child(i) for i in range(self._years.childCount())]
         for parent in (self._tagsets, self._places):
             for i in range(parent.childCount()):
@@ -309,14 +340,15 @@ class Sidebar(QWidget):
                 items += [group.child(j) for j in range(group.childCount())]
         return next((item for item in items if self._value_of(item) == value), None)
 
-    @staticmethod
-    def _value_of(item: QTreeWidgetItem) -> Optional[PhotoFilter]:
+    def _value_of(self, item: QTreeWidgetItem) -> Optional[PhotoFilter]:
         """The filter an entry stands for (None for a heading that filters nothing)."""
         kind = item.data(0, KindRole)
         if kind == "all":
             return ALL_PHOTOS
-        if kind == "folder":
+        if kind == "folder" and self._deeper:
             return PhotoFilter(folder=item.data(0, ValueRole))
+        if kind in _FOLDER_KINDS:
+            return PhotoFilter(directory=item.data(0, ValueRole), deeper=self._deeper)
         if kind == "tag":
             return PhotoFilter(tag=tuple(item.data(0, ValueRole)))
         if kind == "year":
@@ -326,6 +358,133 @@ class Sidebar(QWidget):
             return PhotoFilter(place=item.data(0, ValueRole))
         return None
 
+    # ---- subfolders ---------------------------------------------------------------------------
+    def wanted_subfolders(self) -> list[str]:
+        """The folders whose subfolders (and counts) the sidebar shows: every library folder and
+        every folder the user opened."""
+        return sorted(set(self._library_totals) | self._open)
+
+    def set_subfolders(self, levels: dict) -> None:
+        """``levels``: folder path -> (its own counts, its subfolders), core ``Subfolder`` records.
+        Counts that changed are set in place; a folder whose subfolders changed gets them anew."""
+        self._remember_subfolders(levels)
+        current = self._current
+        rebuilt = False
+        self.tree.blockSignals(True)
+        try:
+            for path, item in list(self._dir_items.items()):
+                if self._dir_items.get(path) is not item:
+                    continue  # gone with its parent's subfolders
+                key = ("folder" if item.data(0, KindRole) == "folder" else "subfolder", path)
+                self._show_count(key, self._folder_count(path))
+                subs = self._subs.get(path)
+                if subs is None:
+                    self._indicate(item, path)
+                    continue
+                shown = [item.child(i).data(0, ValueRole) for i in range(item.childCount())]
+                if path not in self._filled or shown != [sub.path for sub in subs]:
+                    self._drop_children(item)
+                    self._fill(item, path)
+                    rebuilt = True
+        finally:
+            self.tree.blockSignals(False)
+        if rebuilt:
+            self.select(current, emit=False)
+
+    def include_subfolders(self) -> bool:
+        return self._deeper
+
+    def set_include_subfolders(self, deeper: bool) -> None:
+        """Whether a folder's entry shows the photos of its subfolders too (and counts them)."""
+        if deeper == self._deeper:
+            return
+        shown = self._find(self._current)
+        self._deeper = deeper
+        for path, item in self._dir_items.items():
+            key = ("folder" if item.data(0, KindRole) == "folder" else "subfolder", path)
+            self._show_count(key, self._folder_count(path))
+        self.includeSubfoldersChanged.emit(deeper)
+        if shown is not None and shown.data(0, KindRole) in _FOLDER_KINDS:  # the folder in view follows
+            self._current = self._value_of(shown)
+            self.filterChanged.emit(self._current)
+
+    def selected_library_folder(self) -> Optional[str]:
+        """The library folder whose entry is selected, if one is."""
+        items = self.tree.selectedItems()
+        if items and items[0].data(0, KindRole) == "folder":
+            return items[0].data(0, ValueRole)
+        return None
+
+    def _add_deeper_toggle(self, menu: QMenu) -> None:
+        action = menu.addAction("Include subfolders")
+        action.setCheckable(True)
+        action.setChecked(self._deeper)
+        action.setToolTip("A folder shows the photos of its subfolders too")
+        action.toggled.connect(self.set_include_subfolders)
+
+    def _remember_subfolders(self, levels: dict) -> None:
+        for path, (own, subs) in levels.items():
+            self._counts[path] = own
+            self._subs[path] = list(subs)
+            for sub in subs:
+                self._counts[sub.path] = sub
+
+    def _folder_count(self, path: str) -> Optional[int]:
+        """What a folder's entry counts: its photos and, unless turned off, those below it."""
+        known = self._counts.get(path)
+        if self._deeper:
+            return self._library_totals.get(path, known.total if known is not None else None)
+        return known.photos if known is not None else None
+
+    def _fill(self, item: QTreeWidgetItem, path: str) -> None:
+        """Add the known subfolders below ``item`` (and theirs, where known); call with signals blocked."""
+        subs = self._subs.get(path)
+        if subs is None:
+            self._filled.discard(path)
+            self._indicate(item, path)
+            return
+        self._filled.add(path)
+        item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.DontShowIndicatorWhenChildless)
+        for sub in subs:
+            n = self._folder_count(sub.path)
+            child = QTreeWidgetItem([sub.name, "" if n is None else _count(n)])
+            child.setData(0, KindRole, "subfolder")
+            child.setData(0, ValueRole, sub.path)
+            child.setToolTip(0, f"{display_path(sub.path)}\n{sub.photos:,} photo(s) in it, {sub.total:,} with its "
+                                f"subfolders")
+            self._shown[("subfolder", sub.path)] = (child, n)
+            self._dir_items[sub.path] = child
+            item.addChild(child)
+            self._fill(child, sub.path)
+        item.setExpanded(path in self._open)
+
+    def _indicate(self, item: QTreeWidgetItem, path: str) -> None:
+        """A folder whose subfolders are not read yet: an arrow while it may have some."""
+        known = self._counts.get(path)
+        item.setChildIndicatorPolicy(
+            QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator if known is None or known.subfolders > 0
+            else QTreeWidgetItem.ChildIndicatorPolicy.DontShowIndicatorWhenChildless)
+
+    def _drop_children(self, item: QTreeWidgetItem) -> None:
+        for child in item.takeChildren():
+            path = child.data(0, ValueRole)
+            self._drop_children(child)
+            self._filled.discard(path)
+            self._dir_items.pop(path, None)
+            self._shown.pop(("subfolder", path), None)
+
+    def _expanded(self, item: QTreeWidgetItem) -> None:
+        if item.data(0, KindRole) not in _FOLDER_KINDS:
+            return
+        path = item.data(0, ValueRole)
+        self._open.add(path)
+        if path not in self._subs:  # its subfolders are read off the GUI thread
+            self.subfoldersRequested.emit()
+
+    def _collapsed(self, item: QTreeWidgetItem) -> None:
+        if item.data(0, KindRole) in _FOLDER_KINDS:
+            self._open.discard(item.data(0, ValueRole))
+
     # ---- interaction -------------------------------------------------------------------------
     def _selection_changed(self) -> None:
         items = self.tree.selectedItems()
@@ -334,7 +493,7 @@ class Sidebar(QWidget):
         item = items[0]
         kind = item.data(0, KindRole)
         self.remove_button.setEnabled(kind == "folder")
-        if kind not in ("all", "folder", "tag", "year", "place"):
+        if kind not in ("all", "folder", "subfolder", "tag", "year", "place"):
             return
         value = self._value_of(item)
         if value != self._current:
@@ -346,9 +505,9 @@ class Sidebar(QWidget):
             self.editTagSetRequested.emit(item.data(0, ValueRole))
 
     def _remove_selected(self) -> None:
-        items = self.tree.selectedItems()
-        if items and items[0].data(0, KindRole) == "folder":
-            self.removeFolderRequested.emit(items[0].data(0, ValueRole))
+        folder = self.selected_library_folder()
+        if folder is not None:
+            self.removeFolderRequested.emit(folder)
 
     def _context_menu(self, pos) -> None:
         item = self.tree.itemAt(pos)
@@ -358,8 +517,15 @@ class Sidebar(QWidget):
         if kind == "folder":
             menu.addAction("Show in file manager", lambda: self.showFolderRequested.emit(value))
             menu.addAction("Rescan", lambda: self.rescanFolderRequested.emit(value))
+            self._add_deeper_toggle(menu)
             menu.addSeparator()
             menu.addAction("Remove from library", lambda: self.removeFolderRequested.emit(value))
+        elif kind == "subfolder":
+            menu.addAction("Show in file manager", lambda: self.showFolderRequested.emit(value))
+            self._add_deeper_toggle(menu)
+        elif kind == "folders":
+            menu.addAction("Add folder…", self.addFolderRequested.emit)
+            self._add_deeper_toggle(menu)
         elif kind in ("tagset", "tag"):
             name = value if kind == "tagset" else value[0]
             menu.addAction("Edit tag set…", lambda: self.editTagSetRequested.emit(name))

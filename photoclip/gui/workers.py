@@ -326,6 +326,7 @@ class Slot(enum.Enum):
     RESULTS = "results"
     DETAILS = "details"
     SIDEBAR = "sidebar"
+    SUBFOLDERS = "subfolders"  # the subfolders of the folders opened in the sidebar
     STARTUP = "startup"
     REVEAL = "reveal"
     LABELS = "labels"  # a photo's best labels: needs the model, so after everything else
