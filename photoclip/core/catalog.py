@@ -1070,6 +1070,19 @@ class Catalog:
         return {(r["tag_set"], r["label"]): r["decision"] for r in self.conn.execute(
             "SELECT tag_set, label, decision FROM user_tags WHERE fingerprint=?", (fingerprint,))}
 
+    def example_rows(self, model_id: int, tag_set: str) -> list[tuple[str, str, str, np.ndarray]]:
+        """(fingerprint, label, decision, vector) of every decision on a set's tags whose content
+        has a vector of this model: the examples that teach the set."""
+        return [(r[0], r[1], r[2], np.frombuffer(r[3], dtype=np.float32)) for r in self.conn.execute(
+            "SELECT u.fingerprint, u.label, u.decision, v.vector FROM user_tags u JOIN vectors v "
+            "ON v.fingerprint=u.fingerprint AND v.model_id=? WHERE u.tag_set=? ORDER BY u.fingerprint, u.label",
+            (model_id, tag_set))]
+
+    def decided_fingerprints(self, tag_set: str, label: str) -> set[str]:
+        """The contents with a decision (any) on one tag."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT fingerprint FROM user_tags WHERE tag_set=? AND label=?", (tag_set, label))}
+
     def has_auto_tag(self, fingerprint: str, tag_set: str, label: str) -> bool:
         return self.conn.execute(
             "SELECT 1 FROM vectors v JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "
