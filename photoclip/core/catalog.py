@@ -1148,9 +1148,15 @@ class Catalog:
         if model_id is not None:
             sql += " AND v.model_id=?"
             args.append(model_id)
-        sql += (" UNION ALL SELECT p.path, f.path, u.tag_set, u.label, 1.0, '', 'user' FROM user_tags u "
+        # tags added by hand and confirmed ones that the model does not give (or no longer: taught
+        # otherwise, an abstain score); one it gives is in the rows above, with the user's word as source
+        sql += (" UNION ALL SELECT p.path, f.path, u.tag_set, u.label, 1.0, '', u.decision FROM user_tags u "
                 "JOIN photos p ON p.fingerprint=u.fingerprint JOIN folders f ON f.id=p.folder_id "
-                "WHERE u.decision='user'")
+                "WHERE u.decision IN ('user', 'confirmed') AND NOT EXISTS (SELECT 1 FROM vectors v2 "
+                "JOIN tags t2 ON t2.vector_id=v2.id JOIN tag_sets s2 ON s2.id=t2.tag_set_id "
+                "WHERE v2.fingerprint=u.fingerprint AND s2.name=u.tag_set AND t2.label=u.label"
+                + (" AND v2.model_id=?" if model_id is not None else "") + ")")
+        args = args + args
         # the RAW of a RAW+JPEG pair carries its JPEG's tags
         sql = (f"SELECT path, folder, tag_set, label, score, model, source FROM ({sql}) UNION ALL "
                f"SELECT r.path, e.folder, e.tag_set, e.label, e.score, e.model, e.source FROM ({sql}) e "
@@ -1178,14 +1184,15 @@ def _is_within(path: str, folder: str) -> bool:
 
 def _with_decisions(auto: list[Tag], decisions: dict[tuple[str, str], str]) -> list[Tag]:
     """A photo's auto-tags with the user's decisions applied: rejected ones dropped, confirmed
-    ones marked, the ones added by hand added (score 1)."""
+    ones marked, the ones added by hand (and confirmed ones without an auto-tag) added (score 1)."""
     out = []
     for t in auto:
         decision = decisions.get((t.tag_set, t.label))
         if decision == "rejected":
             continue
-        out.append(Tag(t.tag_set, t.label, t.score, t.model, "confirmed") if decision == "confirmed" else t)
+        out.append(Tag(t.tag_set, t.label, t.score, t.model, decision) if decision in ("confirmed", "user") else t)
     have = {(t.tag_set, t.label) for t in out}
-    out += [Tag(s, label, 1.0, "", "user") for (s, label), d in sorted(decisions.items())
-            if d == "user" and (s, label) not in have]
+    # a confirmed tag the model no longer gives (taught otherwise, or below an abstain score) stays
+    out += [Tag(s, label, 1.0, "", d) for (s, label), d in sorted(decisions.items())
+            if d in ("user", "confirmed") and (s, label) not in have]
     return sorted(out, key=lambda t: (t.tag_set, t.source == "auto", -t.score))

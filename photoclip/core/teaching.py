@@ -10,7 +10,8 @@ bit for bit, so a set nobody taught tags exactly as zero-shot tagging does.
 
 Multi-label sets: each label's threshold is the cut that best separates (F1) the scores of its
 positives from those of its negatives (rejected photos, and photos given other labels of the set
-by hand but not this one), halfway to the next score below; without both kinds it is the set's.
+by hand but not this one), halfway to the next score below; without both kinds, or when the
+label's scores hardly tell them apart (AUC < MIN_SEPARATION, as with shuffled examples), the set's.
 Single-mode sets may answer no label: ``abstain`` (a setting) is the score the best label needs.
 """
 
@@ -26,6 +27,8 @@ import numpy as np
 PROTOTYPE_WEIGHT = 2.0
 #: the negatives' mean is taken away with this weight
 NEGATIVE_WEIGHT = 0.5
+#: a label's threshold is learned only from examples that its scores tell apart this well (AUC)
+MIN_SEPARATION = 0.8
 #: decisions that make a photo a positive example of a label
 POSITIVE = ("user", "confirmed")
 
@@ -104,10 +107,18 @@ def prototype(text: np.ndarray, ex: Optional[Examples]) -> np.ndarray:
     return _unit(v).astype(np.float32)
 
 
+def separation(pos: np.ndarray, neg: np.ndarray) -> float:
+    """How well scores tell positives from negatives: the chance that a positive scores above a
+    negative (ROC AUC; 0.5 for examples that say nothing, e.g. shuffled ones)."""
+    diff = pos[:, None] - neg[None, :]
+    return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)
+
+
 def best_cut(pos: np.ndarray, neg: np.ndarray, default: float) -> float:
     """The score that best separates positives (at or above it) from negatives (F1 on them),
-    halfway down to the next score below; ``default`` without both kinds."""
-    if not len(pos) or not len(neg):
+    halfway down to the next score below; ``default`` without both kinds, or when the scores
+    hardly tell them apart (separation below MIN_SEPARATION)."""
+    if not len(pos) or not len(neg) or separation(pos, neg) < MIN_SEPARATION:
         return default
     scores = np.unique(np.concatenate([pos, neg]))
     best_f1, cut = -1.0, default
