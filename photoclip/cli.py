@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
             "With no description and no --image: the photos the filters allow, newest first.")
     p.add_argument("query", nargs="?", default="", help='what to look for; "-word" pushes a concept away')
     p.add_argument("--image", help="find photos similar to this image")
+    p.add_argument("--like-tag", metavar="SET:LABEL",
+                   help='find more like these: the photos you have not tagged, confirmed or rejected as SET:LABEL '
+                        'that look most like those you have, best first ("My tags:our cabin" for your own labels)')
     p.add_argument("--weight", type=float, default=0.5, help="share of the image when combined with text (0..1)")
     p.add_argument("--limit", "-n", type=int, default=20, help="how many results (default 20)")
     p.add_argument("--folder", metavar="PATH",
@@ -314,9 +317,20 @@ def _tag_by_hand(lib, args) -> int:
 
 
 def _search(lib, args) -> None:
-    browsing = not args.query and not args.image
-    results = lib.search(args.query, args.image, weight=args.weight, limit=args.limit,
-                         where=_photo_filter(args), sort=args.sort)
+    if args.like_tag:
+        if ":" not in args.like_tag:
+            raise PhotoclipError("--like-tag takes SET:LABEL, e.g. scenes:beach")
+        if args.query or args.image:
+            raise PhotoclipError("--like-tag finds photos by a tag's examples: leave out the query and --image.")
+        from .core.search import sort_results
+
+        tag_set, _, label = args.like_tag.partition(":")
+        browsing = False
+        results = sort_results(lib.like_tag(tag_set, label, limit=args.limit, where=_photo_filter(args)), args.sort)
+    else:
+        browsing = not args.query and not args.image
+        results = lib.search(args.query, args.image, weight=args.weight, limit=args.limit,
+                             where=_photo_filter(args), sort=args.sort)
     if args.json:
         print(json.dumps([{"path": r.path, "score": None if browsing else round(r.score, 6), "taken": r.taken_at,
                            "camera": r.camera, "lens": r.lens, "place": r.place, "width": r.width,

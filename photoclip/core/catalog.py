@@ -1140,6 +1140,19 @@ class Catalog:
         return {(r["tag_set"], r["label"]): r["decision"] for r in self.conn.execute(
             "SELECT tag_set, label, decision FROM user_tags WHERE fingerprint=?", (fingerprint,))}
 
+    def example_rows(self, model_id: int, tag_set: str) -> list[tuple[str, str, str, np.ndarray]]:
+        """(fingerprint, label, decision, vector) of every decision on a set's tags whose content
+        has a vector of this model: the examples that teach the set."""
+        return [(r[0], r[1], r[2], np.frombuffer(r[3], dtype=np.float32)) for r in self.conn.execute(
+            "SELECT u.fingerprint, u.label, u.decision, v.vector FROM user_tags u JOIN vectors v "
+            "ON v.fingerprint=u.fingerprint AND v.model_id=? WHERE u.tag_set=? ORDER BY u.fingerprint, u.label",
+            (model_id, tag_set))]
+
+    def decided_fingerprints(self, tag_set: str, label: str) -> set[str]:
+        """The contents with a decision (any) on one tag."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT fingerprint FROM user_tags WHERE tag_set=? AND label=?", (tag_set, label))}
+
     def has_auto_tag(self, fingerprint: str, tag_set: str, label: str) -> bool:
         return self.conn.execute(
             "SELECT 1 FROM vectors v JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "
@@ -1205,9 +1218,15 @@ class Catalog:
         if model_id is not None:
             sql += " AND v.model_id=?"
             args.append(model_id)
-        sql += (" UNION ALL SELECT p.path, f.path, u.tag_set, u.label, 1.0, '', 'user' FROM user_tags u "
+        # tags added by hand and confirmed ones that the model does not give (or no longer: taught
+        # otherwise, an abstain score); one it gives is in the rows above, with the user's word as source
+        sql += (" UNION ALL SELECT p.path, f.path, u.tag_set, u.label, 1.0, '', u.decision FROM user_tags u "
                 "JOIN photos p ON p.fingerprint=u.fingerprint JOIN folders f ON f.id=p.folder_id "
-                "WHERE u.decision='user'")
+                "WHERE u.decision IN ('user', 'confirmed') AND NOT EXISTS (SELECT 1 FROM vectors v2 "
+                "JOIN tags t2 ON t2.vector_id=v2.id JOIN tag_sets s2 ON s2.id=t2.tag_set_id "
+                "WHERE v2.fingerprint=u.fingerprint AND s2.name=u.tag_set AND t2.label=u.label"
+                + (" AND v2.model_id=?" if model_id is not None else "") + ")")
+        args = args + args
         # the RAW of a RAW+JPEG pair carries its JPEG's tags
         sql = (f"SELECT path, folder, tag_set, label, score, model, source FROM ({sql}) UNION ALL "
                f"SELECT r.path, e.folder, e.tag_set, e.label, e.score, e.model, e.source FROM ({sql}) e "
@@ -1246,14 +1265,15 @@ def _is_within(path: str, folder: str) -> bool:
 
 def _with_decisions(auto: list[Tag], decisions: dict[tuple[str, str], str]) -> list[Tag]:
     """A photo's auto-tags with the user's decisions applied: rejected ones dropped, confirmed
-    ones marked, the ones added by hand added (score 1)."""
+    ones marked, the ones added by hand (and confirmed ones without an auto-tag) added (score 1)."""
     out = []
     for t in auto:
         decision = decisions.get((t.tag_set, t.label))
         if decision == "rejected":
             continue
-        out.append(Tag(t.tag_set, t.label, t.score, t.model, "confirmed") if decision == "confirmed" else t)
+        out.append(Tag(t.tag_set, t.label, t.score, t.model, decision) if decision in ("confirmed", "user") else t)
     have = {(t.tag_set, t.label) for t in out}
-    out += [Tag(s, label, 1.0, "", "user") for (s, label), d in sorted(decisions.items())
-            if d == "user" and (s, label) not in have]
+    # a confirmed tag the model no longer gives (taught otherwise, or below an abstain score) stays
+    out += [Tag(s, label, 1.0, "", d) for (s, label), d in sorted(decisions.items())
+            if d in ("user", "confirmed") and (s, label) not in have]
     return sorted(out, key=lambda t: (t.tag_set, t.source == "auto", -t.score))

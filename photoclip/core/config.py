@@ -46,6 +46,7 @@ class Settings:
     batch_size: int = 0                  # images per model call; 0 = automatic
     decode_workers: int = 0              # image decoding threads; 0 = automatic
     watch: bool = True                   # watch library folders for changes while the app runs
+    abstain: float = 0.0                 # single-mode tag sets: no label when the best scores below this (0..1)
 
     def __post_init__(self) -> None:
         # Keys this version does not know (a newer photoclip's), written back unchanged on save.
@@ -103,6 +104,10 @@ def _wrong_value(key: str, value, default) -> str:
         return f"{value!r} is not a whole number"
     if kind is int and value < 0:
         return f"{value!r} is negative"
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"{value!r} is not a number"
+    if kind is float and not 0.0 <= value < 1.0:
+        return f"{value!r} is not between 0 and 1"
     if kind is str and not isinstance(value, str):
         return f"{value!r} is not text"
     if key in CHOICES and value not in CHOICES[key]:

@@ -30,6 +30,7 @@ from .lock import IndexLock
 from .search import SearchResult, Searcher, as_result, combine, name_term, sort_results, text_query_vector
 from .index_cache import IndexCache
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
+from .teaching import Taught, digest, examples_by_label, prototype, teach
 
 log = logging.getLogger("photoclip.library")
 
@@ -474,9 +475,13 @@ class Library:
             unknown = set(names) - {ts.name for ts in sets}
             if unknown:
                 raise PhotoclipError(f"No tag set called {', '.join(sorted(unknown))}.")
-        if retag:
-            for ts in sets:
+        taught_keys = {}
+        for ts in sets:
+            # the examples the set was last tagged with: new ones (or another abstain) tag it again
+            key, now = f"taught:{ts.id}", self._teaching_key(mid, ts)
+            if retag or (self.catalog.get_meta(key) or "") != now:
                 self.catalog.clear_tags(ts.id)
+            taught_keys[ts.id] = (key, now)
         work = [(ts, self.catalog.count_untagged(mid, ts.id)) for ts in sets]
         total = sum(n for _, n in work)
         if total == 0:
@@ -488,21 +493,59 @@ class Library:
         done = 0
         todo = [(ts, n) for ts, n in work if n]
         for k, (ts, n) in enumerate(todo, 1):
-            labels = self._labels.for_set(ts)
+            taught = self._teaching(mid, ts, embedder)
             in_set = 0
             # the bar counts (photo, tag set) steps; the text counts this set's photos
             what = f"Tagging ({ts.name}" + (f", set {k} of {len(todo)})" if len(todo) > 1 else ")")
             for ids, mat in self.catalog.untagged_vectors(mid, ts.id, batch=2000):
                 control.checkpoint()
-                probs = label_probabilities(mat, labels, embedder.logit_scale)
-                self.catalog.store_tags(ts.id, ids, assign(ts, probs))
+                probs = label_probabilities(mat, taught.matrix, embedder.logit_scale)
+                self.catalog.store_tags(ts.id, ids, assign(ts, probs, taught.thresholds, taught.abstain))
                 done += len(ids)
                 in_set += len(ids)
                 if progress:
                     rate, eta = meter.update(done)
                     progress(Progress("tagging", done, total, rate, eta,
                                       describe(what, in_set, n, rate, eta)))
+            self.catalog.set_meta(*taught_keys[ts.id])
         return done
+
+    # -- teaching by example --------------------------------------------------------------------
+    def _abstain(self, ts: TagSet) -> float:
+        return float(self.settings.abstain) if ts.mode == "single" else 0.0
+
+    def _teaching_key(self, model_id: int, ts: TagSet) -> str:
+        """What a set's tags were made from beyond its labels: its examples and abstain score."""
+        return digest(self.catalog.example_rows(model_id, ts.name), self._abstain(ts))
+
+    def _teaching(self, model_id: int, ts: TagSet, embedder: Embedder) -> Taught:
+        """A set's label matrix and thresholds, taught by the user's decisions on its tags."""
+        text = self._labels.for_set(ts)
+        examples = examples_by_label(self.catalog.example_rows(model_id, ts.name), ts.labels, text.shape[1])
+        return teach(ts.labels, ts.mode, ts.threshold, text, examples, embedder.logit_scale, self._abstain(ts))
+
+    def like_tag(self, tag_set: Optional[str], label: str, *, limit: int = 50,
+                 where: PhotoFilter = ALL_PHOTOS) -> list[SearchResult]:
+        """"Find more like these": the photos most likely to carry a tag (SET:LABEL, or a label of
+        "My tags") that the user has not decided on yet, best first, scored by the label's taught
+        embedding (its text moved towards the photos tagged or confirmed, away from the rejected
+        ones; with no examples, its text alone)."""
+        name, label = self._tag_home(label, tag_set)
+        mid = self._model_row()
+        if mid is None:
+            return []
+        embedder = self.embedder()
+        if embedder.identity != self.model_key:
+            return []
+        labels = next((t.labels for t in self.tag_sets() if t.name == name), [label])
+        text = self._labels.for_set(TagSet(name, labels))[labels.index(label)]
+        examples = examples_by_label(self.catalog.example_rows(mid, name), [label], text.shape[0])
+        q = prototype(text, examples[label])
+        decided = {rec.id for recs in self.catalog.photos_by_fingerprints(
+            list(self.catalog.decided_fingerprints(name, label))).values() for rec in recs}
+        candidates = self.photos(where) if where else None
+        found = self.searcher.query(mid, q, limit + len(decided), candidates)
+        return [r for r in found if r.photo_id not in decided][:limit]
 
     def best_labels(self, photo_id: int, per_set: int = 3) -> dict[str, list[tuple[str, float]]]:
         """The best-matching labels of every tag set for one photo, computed live."""
@@ -518,7 +561,8 @@ class Library:
         for ts in self.tag_sets():
             if not ts.enabled:
                 continue
-            probs = label_probabilities(hit[1][None, :], self._labels.for_set(ts), embedder.logit_scale)[0]
+            matrix = self._teaching(mid, ts, embedder).matrix
+            probs = label_probabilities(hit[1][None, :], matrix, embedder.logit_scale)[0]
             order = np.argsort(-probs)[:per_set]
             out[ts.name] = [(ts.labels[i], float(probs[i])) for i in order]
         return out

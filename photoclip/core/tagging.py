@@ -250,15 +250,18 @@ def label_probabilities(vectors: np.ndarray, label_matrix: np.ndarray, logit_sca
     return p / p.sum(axis=1, keepdims=True)
 
 
-def assign(ts: TagSet, probs: np.ndarray) -> list[list[tuple[str, float]]]:
-    """The tags each photo gets: the best label (single) or every label over the threshold (multi)."""
+def assign(ts: TagSet, probs: np.ndarray, thresholds: Optional[np.ndarray] = None,
+           abstain: float = 0.0) -> list[list[tuple[str, float]]]:
+    """The tags each photo gets: the best label (single; none when it scores below ``abstain``) or
+    every label at or over its threshold (multi: ``thresholds``, one a label, else the set's)."""
+    cut = np.full(len(ts.labels), ts.threshold) if thresholds is None else np.asarray(thresholds)
     out = []
     for row in probs:
         if ts.mode == "single":
             i = int(row.argmax())
-            out.append([(ts.labels[i], float(row[i]))])
+            out.append([(ts.labels[i], float(row[i]))] if row[i] >= abstain else [])
         else:
-            idx = np.flatnonzero(row >= ts.threshold)
+            idx = np.flatnonzero(row >= cut)
             idx = idx[np.argsort(-row[idx])]
             out.append([(ts.labels[i], float(row[i])) for i in idx])
     return out
