@@ -84,6 +84,7 @@ class Actions(QObject):
         self.copy_path = self._action("&Copy path", self.copy_selected_path, QKeySequence.StandardKey.Copy)
         self.copy_path.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         w.grid.addAction(self.copy_path)
+        w.viewer.addAction(self.copy_path)  # Ctrl+C copies the photo being viewed, too
         self.find_similar = self._action("Find &similar", self.find_similar_selected, "Ctrl+Shift+F")
         self.zoom_in = self._action("&Larger thumbnails", w.grid.zoom_in, QKeySequence.StandardKey.ZoomIn)
         self.zoom_out = self._action("&Smaller thumbnails", w.grid.zoom_out, QKeySequence.StandardKey.ZoomOut)

@@ -6,6 +6,7 @@ import os
 from typing import Callable, Optional
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -121,6 +122,11 @@ class MainWindow(QMainWindow):
         self._before_viewer: Optional[tuple] = None
         self._hidden_for_full_screen: list[QWidget] = []
         self._was_maximized = False
+        # while viewing, Esc and F11 work wherever the focus is (the details beside the photo, too)
+        self._viewer_keys = [QShortcut(QKeySequence(key), self, slot) for key, slot in
+                             (("Esc", self.viewer.escape), ("F11", self.viewer.fullscreen_button.toggle))]
+        for shortcut in self._viewer_keys:
+            shortcut.setEnabled(False)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
@@ -224,6 +230,8 @@ class MainWindow(QMainWindow):
             self._before_viewer = (self.splitter.sizes(), self.sidebar.isVisibleTo(self),
                                    self.toolbar.isVisibleTo(self))
             self.middle_stack.setCurrentWidget(self.viewer)
+            for shortcut in self._viewer_keys:
+                shortcut.setEnabled(True)
             self.sidebar.hide()
             self.toolbar.hide()
             self._viewer_details(self.viewer.details_button.isChecked())
@@ -238,6 +246,8 @@ class MainWindow(QMainWindow):
         self.viewer.fullscreen_button.setChecked(False)
         self.viewer.stop_slideshow()
         self.middle_stack.setCurrentWidget(self.middle)
+        for shortcut in self._viewer_keys:
+            shortcut.setEnabled(False)
         sizes, sidebar, toolbar = self._before_viewer or ([], True, True)
         self.sidebar.setVisible(sidebar)
         self.toolbar.setVisible(toolbar)

@@ -463,7 +463,7 @@ class PhotoViewer(_PhotoShower):
         self.actual_button = _tool("100 %", "Every pixel (1)", bar)
         self.actual_button.clicked.connect(lambda: self.canvas.set_zoom(1.0))
         self.zoom_label = QLabel(bar)
-        self.zoom_label.setMinimumWidth(48)
+        self.zoom_label.setMinimumWidth(80)
         self.details_button = _tool("Details", "Show the details beside the photo (I)", bar, checkable=True)
         self.details_button.toggled.connect(self.detailsToggled.emit)
         self.slideshow_button = _tool("▶ Slideshow", "Start or stop a slideshow (S)", bar, checkable=True)
@@ -544,24 +544,28 @@ class PhotoViewer(_PhotoShower):
 
     def _update_zoom_label(self) -> None:
         z = self.canvas.zoom()
-        self.zoom_label.setText(f"{z * 100:.0f} %" if self.canvas.has_photo() else "")
+        self.zoom_label.setText(f"Zoom {z * 100:.0f} %" if self.canvas.has_photo() else "")
 
     def hideEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.stop_slideshow()
         super().hideEvent(event)
 
     # ---- keys ---------------------------------------------------------------------------------
+    def escape(self) -> None:
+        """Esc: leave full screen, else stop the slideshow, else back to the grid."""
+        if self.fullscreen_button.isChecked():
+            self.fullscreen_button.setChecked(False)
+        elif self.slideshow_button.isChecked():
+            self.stop_slideshow()
+        else:
+            self.closeRequested.emit()
+
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
         key, mods = event.key(), event.modifiers()
         K = Qt.Key
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
         if key == K.Key_Escape:
-            if self.fullscreen_button.isChecked():
-                self.fullscreen_button.setChecked(False)
-            elif self.slideshow_button.isChecked():
-                self.stop_slideshow()
-            else:
-                self.closeRequested.emit()
+            self.escape()
         elif key in (K.Key_Right, K.Key_PageDown) and self.canvas.is_fit() or key == K.Key_Space:
             self.step(1)
         elif key in (K.Key_Left, K.Key_PageUp) and self.canvas.is_fit() or key == K.Key_Backspace:
