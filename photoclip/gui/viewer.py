@@ -361,6 +361,7 @@ class _PhotoShower(QWidget):
         self.photos = _GridPhotos(grid)
         self.canvas = ImageCanvas(self)
         self.path: Optional[str] = None
+        self._ahead: list[Key] = []
         self._full_timer = QTimer(self)
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(400)  # staying on a photo: get its every pixel for 100 %
@@ -377,6 +378,10 @@ class _PhotoShower(QWidget):
         row = self.photos.row()
         path = self.photos.path(row)
         if path is None:
+            if not self.photos.count():  # the photos went (their folder was removed)
+                self.path = None
+                self.canvas.clear("No photo to show")
+                self.photo_changed()
             return
         changed = path != self.path
         self.path = path
@@ -386,8 +391,8 @@ class _PhotoShower(QWidget):
         elif changed:
             self.canvas.clear("Loading…")
         self.canvas.setToolTip(display_path(path))
-        ahead = [self._fit_key(p) for p in (self.photos.path(row + 1), self.photos.path(row - 1)) if p]
-        self.decoder.want([self._fit_key(path)] + ahead)
+        self._ahead = [self._fit_key(p) for p in (self.photos.path(row + 1), self.photos.path(row - 1)) if p]
+        self.decoder.want([self._fit_key(path)] + self._ahead)
         if found is not None and found.image is not None and self.preload_full:
             self._full_timer.start()
         self.photo_changed()
@@ -410,8 +415,8 @@ class _PhotoShower(QWidget):
         full = self.decoder.result((self.path, None))
         if full is not None and full.image is not None:
             self.canvas.set_full(full.image)
-        elif full is None:
-            self.decoder.want([(self.path, None)])
+        elif full is None:  # after the neighbours, which are quick and may be next
+            self.decoder.want(self._ahead + [(self.path, None)])
 
     def _on_ready(self, key: Key) -> None:
         path, box = key
