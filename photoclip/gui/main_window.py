@@ -228,7 +228,7 @@ class MainWindow(QMainWindow):
         self.quick_look.close_preview()
         if not self.is_viewing():
             self._before_viewer = (self.splitter.sizes(), self.sidebar.isVisibleTo(self),
-                                   self.toolbar.isVisibleTo(self))
+                                   self.toolbar.isVisibleTo(self), self.grid.verticalScrollBar().value())
             self.middle_stack.setCurrentWidget(self.viewer)
             for shortcut in self._viewer_keys:
                 shortcut.setEnabled(True)
@@ -248,18 +248,30 @@ class MainWindow(QMainWindow):
         self.middle_stack.setCurrentWidget(self.middle)
         for shortcut in self._viewer_keys:
             shortcut.setEnabled(False)
-        sizes, sidebar, toolbar = self._before_viewer or ([], True, True)
+        sizes, sidebar, toolbar, scroll = self._before_viewer or ([], True, True, None)
         self.sidebar.setVisible(sidebar)
         self.toolbar.setVisible(toolbar)
         self.details.show()
         if sizes:
             self.splitter.setSizes(sizes)
         self._before_viewer = None
+        self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.grid.doItemsLayout()  # at its width again: the rows it had
+        self._restore_grid(scroll)
+        self._fit_soon()
+
+    def _restore_grid(self, scroll: Optional[int], tries: int = 20) -> None:
+        """The grid scrolled where it was before the viewer (the viewer is wider: the grid, laid out
+        under it, had fewer rows), then to the photo viewed last if that is elsewhere."""
+        bar = self.grid.verticalScrollBar()
+        if scroll is not None and bar.maximum() < scroll and tries:  # a long grid lays out in batches
+            QTimer.singleShot(50, self, lambda: self._restore_grid(scroll, tries - 1))
+            return
+        if scroll is not None:
+            bar.setValue(scroll)
         current = self.grid.currentIndex()
         if current.isValid():
             self.grid.scrollTo(current)
-        self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
-        self._fit_soon()
 
     def _viewer_details(self, on: bool) -> None:
         if not self.is_viewing():

@@ -237,3 +237,23 @@ def test_without_a_launcher_the_window_says_so_and_offers_the_viewer(open_window
     box = [b for b in w.findChildren(QMessageBox, "noLauncherBox") if b.isVisible()][0]
     {b.text(): b for b in box.findChildren(QPushButton)}["Copy path"].click()
     assert QApplication.clipboard().text() == path
+
+
+def test_back_from_the_viewer_the_grid_is_where_it_was(open_window, qtbot, tmp_path):
+    w = window_with_photos(open_window, qtbot, tmp_path, n=60)
+    w.resize(900, 600)
+    qtbot.wait(100)
+    bar = w.grid.verticalScrollBar()
+    assert bar.maximum() > 0  # more photos than fit
+    bar.setValue(bar.maximum() // 2)
+    qtbot.wait(50)
+    row = w.grid.indexAt(w.grid.viewport().rect().center()).row()
+    assert row > 0
+    before = bar.value()
+    rect = w.grid.visualRect(w.model.index(row))
+    qtbot.mouseClick(w.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(w.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert w.is_viewing()
+    shown(qtbot, w.viewer, grid_paths(w)[row])
+    qtbot.keyClick(w.viewer.canvas, Qt.Key.Key_Escape)
+    assert not w.is_viewing() and bar.value() == before and w.grid.currentIndex().row() == row
