@@ -34,6 +34,7 @@ from .viewer import ImageDecoder, PhotoViewer, QuickLook
 #: panel folds away (and comes back when the window is wide enough again)
 SIDEBAR_MIN, DETAILS_MIN, DETAILS_WIDTH = 150, 200, 300
 GRID_MIN_COLUMNS = 2
+BANNER_MARGINS = (8, 6, 8, 2)
 
 
 def _dropped_folders(mime) -> list[str]:
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
                  decoder: Optional[ImageDecoder] = None) -> None:
         super().__init__(parent)
         self._own_decoder = decoder is None
+        self._thumbnails = thumbnails
         self.decoder = decoder if decoder is not None else ImageDecoder(parent=self)
         self.settings = settings
         self.setWindowTitle("photoclip")
@@ -112,7 +114,7 @@ class MainWindow(QMainWindow):
         self.details = DetailsPanel(thumbnails, self)
         # the built-in viewer: a page stacked over the grid (and its filter bar)
         self.middle = middle
-        self.viewer = PhotoViewer(self.decoder, self.grid, self)
+        self.viewer = PhotoViewer(self.decoder, self.grid, self, thumbnails=thumbnails)
         self.middle_stack = QStackedWidget(self)
         self.middle_stack.addWidget(middle)
         self.middle_stack.addWidget(self.viewer)
@@ -150,12 +152,13 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.banner = ModelBanner(body, models_dir=models_dir)
         banner_box = QVBoxLayout()
-        banner_box.setContentsMargins(8, 6, 8, 2)
+        banner_box.setContentsMargins(*BANNER_MARGINS)
         banner_box.addWidget(self.banner)
+        self._banner_box = banner_box
         layout.addLayout(banner_box)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(body)
-        self.quick_look = QuickLook(self.decoder, self.grid, body)  # Space: a preview over the window
+        self.quick_look = QuickLook(self.decoder, self.grid, body, thumbnails=self._thumbnails)  # Space: a preview over the window
         self.quick_look.closed.connect(lambda: self.grid.setFocus(Qt.FocusReason.OtherFocusReason))
         self.quick_look.openRequested.connect(lambda: self.open_viewer())
         self.grid.previewRequested.connect(self.quick_look.open)
@@ -288,11 +291,13 @@ class MainWindow(QMainWindow):
                                             if w.isVisibleTo(self)]
             for w in self._hidden_for_full_screen:
                 w.hide()
+            self._banner_box.setContentsMargins(0, 0, 0, 0)  # the photo to the screen's edges
             self.showFullScreen()
         else:
             for w in self._hidden_for_full_screen:
                 w.show()
             self._hidden_for_full_screen = []
+            self._banner_box.setContentsMargins(*BANNER_MARGINS)
             if self.isFullScreen():
                 self.showMaximized() if self._was_maximized else self.showNormal()
 

@@ -160,9 +160,19 @@ class ImageCanvas(QWidget):
         self._center = QPointF()  # the point of the photo (at 100 %) in the middle of the canvas
         self._drag: Optional[QPointF] = None
         self.message = ""
+        self.placeholder = False  # showing a thumbnail while the photo decodes
 
     # ---- content ----------------------------------------------------------------------------
+    def set_placeholder(self, thumb: QImage) -> None:
+        """Show ``thumb`` enlarged to fit, blurred, until set_photo brings the photo."""
+        w, h = max(1, thumb.width()), max(1, thumb.height())
+        scale = min(max(1, self.width()) / w, max(1, self.height()) / h)
+        self.set_photo(thumb, max(1, round(w * scale)), max(1, round(h * scale)))
+        self.placeholder = True
+        self.zoomChanged.emit()
+
     def clear(self, message: str = "") -> None:
+        self.placeholder = False
         self._fit_image = self._full_image = None
         self._size = (0, 0)
         self.message = message
@@ -170,7 +180,8 @@ class ImageCanvas(QWidget):
 
     def set_photo(self, fit: Optional[QImage], width: int, height: int, *, keep_view: bool = False) -> None:
         """Show ``fit`` (a screen-sized decode) of a photo that is ``width`` × ``height`` at 100 %."""
-        same = keep_view and self._size == (width, height)
+        same = keep_view and self._size == (width, height) and not self.placeholder
+        self.placeholder = False
         self._fit_image, self._full_image = fit, None
         self._size = (width, height)
         self.message = ""
@@ -185,7 +196,8 @@ class ImageCanvas(QWidget):
         self.update()
 
     def has_photo(self) -> bool:
-        return self._fit_image is not None or self._full_image is not None
+        """Whether the photo itself is shown (not a thumbnail standing in)."""
+        return (self._fit_image is not None or self._full_image is not None) and not self.placeholder
 
     def has_full(self) -> bool:
         return self._full_image is not None
@@ -229,7 +241,7 @@ class ImageCanvas(QWidget):
         self._clamp()
         self.update()
         self.zoomChanged.emit()
-        if self._fit_image is not None and self._full_image is None and self._size[0] \
+        if self._fit_image is not None and self._full_image is None and self._size[0] and not self.placeholder \
                 and self.zoom() > self._fit_image.width() / self._size[0] * 1.01:
             self.fullWanted.emit()
 
@@ -355,9 +367,11 @@ class _PhotoShower(QWidget):
     """What the viewer and Quick Look share: the grid's current photo on a canvas, decoded in the
     background (screen-sized first), the neighbours decoded ahead."""
 
-    def __init__(self, decoder: ImageDecoder, grid, parent=None) -> None:
+    def __init__(self, decoder: ImageDecoder, grid, parent=None, thumbnails=None) -> None:
         super().__init__(parent)
         self.decoder = decoder
+        self.thumbnails = thumbnails
+        self.grid = grid
         self.photos = _GridPhotos(grid)
         self.canvas = ImageCanvas(self)
         self.path: Optional[str] = None
@@ -389,7 +403,11 @@ class _PhotoShower(QWidget):
         if found is not None:
             self._show(found, keep_view=not changed)
         elif changed:
-            self.canvas.clear("Loading…")
+            thumb = self._thumbnail(path)
+            if thumb is not None:  # the grid's thumbnail, enlarged, until the decode sharpens it
+                self.canvas.set_placeholder(thumb)
+            else:
+                self.canvas.clear("Loading…")
         self.canvas.setToolTip(display_path(path))
         self._ahead = [self._fit_key(p) for p in (self.photos.path(row + 1), self.photos.path(row - 1)) if p]
         self.decoder.want([self._fit_key(path)] + self._ahead)
@@ -399,6 +417,12 @@ class _PhotoShower(QWidget):
 
     def photo_changed(self) -> None:
         """The photo shown changed (subclasses update their labels)."""
+
+    def _thumbnail(self, path: str) -> Optional[QImage]:
+        if self.thumbnails is None:
+            return None
+        pixmap = self.thumbnails.pixmap(path, self.grid.thumbnail_size())
+        return pixmap.toImage() if pixmap is not None and not pixmap.isNull() else None
 
     def _show(self, decoded: Decoded, keep_view: bool = False) -> None:
         if decoded.image is None:
@@ -442,8 +466,8 @@ class PhotoViewer(_PhotoShower):
     fullScreenToggled = Signal(bool)
     detailsToggled = Signal(bool)
 
-    def __init__(self, decoder: ImageDecoder, grid, parent=None) -> None:
-        super().__init__(decoder, grid, parent)
+    def __init__(self, decoder: ImageDecoder, grid, parent=None, thumbnails=None) -> None:
+        super().__init__(decoder, grid, parent, thumbnails)
         self.setObjectName("photoViewer")
         self.setAccessibleName("Photo viewer")
         self.setFocusProxy(self.canvas)
@@ -612,8 +636,8 @@ class QuickLook(_PhotoShower):
     closed = Signal()
     openRequested = Signal()
 
-    def __init__(self, decoder: ImageDecoder, grid, parent) -> None:
-        super().__init__(decoder, grid, parent)
+    def __init__(self, decoder: ImageDecoder, grid, parent, thumbnails=None) -> None:
+        super().__init__(decoder, grid, parent, thumbnails)
         self.setObjectName("quickLook")
         self.setAccessibleName("Preview")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)

@@ -92,10 +92,15 @@ def test_double_click_opens_the_viewer_in_search_order(open_window, qtbot, tmp_p
 def test_zoom_fit_100_percent_wheel_and_full_resolution(open_window, qtbot, tmp_path):
     w = window_with_photos(open_window, qtbot, tmp_path, n=2, size=(3000, 2000))
     select(w, 0)
+    path = grid_paths(w)[0]
+    qtbot.waitUntil(lambda: w.services.thumbnails.pixmap(path, w.grid.thumbnail_size()) is not None, timeout=10_000)
     assert w.open_viewer()
     v = w.viewer
-    shown(qtbot, v, grid_paths(w)[0])
     c = v.canvas
+    # at once the grid's thumbnail, enlarged, stands in while the photo decodes
+    assert c.placeholder and not c.has_photo() and c.photo_rect().width() > w.grid.thumbnail_size()
+    shown(qtbot, v, path)
+    assert not c.placeholder
     assert c.is_fit() and c.zoom() < 1.0  # a 3000 px photo fits the window
     assert c._fit_image.width() < 3000  # from a screen-sized decode
     fit = c.zoom()
