@@ -322,6 +322,84 @@ def _thumbnail_pillow(f: BinaryIO, path: str, size: int, default_orientation: in
     return _orient(thumb, orientation)
 
 
+@dataclass
+class ViewImage:
+    """A photo decoded for a viewer."""
+
+    image: Image.Image
+    """Upright RGB: fitted into the box asked for, or every pixel of what 100 % shows."""
+    width: int
+    """Width of what 100 % shows, upright: the file's (a camera RAW: its embedded preview's)."""
+    height: int
+
+
+def _fitted(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
+    """``width`` × ``height`` scaled down (never up) to fit ``box``, keeping the aspect ratio."""
+    scale = min(1.0, box[0] / max(1, width), box[1] / max(1, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def open_for_viewing(path: str, box: tuple[int, int] | None = None) -> ViewImage:
+    """Opens ``path`` read-only for looking at it: upright RGB, fitted into ``box`` (a screen's
+    pixels; JPEGs decoded at a reduced scale that still covers it, so a large photo shows at
+    once), or at full resolution without a box (for 100 %). A camera RAW shows its embedded
+    preview (the largest it has), else LibRaw's half-size development. Raises :class:`ImageError`.
+    """
+    if is_raw_path(path):
+        with _LibRaw(path) as raw:
+            info = raw.info()
+            preview = raw.preview(lambda w, h: True)
+            if isinstance(preview, bytes):
+                try:
+                    return _view_pillow(io.BytesIO(preview), path, box, info.orientation)
+                except ImageError as e:
+                    log.debug("%s: embedded preview unusable (%s); developing the RAW", path, e)
+                    preview = None
+            if preview is None:
+                preview = raw.develop(half_size=True)
+        image = _orient(preview, info.orientation)
+        width, height = image.size
+        if box is not None:
+            image = _fit_box(image, _fitted(width, height, box))
+        return ViewImage(image, width, height)
+    with _open_file(path) as f:
+        return _view_pillow(f, path, box)
+
+
+def _fit_box(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if im.size == size:
+        return im
+    try:
+        return im.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    except MemoryError:
+        raise ImageError("image too large: not enough memory to scale it") from None
+
+
+def _view_pillow(f: BinaryIO, path: str, box: tuple[int, int] | None, default_orientation: int = 1) -> ViewImage:
+    im = _identify(f, path)
+    try:
+        width, height = im.size
+        _check_pixels(width, height)
+        orientation = _orientation(im, default_orientation)  # JPEG and TIFF know it before decoding
+        turned = orientation in (5, 6, 7, 8)
+        if turned:
+            width, height = height, width
+        target = None
+        if box is not None:
+            target = _fitted(width, height, box)
+            _draft(im, target[::-1] if turned else target)
+        im = _load_drafted(im, f, path)
+        orientation = _orientation(im, default_orientation)
+        rgb = _orient(_to_rgb(im), orientation)
+        if target is not None:
+            rgb = _fit_box(rgb, target)
+        if rgb is im:
+            rgb = im.copy()  # detach the pixels from the file
+    finally:
+        im.close()
+    return ViewImage(rgb, width, height)
+
+
 # --- camera RAW ------------------------------------------------------------------------
 
 #: RAW files larger than this are refused (where LibRaw is handed the file's bytes, they are

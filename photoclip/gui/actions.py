@@ -78,11 +78,13 @@ class Actions(QObject):
         self.new_tag_set = self._action("&New tag set…", lambda: self.edit_tag_set(None), "Ctrl+T")
         self.edit_tag_set_action = self._action("&Edit tag set…", self.edit_current_tag_set)
         self.problems = self._action("Show &problems…", self.show_problems)
+        self.view = self._action("&View", lambda: w.open_viewer(), tip="Show the photo large in photoclip (Enter)")
         self.open = self._action("&Open", self.open_selected, tip="Open in the system viewer")
         self.show_folder = self._action("Show in &folder", self.show_selected_in_folder)
         self.copy_path = self._action("&Copy path", self.copy_selected_path, QKeySequence.StandardKey.Copy)
         self.copy_path.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         w.grid.addAction(self.copy_path)
+        w.viewer.addAction(self.copy_path)  # Ctrl+C copies the photo being viewed, too
         self.find_similar = self._action("Find &similar", self.find_similar_selected, "Ctrl+Shift+F")
         self.zoom_in = self._action("&Larger thumbnails", w.grid.zoom_in, QKeySequence.StandardKey.ZoomIn)
         self.zoom_out = self._action("&Smaller thumbnails", w.grid.zoom_out, QKeySequence.StandardKey.ZoomOut)
@@ -100,20 +102,20 @@ class Actions(QObject):
         for a in (self.zoom_in, self.zoom_out, None, self.problems):
             view_menu.addSeparator() if a is None else view_menu.addAction(a)
         photo_menu = mb.addMenu("&Photo")
-        for a in (self.open, self.show_folder, self.copy_path, self.find_similar):
+        for a in (self.view, self.open, self.show_folder, self.copy_path, self.find_similar):
             photo_menu.addAction(a)
         tags_menu = mb.addMenu("&Tags")
         for a in (self.new_tag_set, self.edit_tag_set_action):
             tags_menu.addAction(a)
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.about)
-        self._photo_actions = (self.open, self.show_folder, self.copy_path, self.find_similar)
+        self._photo_actions = (self.view, self.open, self.show_folder, self.copy_path, self.find_similar)
         self._update_photo_actions()
 
     def _wire(self) -> None:
         w = self.window
         w.grid.customContextMenuRequested.connect(self._grid_menu)
-        w.grid.activated.connect(lambda index: self.open_photo(index.data(PathRole)))
+        w.grid.activated.connect(lambda index: w.open_viewer(index.row()))  # double-click, Enter
         w.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_photo_actions())
         w.grid.model().modelReset.connect(self._update_photo_actions)
         w.foldersDropped.connect(self.jobs.add_folders)
@@ -188,18 +190,30 @@ class Actions(QObject):
         return False
 
     def _no_launcher(self, path: str, what: str) -> None:
+        """Say in the window that the desktop cannot open ``path``; offer photoclip's own viewer
+        (for a photo in the grid) and its path."""
+        self.window.status.showMessage(f"No application on this desktop can {what}", 10_000)
         box = QMessageBox(QMessageBox.Icon.Information, "No application to open it",
                           f"This desktop has no application set up to {what}:\n{display_path(path)}\n\n"
-                          "Copy its path to open it in a program of your choice.", parent=self.window)
+                          "View it in photoclip, or copy its path to open it in a program of your choice.",
+                          parent=self.window)
         box.setObjectName("noLauncherBox")
-        copy_button = box.addButton("Copy path", QMessageBox.ButtonRole.AcceptRole)
+        row = self.window.model.row_for_path(path)
+        view_button = box.addButton("View in photoclip", QMessageBox.ButtonRole.AcceptRole) if row >= 0 else None
+        copy_button = box.addButton("Copy path", QMessageBox.ButtonRole.ActionRole)
         box.addButton(QMessageBox.StandardButton.Close)
+        box.setDefaultButton(view_button or copy_button)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         def done(_button=None) -> None:
-            if box.clickedButton() is copy_button:
+            clicked = box.clickedButton()
+            if clicked is copy_button:
                 QGuiApplication.clipboard().setText(path)
                 self.window.status.showMessage("Copied the path", 3000)
+            elif view_button is not None and clicked is view_button:
+                found = self.window.model.row_for_path(path)  # the grid may have changed meanwhile
+                if found >= 0:
+                    self.window.open_viewer(found)
         box.finished.connect(done)
         box.open()  # window-modal, never blocks the event loop
 

@@ -32,6 +32,7 @@ from .browser import Browser
 from .library_jobs import LibraryJobs, model_size_text
 from .main_window import MainWindow
 from .thumbnails import ThumbnailLoader
+from .viewer import ImageDecoder
 from .watching import LibraryWatcher, WatchOptions
 from .workers import QueryRunner, Worker, thaw_heap
 
@@ -65,6 +66,7 @@ class Services:
         self.worker = Worker()
         self.queries = QueryRunner()
         self.thumbnails = ThumbnailLoader(Path(library.root) / "thumbnails", threads=thumbnail_threads)
+        self.decoder = ImageDecoder()  # the viewer's; its thread starts at the first photo viewed
         self.watcher = LibraryWatcher(library.paths_under, watch)
         self.watcher.enabled = bool(getattr(library.settings, "watch", True))
         self.closed = False
@@ -86,6 +88,7 @@ class Services:
         stopped = self.worker.stop(left())
         stopped = self.queries.stop(left()) and stopped
         self.thumbnails.close(left())
+        self.decoder.close(left())
         if stopped:
             self.library.close()
         else:  # every write is a transaction: the library opens as it was at the last one
@@ -94,7 +97,7 @@ class Services:
 
     def threads_running(self) -> bool:
         return (self.worker.is_running() or self.queries.is_running() or self.watcher.is_running()
-                or self.thumbnails.is_running())
+                or self.thumbnails.is_running() or self.decoder.is_running())
 
 
 #: an index with more vectors than this (whose save would hold the GIL > ~50 ms) is saved at close
@@ -117,7 +120,7 @@ def create_main_window(library, settings: Optional[QSettings] = None, *, rescan_
     library.hold_index_saves_above(HOLD_INDEX_SAVES_ABOVE)
     services = Services(library, thumbnail_threads=thumbnail_threads, watch=watch)
     window = MainWindow(services.thumbnails, settings if settings is not None else gui_settings(),
-                        models_dir=str(paths.models_dir()))
+                        models_dir=str(paths.models_dir()), decoder=services.decoder)
     browser = Browser(library, services.queries, window)
     browser.resultsShown.connect(window.resultsShown)
     jobs = LibraryJobs(window, library, services.worker, browser, services.watcher, freeze_heap=freeze_heap)

@@ -223,6 +223,8 @@ class PhotoGrid(QListView):
     """Wrapping grid of thumbnails."""
 
     thumbnailSizeChanged = Signal(int)
+    previewRequested = Signal()  # Space: a quick look at the current photo
+    typed = Signal(str)  # a letter typed in the grid: it starts a search
 
     def __init__(self, thumbnails=None, parent=None) -> None:
         super().__init__(parent)
@@ -352,6 +354,32 @@ class PhotoGrid(QListView):
             self.delegate.forget_art()  # captions were elided and centred for the old font
             self._update_grid()
         return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """Space previews, Enter opens (``activated``), a letter starts a search; the arrows, Home,
+        End, PgUp and PgDn move (Shift extends the selection) as in any list."""
+        key, mods = event.key(), event.modifiers()
+        plain = not mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                            | Qt.KeyboardModifier.MetaModifier)
+        if key == Qt.Key.Key_Space and plain and not mods & Qt.KeyboardModifier.ShiftModifier:
+            if self.currentIndex().isValid():
+                self.previewRequested.emit()
+            event.accept()
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
+            if self.currentIndex().isValid():
+                self.activated.emit(self.currentIndex())  # on every platform, not only where the style says so
+            event.accept()
+            return
+        text = event.text()
+        if plain and text and text.isprintable() and not text.isspace():
+            self.typed.emit(text)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 - Qt API
+        pass  # typing searches the library (``typed``), it does not jump to a file name
 
     def wheelEvent(self, event) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:

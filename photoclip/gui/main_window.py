@@ -6,6 +6,7 @@ import os
 from typing import Callable, Optional
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -26,12 +27,14 @@ from .search_bar import SearchBar
 from .sidebar import Sidebar
 from .model_banner import ModelBanner
 from .statusbar import JobStatusBar
+from .viewer import ImageDecoder, PhotoViewer, QuickLook
 
 
 #: the narrowest the side panels get to keep the grid at two columns; below that the details
 #: panel folds away (and comes back when the window is wide enough again)
 SIDEBAR_MIN, DETAILS_MIN, DETAILS_WIDTH = 150, 200, 300
 GRID_MIN_COLUMNS = 2
+BANNER_MARGINS = (8, 6, 8, 2)
 
 
 def _dropped_folders(mime) -> list[str]:
@@ -45,8 +48,12 @@ class MainWindow(QMainWindow):
     resultsShown = Signal(int)  # the grid shows new results / listing (count)
     closing = Signal()
 
-    def __init__(self, thumbnails, settings: QSettings, models_dir: Optional[str] = None, parent=None) -> None:
+    def __init__(self, thumbnails, settings: QSettings, models_dir: Optional[str] = None, parent=None,
+                 decoder: Optional[ImageDecoder] = None) -> None:
         super().__init__(parent)
+        self._own_decoder = decoder is None
+        self._thumbnails = thumbnails
+        self.decoder = decoder if decoder is not None else ImageDecoder(parent=self)
         self.settings = settings
         self.setWindowTitle("photoclip")
         self.setAcceptDrops(True)
@@ -105,11 +112,28 @@ class MainWindow(QMainWindow):
         self.weak_button.hide()
         middle_box.addWidget(self.weak_button)
         self.details = DetailsPanel(thumbnails, self)
+        # the built-in viewer: a page stacked over the grid (and its filter bar)
+        self.middle = middle
+        self.viewer = PhotoViewer(self.decoder, self.grid, self, thumbnails=thumbnails)
+        self.middle_stack = QStackedWidget(self)
+        self.middle_stack.addWidget(middle)
+        self.middle_stack.addWidget(self.viewer)
+        self.viewer.closeRequested.connect(self.close_viewer)
+        self.viewer.fullScreenToggled.connect(self._viewer_full_screen)
+        self.viewer.detailsToggled.connect(self._viewer_details)
+        self._before_viewer: Optional[tuple] = None
+        self._hidden_for_full_screen: list[QWidget] = []
+        self._was_maximized = False
+        # while viewing, Esc and F11 work wherever the focus is (the details beside the photo, too)
+        self._viewer_keys = [QShortcut(QKeySequence(key), self, slot) for key, slot in
+                             (("Esc", self.viewer.escape), ("F11", self.viewer.fullscreen_button.toggle))]
+        for shortcut in self._viewer_keys:
+            shortcut.setEnabled(False)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(middle)
+        self.splitter.addWidget(self.middle_stack)
         self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
@@ -128,11 +152,17 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.banner = ModelBanner(body, models_dir=models_dir)
         banner_box = QVBoxLayout()
-        banner_box.setContentsMargins(8, 6, 8, 2)
+        banner_box.setContentsMargins(*BANNER_MARGINS)
         banner_box.addWidget(self.banner)
+        self._banner_box = banner_box
         layout.addLayout(banner_box)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(body)
+        self.quick_look = QuickLook(self.decoder, self.grid, body, thumbnails=self._thumbnails)  # Space: a preview over the window
+        self.quick_look.closed.connect(lambda: self.grid.setFocus(Qt.FocusReason.OtherFocusReason))
+        self.quick_look.openRequested.connect(lambda: self.open_viewer())
+        self.grid.previewRequested.connect(self.quick_look.open)
+        self.grid.typed.connect(self._search_typed)
 
         self.status = JobStatusBar(self)
         self.status.photos.setObjectName("statusCount")
@@ -188,6 +218,97 @@ class MainWindow(QMainWindow):
         if self.on_startup_checked is not None:
             self.on_startup_checked(model_ready)
 
+    # ---- the viewer ------------------------------------------------------------------------------
+    def is_viewing(self) -> bool:
+        return self.middle_stack.currentWidget() is self.viewer
+
+    def open_viewer(self, row: Optional[int] = None) -> bool:
+        """Show the grid's current photo (or ``row``'s) large, over the grid; Esc comes back."""
+        if row is not None and row != self.grid.currentIndex().row():
+            self.viewer.go_to(row)
+        if not self.grid.currentIndex().isValid():
+            return False
+        self.quick_look.close_preview()
+        if not self.is_viewing():
+            self._before_viewer = (self.splitter.sizes(), self.sidebar.isVisibleTo(self),
+                                   self.toolbar.isVisibleTo(self), self.grid.verticalScrollBar().value())
+            self.middle_stack.setCurrentWidget(self.viewer)
+            for shortcut in self._viewer_keys:
+                shortcut.setEnabled(True)
+            self.sidebar.hide()
+            self.toolbar.hide()
+            self._viewer_details(self.viewer.details_button.isChecked())
+        self.viewer.show_current()
+        self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
+
+    def close_viewer(self) -> None:
+        """Back to the grid, at the photo last viewed."""
+        if not self.is_viewing():
+            return
+        self.viewer.fullscreen_button.setChecked(False)
+        self.viewer.stop_slideshow()
+        self.middle_stack.setCurrentWidget(self.middle)
+        for shortcut in self._viewer_keys:
+            shortcut.setEnabled(False)
+        sizes, sidebar, toolbar, scroll = self._before_viewer or ([], True, True, None)
+        self.sidebar.setVisible(sidebar)
+        self.toolbar.setVisible(toolbar)
+        self.details.show()
+        if sizes:
+            self.splitter.setSizes(sizes)
+        self._before_viewer = None
+        self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.grid.doItemsLayout()  # at its width again: the rows it had
+        self._restore_grid(scroll)
+        self._fit_soon()
+
+    def _restore_grid(self, scroll: Optional[int], tries: int = 20) -> None:
+        """The grid scrolled where it was before the viewer (the viewer is wider: the grid, laid out
+        under it, had fewer rows), then to the photo viewed last if that is elsewhere."""
+        bar = self.grid.verticalScrollBar()
+        if scroll is not None and bar.maximum() < scroll and tries:  # a long grid lays out in batches
+            QTimer.singleShot(50, self, lambda: self._restore_grid(scroll, tries - 1))
+            return
+        if scroll is not None:
+            bar.setValue(scroll)
+        current = self.grid.currentIndex()
+        if current.isValid():
+            self.grid.scrollTo(current)
+
+    def _viewer_details(self, on: bool) -> None:
+        if not self.is_viewing():
+            return
+        self.details.setVisible(on)
+        total = sum(self.splitter.sizes())
+        det = max(DETAILS_MIN, self._wanted[1] or DETAILS_WIDTH) if on else 0
+        self.splitter.setSizes([0, max(0, total - det), det])
+
+    def _viewer_full_screen(self, on: bool) -> None:
+        if on:
+            self._was_maximized = self.isMaximized()
+            self._hidden_for_full_screen = [w for w in (self.menuBar(), self.status, self.banner, self.viewer.bar)
+                                            if w.isVisibleTo(self)]
+            for w in self._hidden_for_full_screen:
+                w.hide()
+            self._banner_box.setContentsMargins(0, 0, 0, 0)  # the photo to the screen's edges
+            self.showFullScreen()
+        else:
+            for w in self._hidden_for_full_screen:
+                w.show()
+            self._hidden_for_full_screen = []
+            self._banner_box.setContentsMargins(*BANNER_MARGINS)
+            if self.isFullScreen():
+                self.showMaximized() if self._was_maximized else self.showNormal()
+
+    def _search_typed(self, text: str) -> None:
+        """A letter typed in the grid starts a search with it."""
+        edit = self.search_bar.edit
+        edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        edit.deselect()
+        edit.setText(text)
+        edit.setCursorPosition(len(text))
+
     # ---- drag & drop of folders anywhere on the window -------------------------------------------
     def dragEnterEvent(self, event) -> None:
         if _dropped_folders(event.mimeData()):
@@ -212,6 +333,8 @@ class MainWindow(QMainWindow):
     # ---- fitting any screen ----------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
+        if self.quick_look.isVisible():
+            self.quick_look.setGeometry(self.quick_look.parentWidget().rect())
         self._fit_soon()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -235,7 +358,7 @@ class MainWindow(QMainWindow):
         widths the user wants where there is room; else the details panel narrows, then the
         sidebar, then the details fold away; they come back as the window grows."""
         sizes = self.splitter.sizes()
-        if len(sizes) != 3 or not sum(sizes) or not self.isVisible():
+        if len(sizes) != 3 or not sum(sizes) or not self.isVisible() or self.is_viewing():
             return
         total = sum(sizes)
         side, det = self._wanted
@@ -292,10 +415,13 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event) -> None:
+        self.close_viewer()  # the window's own geometry, not the full screen's, is saved
         self.save_state()
         self.closing.emit()
         self.hide()  # gone at once; stopping the threads and saving the index may take a moment
         if self.on_close is not None:
             callback, self.on_close = self.on_close, None
             callback()
+        if self._own_decoder:
+            self.decoder.close()
         super().closeEvent(event)

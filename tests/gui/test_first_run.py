@@ -48,7 +48,8 @@ def test_open_without_a_launcher_says_so_and_offers_the_path(open_window, qtbot,
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url) or False))
 
-    w.grid.activated.emit(w.model.index(0))  # double-click / Enter
+    w.grid.setCurrentIndex(w.model.index(0))
+    w.actions.open.trigger()  # Photo > Open (double-click / Enter show it in photoclip's viewer)
     assert opened and opened[0].toLocalFile() == str(photo)
     box = w.findChild(QMessageBox, "noLauncherBox")
     qtbot.waitUntil(lambda: box.isVisible(), timeout=5000)
