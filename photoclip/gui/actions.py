@@ -73,7 +73,7 @@ class Actions(QObject):
         self.quit = self._action("&Quit", w.close, QKeySequence.StandardKey.Quit)
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.find = self._action("&Find", w.search_bar.focus, QKeySequence.StandardKey.Find, "Search photos")
+        self.find = self._action("&Find", self.find_photos, QKeySequence.StandardKey.Find, "Search photos")
         self.clear_search = self._action("Clear search", w.search_bar.clear)
         self.new_tag_set = self._action("&New tag set…", lambda: self.edit_tag_set(None), "Ctrl+T")
         self.edit_tag_set_action = self._action("&Edit tag set…", self.edit_current_tag_set)
@@ -132,6 +132,10 @@ class Actions(QObject):
         d.showInFolderRequested.connect(self.reveal_path)
         d.findSimilarRequested.connect(self.find_similar_to)
         w.status.problemsRequested.connect(self.show_problems)
+
+    def find_photos(self) -> None:
+        self.window.close_viewer()  # the search bar is over the grid
+        self.window.search_bar.focus()
 
     # ---- selection helpers ---------------------------------------------------------------------
     def _selected(self):

@@ -200,6 +200,10 @@ def test_keyboard_in_the_grid_moves_extends_and_types_a_search(open_window, qtbo
     qtbot.keyClick(w.grid, Qt.Key.Key_PageUp)
     assert 0 <= w.grid.currentIndex().row() < 12
 
+    w.open_viewer()
+    w.actions.find.trigger()  # Ctrl+F while viewing: back to the grid, into the search bar
+    assert not w.is_viewing() and w.search_bar.edit.hasFocus()
+    w.grid.setFocus()
     qtbot.keyClicks(w.grid, "d")
     assert w.search_bar.edit.hasFocus() and w.search_bar.text() == "d"
     qtbot.keyClicks(w.search_bar.edit, "og")
