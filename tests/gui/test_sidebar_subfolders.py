@@ -101,9 +101,11 @@ def test_the_window_shows_a_subfolders_photos_with_or_without_the_deeper_ones(op
     with qtbot.waitSignal(w.resultsShown, timeout=10_000):
         sidebar.tree.setCurrentItem(year)
     assert shown() == {"2023/a.jpg", "2023/b.jpg", "2023/summer/c.jpg"}
+    assert w.actions.include_subfolders.isChecked()
     with qtbot.waitSignal(w.resultsShown, timeout=10_000):
-        sidebar.set_include_subfolders(False)
+        w.actions.include_subfolders.trigger()  # View > Include subfolders, off
     assert shown() == {"2023/a.jpg", "2023/b.jpg"} and year.text(1) == "2"
+    assert not sidebar.include_subfolders()
     with qtbot.waitSignal(w.resultsShown, timeout=10_000):
         sidebar.tree.setCurrentItem(top)
     assert shown() == {"top.jpg"}
@@ -112,3 +114,5 @@ def test_the_window_shows_a_subfolders_photos_with_or_without_the_deeper_ones(op
         w.browser.set_query("a red photo", None)
     assert shown() <= {"top.jpg"}
     wait_idle(qtbot, w)
+    w.save_state()  # the choice is kept for the next start
+    assert w.settings.value("sidebar/includeSubfolders") in (False, "false")
