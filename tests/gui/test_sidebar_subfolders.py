@@ -77,6 +77,14 @@ def test_a_folder_opens_into_its_subfolders_with_counts(qtbot):
     assert sidebar.current_filter() == PhotoFilter(folder=ROOT) and sidebar.tree.currentItem() is top
     assert emitted == []
 
+    # the folder in view is deleted: all photos are shown instead
+    sidebar.tree.setCurrentItem(sidebar.item_for(PhotoFilter(directory=f"{ROOT}/2024")))
+    assert emitted == [PhotoFilter(directory=f"{ROOT}/2024")]
+    sidebar.set_subfolders({ROOT: (Subfolder(ROOT, 1, 8, 2), [Subfolder(f"{ROOT}/2023", 2, 5, 1),
+                                                              Subfolder(f"{ROOT}/Zoo", 3, 3, 0)])})
+    assert child_names(top) == [("2023", "5"), ("Zoo", "3")]
+    assert emitted[-1] == PhotoFilter() and sidebar.tree.currentItem() is sidebar._all
+
 
 def test_the_window_shows_a_subfolders_photos_with_or_without_the_deeper_ones(open_window, qtbot, tmp_path):
     root = tmp_path / "Trips"
