@@ -89,6 +89,12 @@ class Actions(QObject):
         self.zoom_in = self._action("&Larger thumbnails", w.grid.zoom_in, QKeySequence.StandardKey.ZoomIn)
         self.zoom_out = self._action("&Smaller thumbnails", w.grid.zoom_out, QKeySequence.StandardKey.ZoomOut)
         self.about = self._action("&About photoclip", self.show_about)
+        self.include_subfolders = QAction("Include &subfolders", w)
+        self.include_subfolders.setCheckable(True)
+        self.include_subfolders.setChecked(w.sidebar.include_subfolders())
+        self.include_subfolders.setStatusTip("A folder in the sidebar shows (and counts) the photos of its subfolders too")
+        self.include_subfolders.toggled.connect(w.sidebar.set_include_subfolders)
+        w.sidebar.includeSubfoldersChanged.connect(self.include_subfolders.setChecked)
 
         mb = w.menuBar()
         file_menu = mb.addMenu("&File")
@@ -99,7 +105,7 @@ class Actions(QObject):
         for a in (self.find, self.clear_search, None, self.copy_path):
             edit_menu.addSeparator() if a is None else edit_menu.addAction(a)
         view_menu = mb.addMenu("&View")
-        for a in (self.zoom_in, self.zoom_out, None, self.problems):
+        for a in (self.zoom_in, self.zoom_out, None, self.include_subfolders, None, self.problems):
             view_menu.addSeparator() if a is None else view_menu.addAction(a)
         photo_menu = mb.addMenu("&Photo")
         for a in (self.view, self.open, self.show_folder, self.copy_path, self.find_similar):

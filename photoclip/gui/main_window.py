@@ -406,12 +406,15 @@ class MainWindow(QMainWindow):
         except (TypeError, ValueError):
             size = self.grid.thumbnail_size()
         self.grid.set_thumbnail_size(size)
+        deeper = s.value("sidebar/includeSubfolders", True)
+        self.sidebar.set_include_subfolders(deeper not in (False, "false", "0", 0))
 
     def save_state(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/panels", list(self._wanted))  # the widths wanted, not those a small window left
         s.setValue("grid/thumbnailSize", self.grid.thumbnail_size())
+        s.setValue("sidebar/includeSubfolders", self.sidebar.include_subfolders())
         s.sync()
 
     def closeEvent(self, event) -> None:

@@ -388,7 +388,9 @@ class Sidebar(QWidget):
                     rebuilt = True
         finally:
             self.tree.blockSignals(False)
-        if rebuilt:
+        if rebuilt and current.directory is not None and self._find(current) is None:
+            self.select(None)  # the folder in view is gone (deleted, moved away): all photos
+        elif rebuilt:
             self.select(current, emit=False)
 
     def include_subfolders(self) -> bool:

@@ -77,6 +77,14 @@ def test_a_folder_opens_into_its_subfolders_with_counts(qtbot):
     assert sidebar.current_filter() == PhotoFilter(folder=ROOT) and sidebar.tree.currentItem() is top
     assert emitted == []
 
+    # the folder in view is deleted: all photos are shown instead
+    sidebar.tree.setCurrentItem(sidebar.item_for(PhotoFilter(directory=f"{ROOT}/2024")))
+    assert emitted == [PhotoFilter(directory=f"{ROOT}/2024")]
+    sidebar.set_subfolders({ROOT: (Subfolder(ROOT, 1, 8, 2), [Subfolder(f"{ROOT}/2023", 2, 5, 1),
+                                                              Subfolder(f"{ROOT}/Zoo", 3, 3, 0)])})
+    assert child_names(top) == [("2023", "5"), ("Zoo", "3")]
+    assert emitted[-1] == PhotoFilter() and sidebar.tree.currentItem() is sidebar._all
+
 
 def test_the_window_shows_a_subfolders_photos_with_or_without_the_deeper_ones(open_window, qtbot, tmp_path):
     root = tmp_path / "Trips"
@@ -101,9 +109,11 @@ def test_the_window_shows_a_subfolders_photos_with_or_without_the_deeper_ones(op
     with qtbot.waitSignal(w.resultsShown, timeout=10_000):
         sidebar.tree.setCurrentItem(year)
     assert shown() == {"2023/a.jpg", "2023/b.jpg", "2023/summer/c.jpg"}
+    assert w.actions.include_subfolders.isChecked()
     with qtbot.waitSignal(w.resultsShown, timeout=10_000):
-        sidebar.set_include_subfolders(False)
+        w.actions.include_subfolders.trigger()  # View > Include subfolders, off
     assert shown() == {"2023/a.jpg", "2023/b.jpg"} and year.text(1) == "2"
+    assert not sidebar.include_subfolders()
     with qtbot.waitSignal(w.resultsShown, timeout=10_000):
         sidebar.tree.setCurrentItem(top)
     assert shown() == {"top.jpg"}
@@ -112,3 +122,5 @@ def test_the_window_shows_a_subfolders_photos_with_or_without_the_deeper_ones(op
         w.browser.set_query("a red photo", None)
     assert shown() <= {"top.jpg"}
     wait_idle(qtbot, w)
+    w.save_state()  # the choice is kept for the next start
+    assert w.settings.value("sidebar/includeSubfolders") in (False, "false")
