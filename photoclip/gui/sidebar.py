@@ -42,6 +42,7 @@ class Sidebar(QWidget):
     editTagSetRequested = Signal(str)
     deleteTagSetRequested = Signal(str)
     showFolderRequested = Signal(str)
+    findLikeTagRequested = Signal(str, str)  # tag set, label: "Find more like these"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -362,6 +363,9 @@ class Sidebar(QWidget):
             menu.addAction("Remove from library", lambda: self.removeFolderRequested.emit(value))
         elif kind in ("tagset", "tag"):
             name = value if kind == "tagset" else value[0]
+            if kind == "tag":
+                menu.addAction("Find more like these", lambda: self.findLikeTagRequested.emit(value[0], value[1]))
+                menu.addSeparator()
             menu.addAction("Edit tag set…", lambda: self.editTagSetRequested.emit(name))
             menu.addAction("Delete tag set", lambda: self.deleteTagSetRequested.emit(name))
             menu.addSeparator()
