@@ -58,7 +58,7 @@ def indexed_library(shapes_folder, tmp_path_factory):
 
     config, weights = tinyclip.get_trained_model()
     root = tmp_path_factory.mktemp("indexed") / "lib"
-    lib = Library(root, model=str(config), pretrained=str(weights), device="cpu")
+    lib = Library(root, model=str(config), pretrained=str(weights), device="cpu", precision="fp32")
     try:
         lib.index([str(shapes_folder[0])], tag=False)
     finally:
@@ -70,7 +70,7 @@ def indexed_library(shapes_folder, tmp_path_factory):
 def trained_library(make_library, indexed_library, shapes_folder, tmp_path):
     root, config, weights = indexed_library
     shutil.copytree(root, tmp_path / "lib")
-    return make_library(tmp_path / "lib", model=config, pretrained=weights), shapes_folder[1]
+    return make_library(tmp_path / "lib", model=config, pretrained=weights, precision="fp32"), shapes_folder[1]
 
 
 def _precision_at_10(results, truth) -> float:
@@ -205,7 +205,7 @@ def test_calibrated_thresholds_raise_multi_label_f1(trained_library, make_librar
     # control: the same reviews, given to the wrong photos
     root, config, weights = indexed_library
     shutil.copytree(root, tmp_path / "control")
-    lib = make_library(tmp_path / "control", model=config, pretrained=weights)
+    lib = make_library(tmp_path / "control", model=config, pretrained=weights, precision="fp32")
     ts = lib.save_tag_set(TagSet("looks", labels, "multi", threshold=0.3))
     lib.tag()
     answers = [has[row[p]] for p in reviewed]

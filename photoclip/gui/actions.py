@@ -74,9 +74,12 @@ class Actions(QObject):
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.find = self._action("&Find", self.find_photos, QKeySequence.StandardKey.Find, "Search photos")
-        self.clear_search = self._action("Clear search", w.search_bar.clear)
+        self.clear_search = self._action("Clear search", lambda: (w.search_bar.clear(), self.browser.stop_like_tag()))
         self.new_tag_set = self._action("&New tag set…", lambda: self.edit_tag_set(None), "Ctrl+T")
         self.edit_tag_set_action = self._action("&Edit tag set…", self.edit_current_tag_set)
+        self.find_like_tag = self._action("Find &more like these", self.find_like_current_tag,
+                                          tip="The photos that look most like the tag chosen in the sidebar, "
+                                              "best first, to confirm or reject")
         self.problems = self._action("Show &problems…", self.show_problems)
         self.view = self._action("&View", lambda: w.open_viewer(), tip="Show the photo large in photoclip (Enter)")
         self.open = self._action("&Open", self.open_selected, tip="Open in the system viewer")
@@ -111,8 +114,8 @@ class Actions(QObject):
         for a in (self.view, self.open, self.show_folder, self.copy_path, self.find_similar):
             photo_menu.addAction(a)
         tags_menu = mb.addMenu("&Tags")
-        for a in (self.new_tag_set, self.edit_tag_set_action):
-            tags_menu.addAction(a)
+        for a in (self.new_tag_set, self.edit_tag_set_action, None, self.find_like_tag):
+            tags_menu.addSeparator() if a is None else tags_menu.addAction(a)
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.about)
         self._photo_actions = (self.view, self.open, self.show_folder, self.copy_path, self.find_similar)
@@ -133,6 +136,7 @@ class Actions(QObject):
         sb.editTagSetRequested.connect(self.edit_tag_set)
         sb.deleteTagSetRequested.connect(self.delete_tag_set)
         sb.showFolderRequested.connect(self.reveal_path)
+        sb.findLikeTagRequested.connect(self.find_like)
         d = w.details
         d.openRequested.connect(self.open_photo)
         d.showInFolderRequested.connect(self.reveal_path)
@@ -242,6 +246,18 @@ class Actions(QObject):
         path = path or self.window.details.path
         if path:
             self.browser.find_similar(photo_id, path)
+
+    def find_like_current_tag(self) -> None:
+        tag = self.window.sidebar.current_filter().tag
+        if tag is None:
+            self.window.status.showMessage("Choose a tag in the sidebar first", 5000)
+        else:
+            self.find_like(*tag)
+
+    def find_like(self, tag_set: str, label: str) -> None:
+        self.browser.find_like_tag(tag_set, label)
+        self.window.status.showMessage(f"Photos most like “{label}” ({tag_set}) that you have not tagged, "
+                                       "confirmed or rejected yet, best first", 10_000)
 
     # ---- folders ------------------------------------------------------------------------------
     def add_folder_dialog(self) -> None:

@@ -54,6 +54,7 @@ class Browser(QObject):
         self.text = ""
         self.image: Optional[str] = None
         self.similar: Optional[tuple[int, str]] = None  # (photo id, path) for "Find similar"
+        self.like_tag: Optional[tuple[str, str]] = None  # (tag set, label) for "Find more like these"
         self.tag_sets: list = []
         self.problems: list = []
         self.folder_count = 0
@@ -91,6 +92,7 @@ class Browser(QObject):
     def set_filter(self, value: Optional[PhotoFilter]) -> None:
         """The sidebar's choice (all photos, a folder, a tag, a year, a place)."""
         self.chosen = value or ALL_PHOTOS
+        self.like_tag = None
         self.refresh_results()
 
     def set_refinement(self, value: Optional[PhotoFilter]) -> None:
@@ -101,6 +103,7 @@ class Browser(QObject):
     def set_query(self, text: str, image: Optional[str]) -> None:
         self.text = text
         self.image = image
+        self.like_tag = None
         if self.similar and image != self.similar[1]:
             self.similar = None
         self.window.sidebar.set_searching(self.is_search())
@@ -122,6 +125,20 @@ class Browser(QObject):
         bar.edit.clear()
         bar.edit.blockSignals(False)
         bar.set_image(path)  # emits searchRequested -> set_query
+
+    def find_like_tag(self, tag_set: str, label: str) -> None:
+        """"Find more like these": the photos not yet decided on that look most like a tag's
+        examples (core Library.like_tag), in the grid as a search's results; the filter bar's
+        choices apply."""
+        self.window.search_bar.clear()  # a query or image in the bar is dropped (-> set_query)
+        self.text, self.image, self.similar = "", None, None
+        self.like_tag = (tag_set, label)
+        self.refresh_results()
+
+    def stop_like_tag(self) -> None:
+        if self.like_tag is not None:
+            self.like_tag = None
+            self.refresh_results()
 
     def reveal(self, path: str) -> None:
         """Show one photo (``photoclip PHOTO``, "Open with photoclip"): selected among all photos
@@ -156,7 +173,7 @@ class Browser(QObject):
                 self.refresh_results()
 
     def is_search(self) -> bool:
-        return bool(self.text or self.image)
+        return bool(self.text or self.image or self.like_tag)
 
     def _tag_view(self) -> bool:
         return self.filter.tag is not None
@@ -167,15 +184,19 @@ class Browser(QObject):
         where = self.filter
         text, image, similar = self.text, self.image, self.similar
         sort = self.window.filter_bar.sort_order
-        query = (text, image, similar, where)
+        like, refinement = self.like_tag, self.refinement
+        query = (text, image, similar, where, like)
         if query != self._weak_query:  # a new search hides its weak tail again
             self._weak_query, self.show_weak = query, False
         show_weak = self.show_weak
-        if text or image:
+        if text or image or like:
             def run():
                 if not lib.model_ready():
                     raise PhotoclipError("Searching needs the image model: download it or choose a local "
                                          "weights file in the banner above.")
+                if like:  # every result is shown: the ones to confirm or reject, best first
+                    hits = sort_results(lib.like_tag(*like, limit=SEARCH_LIMIT, where=refinement), sort)
+                    return PhotoListing.of((h.photo_id, h.path, float(h.score)) for h in hits)
                 if similar and image == similar[1] and not text and not where:
                     hits = sort_results(lib.similar(similar[0], limit=SEARCH_LIMIT), sort)
                 else:

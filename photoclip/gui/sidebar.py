@@ -50,6 +50,7 @@ class Sidebar(QWidget):
     showFolderRequested = Signal(str)
     subfoldersRequested = Signal()  # a folder was opened whose subfolders are not known yet
     includeSubfoldersChanged = Signal(bool)
+    findLikeTagRequested = Signal(str, str)  # tag set, label: "Find more like these"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -530,6 +531,9 @@ class Sidebar(QWidget):
             self._add_deeper_toggle(menu)
         elif kind in ("tagset", "tag"):
             name = value if kind == "tagset" else value[0]
+            if kind == "tag":
+                menu.addAction("Find more like these", lambda: self.findLikeTagRequested.emit(value[0], value[1]))
+                menu.addSeparator()
             menu.addAction("Edit tag set…", lambda: self.editTagSetRequested.emit(name))
             menu.addAction("Delete tag set", lambda: self.deleteTagSetRequested.emit(name))
             menu.addSeparator()
