@@ -29,6 +29,7 @@ from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .lock import IndexLock
 from .search import SearchResult, Searcher, as_result, combine, name_term, sort_results, text_query_vector
 from .index_cache import IndexCache
+from .trash import TrashReport, move_to_trash
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
 
 log = logging.getLogger("photoclip.library")
@@ -540,6 +541,48 @@ class Library:
             "problems": len(problems),
             "problem_files": [{"path": paths.display_path(p.path), "reason": p.reason} for p in problems[:50]],
         }
+
+    # -- trash -------------------------------------------------------------------------------
+    def trash(self, photo_paths: Sequence[str], with_pairs: bool = False,
+              control: Optional[JobControl] = None) -> TrashReport:
+        """Move photos' files to the platform's trash (never a permanent delete) and forget them.
+
+        With ``with_pairs`` the other file of a RAW+JPEG pair goes too; without it, a JPEG's RAW
+        stays and becomes a photo of its own. A file that cannot be moved stays in the library
+        and is reported with its reason; a photo not in the library (or in an offline folder) is
+        reported and left alone. Vectors and search-index entries of contents no photo has any
+        more go with them."""
+        report = TrashReport()
+        files: list[str] = []
+        asked: list[str] = []
+        for path in dict.fromkeys(os.path.abspath(p) for p in photo_paths):
+            rec = self.catalog.photo_by_path(path)
+            if rec is None:
+                report.failed.append((path, "not in the library"))
+            elif rec.offline:
+                report.failed.append((path, "its folder is offline"))
+            else:
+                files.append(path)
+                asked.append(path)
+                if with_pairs:
+                    files.extend(self.catalog.pair_files(rec.id))
+        try:
+            move_to_trash(files, control, report)
+        finally:  # also after a cancel: what went to the trash leaves the catalog
+            done = set(report.trashed) | set(report.gone)
+            report.photos_removed = sum(path in done for path in asked)
+            self._forget(report.trashed + report.gone)
+        return report
+
+    def _forget(self, files: list[str]) -> None:
+        """Files that left: out of the catalog, with the vectors no other photo shares."""
+        if not files:
+            return
+        self.catalog.remove_paths(files)
+        garbage = self.catalog.collect_garbage()
+        if garbage:
+            self.index_cache.remove(garbage)
+        self.index_cache.save(force=True)
 
     # -- duplicates --------------------------------------------------------------------------
     def duplicates(self, threshold: float = DEFAULT_THRESHOLD, *, max_group: int = MAX_GROUP,
