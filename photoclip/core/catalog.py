@@ -1070,6 +1070,11 @@ class Catalog:
         return {(r["tag_set"], r["label"]): r["decision"] for r in self.conn.execute(
             "SELECT tag_set, label, decision FROM user_tags WHERE fingerprint=?", (fingerprint,))}
 
+    def user_labels(self) -> list[str]:
+        """The labels of tags added by hand (to any set)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT label FROM user_tags WHERE decision='user' ORDER BY label COLLATE NOCASE")]
+
     def has_auto_tag(self, fingerprint: str, tag_set: str, label: str) -> bool:
         return self.conn.execute(
             "SELECT 1 FROM vectors v JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "

@@ -385,7 +385,7 @@ class Library:
 
     def _tag_home(self, label: str, tag_set: Optional[str]) -> tuple[str, str]:
         """(set, label as that set spells it) for a tag given by hand: the set named, else the set
-        that has the label, else "My tags"."""
+        that has the label, else "My tags" (spelled as it was added by hand before, if it was)."""
         label = normalise_label(label)
         if not label:
             raise PhotoclipError("A tag needs a label.")
@@ -404,7 +404,9 @@ class Library:
                 spelled = next((x for x in t.labels if x.casefold() == label.casefold()), None)
                 if spelled is not None:
                     return t.name, spelled
-        return MY_TAGS, label
+        # a label already added by hand keeps the spelling it was first given ("boat trip" is "Boat trip")
+        spelled = next((x for x in self.catalog.user_labels() if x.casefold() == label.casefold()), label)
+        return MY_TAGS, spelled
 
     def add_tag(self, label: str, photo_paths: Sequence[str], tag_set: Optional[str] = None) -> tuple[str, int]:
         """Tag photos by hand; on a photo that already has it as an auto-tag, that tag is confirmed.
@@ -434,6 +436,13 @@ class Library:
             raise ValueError(decision)
         name, label = self._tag_home(label, tag_set)
         return self.catalog.decide(self._contents(photo_paths), name, label, decision)
+
+    def labels(self) -> list[str]:
+        """Every label a tag can have now: the tag sets' and those added by hand, once each (any case)."""
+        seen: dict[str, str] = {}
+        for label in [x for ts in self.tag_sets() for x in ts.labels] + self.catalog.user_labels():
+            seen.setdefault(label.casefold(), label)
+        return sorted(seen.values(), key=str.casefold)
 
     def delete_tag_set(self, name: str) -> None:
         if not self.catalog.delete_tag_set(name):
@@ -512,8 +521,20 @@ class Library:
         return out
 
     # -- export and status -------------------------------------------------------------------
-    def export_tags(self, dest: str) -> int:
-        return write_csv(dest, self.catalog.iter_export_rows(self._model_row()))
+    def export_tags(self, dest: str, photo_paths: Optional[Sequence[str]] = None) -> int:
+        """Every photo's tags as CSV; with ``photo_paths`` only those photos' (and their RAW+JPEG
+        pair's other file). Returns the row count."""
+        rows = self.catalog.iter_export_rows(self._model_row())
+        if photo_paths is not None:
+            wanted = set()
+            for path in photo_paths:
+                path = os.path.abspath(path)
+                wanted.add(path)
+                rec = self.catalog.photo_by_path(path)
+                if rec is not None:
+                    wanted.update(self.catalog.pair_files(rec.id))
+            rows = (row for row in rows if row[0] in wanted)
+        return write_csv(dest, rows)
 
     def status(self) -> dict:
         mid = self._model_row()
