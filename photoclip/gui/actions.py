@@ -103,6 +103,8 @@ class Actions(QObject):
                                              tip="Save the selected photos' tags to a CSV file")
         self.trash = self._grid_action("Move to &trash…", self.trash_selected, QKeySequence.StandardKey.Delete,
                                        "Move the selected photos to the system's trash")
+        self.find_duplicates = self._action("Find &duplicates…", self.show_duplicates,
+                                            tip="Exact copies and near-duplicates, side by side, the rest to the trash")
         self.zoom_in = self._action("&Larger thumbnails", w.grid.zoom_in, QKeySequence.StandardKey.ZoomIn)
         self.zoom_out = self._action("&Smaller thumbnails", w.grid.zoom_out, QKeySequence.StandardKey.ZoomOut)
         self.about = self._action("&About photoclip", self.show_about)
@@ -113,7 +115,8 @@ class Actions(QObject):
                   self.preferences, None, self.quit):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit_menu = mb.addMenu("&Edit")
-        for a in (self.find, self.clear_search, None, self.select_all, self.select_none, None, self.copy_path):
+        for a in (self.find, self.clear_search, None, self.select_all, self.select_none, None, self.copy_path,
+                  None, self.find_duplicates):
             edit_menu.addSeparator() if a is None else edit_menu.addAction(a)
         view_menu = mb.addMenu("&View")
         for a in (self.zoom_in, self.zoom_out, None, self.problems):
@@ -382,6 +385,20 @@ class Actions(QObject):
         dialog = ProblemsDialog(list(self.browser.problems), self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def show_duplicates(self):
+        """The Duplicates window (one at a time; asking again brings it to the front)."""
+        from .duplicates_view import DuplicatesDialog
+
+        dialog = self.window.findChild(DuplicatesDialog, "duplicatesDialog")
+        if dialog is not None:
+            dialog.raise_()
+            dialog.activateWindow()
+            return dialog
+        dialog = DuplicatesDialog(self.jobs, self.window.thumbnails, self.window, near=self.browser.model_ready)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def show_about(self) -> None:
         from photoclip import __version__

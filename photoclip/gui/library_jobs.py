@@ -250,20 +250,42 @@ class LibraryJobs(QObject):
                            lambda p, c: lib.remove_tag(label, paths),
                            done=lambda r: f"Removed “{label}” ({r[0]}) from {r[1]:,} photo{'s' if r[1] != 1 else ''}")
 
-    def trash(self, paths: list[str]) -> Job:
+    def trash(self, paths: list[str], then: Optional[Callable[[Any], None]] = None) -> Job:
         """Move photos (a RAW+JPEG pair together) to the platform's trash; the grid and counts follow.
-        Files that could not go are listed in a message."""
+        Files that could not go are listed in a message; ``then(report)`` (the duplicates window)
+        sees what went."""
         lib = self.library
 
         def done(report) -> str:
             if report.failed:
                 dialogs.show_error(self.window, "Some photos were not moved to the trash",
                                    report.summary() + "\n\n" + "\n".join(report.failure_lines()))
+            if then is not None:
+                then(report)
             return report.summary()
 
         n = len(paths)
         return self.submit(f"Moving {n:,} photo{'s' if n != 1 else ''} to the trash",
                            lambda progress, control: lib.trash(paths, with_pairs=True, control=control), done=done)
+
+    def find_duplicates(self, threshold: float, then: Callable[[Any], None]) -> Job:
+        """Exact and near-duplicate groups at ``threshold``; ``then(groups)``, or ``then(None)``
+        when it failed or was cancelled."""
+        lib = self.library
+
+        def done(groups) -> str:
+            then(groups)
+            return f"Found {len(groups):,} group{'s' if len(groups) != 1 else ''} of duplicates"
+
+        def failed(message: str) -> str:
+            then(None)
+            return f"Looking for duplicates failed: {message}"
+
+        def cancelled() -> None:
+            then(None)
+
+        return self.submit("Looking for duplicates", lambda p, c: lib.duplicates(threshold, control=c),
+                           photos_change=False, done=done, failed=failed, cancelled=cancelled)
 
     # ---- the model and preferences ----------------------------------------------------------------
     def load_model(self, quiet: bool = True) -> Job:

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
     def __init__(self, thumbnails, settings: QSettings, models_dir: Optional[str] = None, parent=None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.thumbnails = thumbnails  # the shared loader (the duplicates window shows its thumbnails too)
         self.setWindowTitle("photoclip")
         self.setAcceptDrops(True)
         self.on_close: Optional[Callable[[], None]] = None
