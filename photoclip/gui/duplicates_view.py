@@ -9,6 +9,7 @@ step). Nothing here decides which photo to keep: core proposes it, the user may 
 from __future__ import annotations
 
 import html
+import math
 import os
 from typing import Optional, Sequence
 
@@ -86,9 +87,12 @@ class PhotoCard(QFrame):
         layout.addStretch(1)
         self.keep.toggled.connect(self._mark)
         self._mark(False)
+        # a card's height follows its wrapped text at its fixed width (a row of cards is laid out
+        # from their size hints, which a wrapping label alone gets wrong)
+        self.setFixedHeight(max(layout.totalHeightForWidth(self.width()), layout.totalSizeHint().height()))
 
     def _mark(self, keeping: bool) -> None:
-        self.fate.setText("" if keeping else "→ goes to the trash")
+        self.fate.setText("✓ stays" if keeping else "→ goes to the trash")
         self.setStyleSheet("#duplicateCard { border: 2px solid palette(highlight); border-radius: 4px; }"
                            if keeping else "#duplicateCard { border: 1px solid palette(mid); border-radius: 4px; }")
 
@@ -111,7 +115,9 @@ class GroupView(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 8)
         head = QHBoxLayout()
-        kind = "the same file content" if group.exact else f"similarity ≥ {group.similarity:.3f}"
+        # floored, so 0.9996 reads 0.999: "1.000" is for the same content only
+        kind = ("the same file content" if group.exact
+                else f"similarity ≥ {math.floor(group.similarity * 1000) / 1000:.3f}")
         self.title = QLabel(f"<b>Group {number}</b> · {len(group.photos)} photos · {kind}", self)
         head.addWidget(self.title, 1)
         self.trash_button = QPushButton("Move others to trash", self)
