@@ -390,9 +390,9 @@ class Actions(QObject):
         """The Duplicates window (one at a time; asking again brings it to the front)."""
         from .duplicates_view import DuplicatesDialog
 
-        dialog = self.window.findChild(DuplicatesDialog, "duplicatesDialog")
+        dialog = next((d for d in self.window.findChildren(DuplicatesDialog) if d.isVisible()), None)
         if dialog is not None:
-            dialog.raise_()
+            dialog.setWindowState(dialog.windowState() & ~Qt.WindowState.WindowMinimized)
             dialog.activateWindow()
             return dialog
         dialog = DuplicatesDialog(self.jobs, self.window.thumbnails, self.window, near=self.browser.model_ready)

@@ -42,8 +42,10 @@ from .flow_layout import FlowLayout
 SLIDER_MIN, SLIDER_MAX = 800, 1000
 #: a pause in the slider's movement this long groups again
 REGROUP_AFTER_MS = 350
-#: groups shown at once (the biggest first); the rest are counted
+#: groups shown at once (the biggest first), and photos in them at most (a widget each); the rest
+#: are counted, and shown once those are dealt with
 SHOW_GROUPS = 200
+SHOW_PHOTOS = 600
 #: thumbnail size requested (a cached bucket) and shown
 THUMB_BUCKET, THUMB_SHOWN = 256, 168
 
@@ -264,7 +266,11 @@ class DuplicatesDialog(QDialog):
         for view in self.groups:
             view.deleteLater()
         self.groups = []
+        shown_photos = 0
         for number, group in enumerate(groups[:SHOW_GROUPS], 1):
+            if self.groups and shown_photos + len(group.photos) > SHOW_PHOTOS:
+                break
+            shown_photos += len(group.photos)
             view = GroupView(number, group, self.body)
             view.trashRequested.connect(self._trash_group)
             view.keep_group.buttonToggled.connect(lambda *_: self._update_summary())
@@ -330,6 +336,9 @@ class DuplicatesDialog(QDialog):
                 self.groups.remove(view)
                 view.deleteLater()
                 self._total_groups -= 1
+        if not self.groups and self._total_groups > 0:
+            self.find()  # the groups not shown yet
+            return
         self._update_summary()
 
     def done(self, result: int) -> None:  # noqa: A003 - Qt API

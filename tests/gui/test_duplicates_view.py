@@ -135,3 +135,43 @@ def test_groups_keeper_threshold_and_trash(open_window, qtbot, tmp_path, trained
     assert w.library.photo_count() == 3
     assert "No duplicates" in dialog.summary.text() and not dialog.trash_all_button.isEnabled()
     dialog.close()
+
+
+def test_closing_while_it_looks_cancels_and_many_groups_are_shown_in_parts(open_window, qtbot, tmp_path,
+                                                                         monkeypatch, trash_dir):
+    import shutil
+
+    from photoclip.gui import duplicates_view
+
+    from helpers import draw_photo
+
+    folder = tmp_path / "photos"
+    for i, colour in enumerate([(200, 40, 40), (40, 200, 40), (40, 40, 200), (220, 220, 40)]):
+        draw_photo(folder / f"p{i}.jpg", colour, shape="circle" if i % 2 else "square")
+        shutil.copyfile(folder / f"p{i}.jpg", folder / f"p{i} copy.jpg")  # exact copies
+    w = open_window()
+    w.jobs.add_folders([str(folder)])
+    wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 8, timeout=30_000)
+
+    # closed at once: its search is cancelled or its answer ignored, nothing breaks
+    first = w.actions.show_duplicates()
+    first.close()
+    wait_idle(qtbot, w)
+
+    # four exact-copy groups, at most four photos shown at once: two groups, then the next two
+    monkeypatch.setattr(duplicates_view, "SHOW_PHOTOS", 4)
+    dialog = w.actions.show_duplicates()
+    assert dialog is not first
+    qtbot.waitUntil(lambda: dialog._job is None, timeout=30_000)
+    assert w.actions.show_duplicates() is dialog  # one window, brought to the front
+    _slide(qtbot, dialog, 1.0)
+    assert len(dialog.groups) == 2 and all(g.group.exact for g in dialog.groups)
+    assert "the first 2 of 4 shown" in dialog.summary.text()
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
+    with qtbot.waitSignal(dialog.groupsShown, timeout=60_000):
+        dialog.trash_all_button.click()
+    assert len(dialog.groups) == 2 and "the first" not in dialog.summary.text()
+    wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 6, timeout=30_000)
+    dialog.close()
