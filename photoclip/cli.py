@@ -30,6 +30,7 @@ EPILOG = """examples:
   photoclip export-tags tags.csv
   photoclip status
   photoclip duplicates --threshold 0.95
+  photoclip trash ~/Pictures/blurry.jpg --with-pair
 With no command, photoclip opens the desktop app."""
 
 
@@ -157,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help='print a JSON list of {"keeper", "similarity", "exact", "photos": [...]}')
 
+    p = cmd("trash", "move photos to the trash (the platform's trash: never a permanent delete); "
+                     "the library forgets them",
+            "Move photos to the trash (the platform's trash, from which they can be restored: never a "
+            "permanent delete) and forget them in the library. Asks once, with the count, unless --yes.")
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the library")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    p.add_argument("--with-pair", action="store_true",
+                   help="the other file of a RAW+JPEG pair goes too (without it, a JPEG's RAW stays as a photo)")
+
     p = cmd("download-model", "download the model's weights now (with progress)")
 
     p = cmd("watch", "keep indexing library folders as photos arrive, until Ctrl+C")
@@ -267,6 +277,8 @@ def run(args: argparse.Namespace) -> int:
             _status(lib, args.json)
         elif args.command == "duplicates":
             _duplicates(lib, args.threshold, args.json)
+        elif args.command == "trash":
+            return _trash(lib, args.photos, args.yes, args.with_pair)
         elif args.command == "folders":
             if args.action == "remove":
                 if not args.path:
@@ -314,6 +326,29 @@ def _tag_by_hand(lib, args) -> int:
         name, n = lib.remove_tag(label, photos, tag_set)
         print(f"Removed “{label}” ({name}) from {n:,} photo(s).")
     return 0
+
+
+def _trash(lib, photos: Sequence[str], yes: bool, with_pair: bool) -> int:
+    if not yes:
+        pairs = 0
+        if with_pair:
+            recs = [lib.photo_by_path(p) for p in photos]
+            pairs = sum(len(lib.pair_files(r.id)) for r in recs if r is not None)
+        n = len(dict.fromkeys(os.path.abspath(p) for p in photos))
+        what = f"{n:,} photo{'s' if n != 1 else ''}" + (f" and {pairs:,} paired file{'s' if pairs != 1 else ''}"
+                                                       if pairs else "")
+        try:
+            answer = input(f"Move {what} to the trash? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().casefold() not in ("y", "yes"):
+            print("Nothing was moved.")
+            return 1
+    report = lib.trash(photos, with_pairs=with_pair)
+    print(report.summary())
+    for line in report.failure_lines():
+        print(f"  {line}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def _search(lib, args) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,26 @@ def photo_folder(tmp_path) -> Path:
         draw_photo(root / "a" / f"img{i}.jpg", colour, shape="circle")
         draw_photo(root / "b" / f"img{i}.png", colour, shape="square", bg=(30 * i, 100, 160))
     return root
+
+
+@pytest.fixture
+def trash_dir(monkeypatch) -> Path:
+    """The platform trash, inside this test's XDG_DATA_HOME. send2trash's freedesktop trash reads
+    XDG_DATA_HOME when it is imported, so its copy is pointed at this test's (a subprocess reads
+    the environment itself)."""
+    if sys.platform in ("darwin", "win32"):
+        pytest.skip("the platform trash is not a freedesktop one")
+    data = Path(os.environ["XDG_DATA_HOME"])
+    data.mkdir(parents=True, exist_ok=True)
+    try:
+        import send2trash
+        from send2trash import plat_other
+    except ImportError:  # macOS / Windows: no freedesktop trash to redirect
+        pytest.skip("the platform trash is not a freedesktop one")
+    if os.stat(data).st_dev != os.stat(os.path.expanduser("~")).st_dev:
+        pytest.skip("the test's trash is on another drive than home (send2trash would use that drive's trash)")
+    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data))
+    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data / "Trash"))
+    monkeypatch.setattr(plat_other, "HOMETRASH", str(data / "Trash"))
+    monkeypatch.setattr(send2trash, "send2trash", plat_other.send2trash)  # not GIO's, where it is there
+    return data / "Trash"

@@ -1152,6 +1152,10 @@ class Catalog:
         """The contents with a decision (any) on one tag."""
         return {r[0] for r in self.conn.execute(
             "SELECT fingerprint FROM user_tags WHERE tag_set=? AND label=?", (tag_set, label))}
+    def user_labels(self) -> list[str]:
+        """The labels of tags added by hand (to any set)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT label FROM user_tags WHERE decision='user' ORDER BY label COLLATE NOCASE")]
 
     def has_auto_tag(self, fingerprint: str, tag_set: str, label: str) -> bool:
         return self.conn.execute(

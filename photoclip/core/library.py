@@ -29,6 +29,7 @@ from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .lock import IndexLock
 from .search import SearchResult, Searcher, as_result, combine, name_term, sort_results, text_query_vector
 from .index_cache import IndexCache
+from .trash import TrashReport, move_to_trash
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
 from .teaching import Taught, digest, examples_by_label, prototype, teach
 
@@ -398,7 +399,7 @@ class Library:
 
     def _tag_home(self, label: str, tag_set: Optional[str]) -> tuple[str, str]:
         """(set, label as that set spells it) for a tag given by hand: the set named, else the set
-        that has the label, else "My tags"."""
+        that has the label, else "My tags" (spelled as it was added by hand before, if it was)."""
         label = normalise_label(label)
         if not label:
             raise PhotoclipError("A tag needs a label.")
@@ -417,7 +418,9 @@ class Library:
                 spelled = next((x for x in t.labels if x.casefold() == label.casefold()), None)
                 if spelled is not None:
                     return t.name, spelled
-        return MY_TAGS, label
+        # a label already added by hand keeps the spelling it was first given ("boat trip" is "Boat trip")
+        spelled = next((x for x in self.catalog.user_labels() if x.casefold() == label.casefold()), label)
+        return MY_TAGS, spelled
 
     def add_tag(self, label: str, photo_paths: Sequence[str], tag_set: Optional[str] = None) -> tuple[str, int]:
         """Tag photos by hand; on a photo that already has it as an auto-tag, that tag is confirmed.
@@ -447,6 +450,13 @@ class Library:
             raise ValueError(decision)
         name, label = self._tag_home(label, tag_set)
         return self.catalog.decide(self._contents(photo_paths), name, label, decision)
+
+    def labels(self) -> list[str]:
+        """Every label a tag can have now: the tag sets' and those added by hand, once each (any case)."""
+        seen: dict[str, str] = {}
+        for label in [x for ts in self.tag_sets() for x in ts.labels] + self.catalog.user_labels():
+            seen.setdefault(label.casefold(), label)
+        return sorted(seen.values(), key=str.casefold)
 
     def delete_tag_set(self, name: str) -> None:
         if not self.catalog.delete_tag_set(name):
@@ -568,8 +578,20 @@ class Library:
         return out
 
     # -- export and status -------------------------------------------------------------------
-    def export_tags(self, dest: str) -> int:
-        return write_csv(dest, self.catalog.iter_export_rows(self._model_row()))
+    def export_tags(self, dest: str, photo_paths: Optional[Sequence[str]] = None) -> int:
+        """Every photo's tags as CSV; with ``photo_paths`` only those photos' (and their RAW+JPEG
+        pair's other file). Returns the row count."""
+        rows = self.catalog.iter_export_rows(self._model_row())
+        if photo_paths is not None:
+            wanted = set()
+            for path in photo_paths:
+                path = os.path.abspath(path)
+                wanted.add(path)
+                rec = self.catalog.photo_by_path(path)
+                if rec is not None:
+                    wanted.update(self.catalog.pair_files(rec.id))
+            rows = (row for row in rows if row[0] in wanted)
+        return write_csv(dest, rows)
 
     def status(self) -> dict:
         mid = self._model_row()
@@ -599,6 +621,48 @@ class Library:
             "problems": len(problems),
             "problem_files": [{"path": paths.display_path(p.path), "reason": p.reason} for p in problems[:50]],
         }
+
+    # -- trash -------------------------------------------------------------------------------
+    def trash(self, photo_paths: Sequence[str], with_pairs: bool = False,
+              control: Optional[JobControl] = None) -> TrashReport:
+        """Move photos' files to the platform's trash (never a permanent delete) and forget them.
+
+        With ``with_pairs`` the other file of a RAW+JPEG pair goes too; without it, a JPEG's RAW
+        stays and becomes a photo of its own. A file that cannot be moved stays in the library
+        and is reported with its reason; a photo not in the library (or in an offline folder) is
+        reported and left alone. Vectors and search-index entries of contents no photo has any
+        more go with them."""
+        report = TrashReport()
+        files: list[str] = []
+        asked: list[str] = []
+        for path in dict.fromkeys(os.path.abspath(p) for p in photo_paths):
+            rec = self.catalog.photo_by_path(path)
+            if rec is None:
+                report.failed.append((path, "not in the library"))
+            elif rec.offline:
+                report.failed.append((path, "its folder is offline"))
+            else:
+                files.append(path)
+                asked.append(path)
+                if with_pairs:
+                    files.extend(self.catalog.pair_files(rec.id))
+        try:
+            move_to_trash(files, control, report)
+        finally:  # also after a cancel: what went to the trash leaves the catalog
+            done = set(report.trashed) | set(report.gone)
+            report.photos_removed = sum(path in done for path in asked)
+            self._forget(report.trashed + report.gone)
+        return report
+
+    def _forget(self, files: list[str]) -> None:
+        """Files that left: out of the catalog, with the vectors no other photo shares."""
+        if not files:
+            return
+        self.catalog.remove_paths(files)
+        garbage = self.catalog.collect_garbage()
+        if garbage:
+            self.index_cache.remove(garbage)
+        self.index_cache.save(force=True)
 
     # -- duplicates --------------------------------------------------------------------------
     def duplicates(self, threshold: float = DEFAULT_THRESHOLD, *, max_group: int = MAX_GROUP,

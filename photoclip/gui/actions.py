@@ -28,6 +28,15 @@ from .tagset_editor import TagSetEditor
 log = logging.getLogger("photoclip.gui.actions")
 
 
+#: "Open" on many photos opens this many in the system viewer; "Show in folder" this many folders
+OPEN_AT_MOST = 10
+SHOW_FOLDERS_AT_MOST = 5
+
+
+def _photos(n: int) -> str:
+    return "this photo" if n == 1 else f"these {n:,} photos"
+
+
 def _precision_paragraph(in_use: Optional[str]) -> str:
     return f"<p>Precision: {html.escape(in_use)}</p>" if in_use else ""
 
@@ -89,6 +98,18 @@ class Actions(QObject):
         w.grid.addAction(self.copy_path)
         w.viewer.addAction(self.copy_path)  # Ctrl+C copies the photo being viewed, too
         self.find_similar = self._action("Find &similar", self.find_similar_selected, "Ctrl+Shift+F")
+        # many photos at once: these act on the grid's selection
+        self.select_all = self._grid_action("Select &all", w.grid.selectAll, QKeySequence.StandardKey.SelectAll)
+        self.select_none = self._grid_action("Select &none", w.grid.clearSelection, "Ctrl+Shift+A")
+        self.tag_as = self._action("&Tag as…", self.tag_selected, "Ctrl+Shift+T",
+                                   "Add a tag to the selected photos")
+        self.untag = self._action("&Remove tag…", self.untag_selected, tip="Take a tag off the selected photos")
+        self.export_selection = self._action("E&xport their tags as CSV…", self.export_selected_csv,
+                                             tip="Save the selected photos' tags to a CSV file")
+        self.trash = self._grid_action("Move to &trash…", self.trash_selected, QKeySequence.StandardKey.Delete,
+                                       "Move the selected photos to the system's trash")
+        self.find_duplicates = self._action("Find &duplicates…", self.show_duplicates,
+                                            tip="Exact copies and near-duplicates, side by side, the rest to the trash")
         self.zoom_in = self._action("&Larger thumbnails", w.grid.zoom_in, QKeySequence.StandardKey.ZoomIn)
         self.zoom_out = self._action("&Smaller thumbnails", w.grid.zoom_out, QKeySequence.StandardKey.ZoomOut)
         self.about = self._action("&About photoclip", self.show_about)
@@ -105,21 +126,35 @@ class Actions(QObject):
                   self.preferences, None, self.quit):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit_menu = mb.addMenu("&Edit")
-        for a in (self.find, self.clear_search, None, self.copy_path):
+        for a in (self.find, self.clear_search, None, self.select_all, self.select_none, None, self.copy_path,
+                  None, self.find_duplicates):
             edit_menu.addSeparator() if a is None else edit_menu.addAction(a)
         view_menu = mb.addMenu("&View")
         for a in (self.zoom_in, self.zoom_out, None, self.include_subfolders, None, self.problems):
             view_menu.addSeparator() if a is None else view_menu.addAction(a)
         photo_menu = mb.addMenu("&Photo")
-        for a in (self.view, self.open, self.show_folder, self.copy_path, self.find_similar):
-            photo_menu.addAction(a)
+        for a in self._menu_photo_actions():
+            photo_menu.addSeparator() if a is None else photo_menu.addAction(a)
         tags_menu = mb.addMenu("&Tags")
         for a in (self.new_tag_set, self.edit_tag_set_action, None, self.find_like_tag):
             tags_menu.addSeparator() if a is None else tags_menu.addAction(a)
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.about)
-        self._photo_actions = (self.view, self.open, self.show_folder, self.copy_path, self.find_similar)
+        self._photo_actions = (self.view, self.open, self.show_folder, self.copy_path, self.find_similar,
+                               self.tag_as, self.untag, self.export_selection, self.trash)
         self._update_photo_actions()
+
+    def _grid_action(self, text: str, slot, shortcut, tip: str = "") -> QAction:
+        """An action whose shortcut works while the grid has focus (Ctrl+A and Delete keep their
+        meaning in the search field)."""
+        a = self._action(text, slot, shortcut, tip)
+        a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.window.grid.addAction(a)
+        return a
+
+    def _menu_photo_actions(self) -> tuple:
+        return (self.view, self.open, self.show_folder, self.copy_path, self.find_similar, None,
+                self.tag_as, self.untag, self.export_selection, None, self.trash)
 
     def _wire(self) -> None:
         w = self.window
@@ -141,6 +176,8 @@ class Actions(QObject):
         d.openRequested.connect(self.open_photo)
         d.showInFolderRequested.connect(self.reveal_path)
         d.findSimilarRequested.connect(self.find_similar_to)
+        d.tagSelectionRequested.connect(self.tag_selected)
+        d.trashSelectionRequested.connect(self.trash_selected)
         w.status.problemsRequested.connect(self.show_problems)
 
     def find_photos(self) -> None:
@@ -157,13 +194,15 @@ class Actions(QObject):
         return rows[0] if rows else None
 
     def _selected_paths(self) -> list[str]:
-        return [i.data(PathRole) for i in sorted(self.window.grid.selectionModel().selectedIndexes(),
-                                                 key=lambda i: i.row())]
+        """The selected photos' paths, in grid order."""
+        grid = self.window.grid
+        return grid.model().paths_of(grid.selected_rows())
 
     def _update_photo_actions(self) -> None:
-        has = bool(self.window.grid.selectionModel().selectedIndexes())
+        count = self.window.grid.selected_count()
         for a in self._photo_actions:
-            a.setEnabled(has)
+            a.setEnabled(count > 0)
+        self.find_similar.setEnabled(count == 1)
 
     def _grid_menu(self, pos) -> None:
         grid = self.window.grid
@@ -172,23 +211,63 @@ class Actions(QObject):
             grid.setCurrentIndex(idx)
         menu = QMenu(grid)
         if idx.isValid():
-            for a in self._photo_actions:
-                menu.addAction(a)
+            for a in self._menu_photo_actions():
+                menu.addSeparator() if a is None else menu.addAction(a)
             menu.addSeparator()
+            menu.addAction(self.select_all)
         menu.addAction(self.zoom_in)
         menu.addAction(self.zoom_out)
         menu.exec(grid.viewport().mapToGlobal(pos))
 
     # ---- photo actions -------------------------------------------------------------------------
     def open_selected(self) -> None:
-        for path in self._selected_paths()[:10]:
+        paths = self._selected_paths()
+        for path in paths[:OPEN_AT_MOST]:
             if not self.open_photo(path):
-                break  # one message is enough
+                return  # one message is enough
+        if len(paths) > OPEN_AT_MOST:
+            self.window.status.showMessage(f"Opened the first {OPEN_AT_MOST} of {len(paths):,} selected photos", 5000)
 
     def show_selected_in_folder(self) -> None:
-        idx = self._selected()
-        if idx is not None:
-            self.reveal_path(idx.data(PathRole))
+        """The folder of each selected photo (a few at most), the photo selected where the platform can."""
+        first_of_folder: dict[str, str] = {}
+        for path in self._selected_paths():
+            first_of_folder.setdefault(os.path.dirname(path), path)
+        for path in list(first_of_folder.values())[:SHOW_FOLDERS_AT_MOST]:
+            if not self.reveal_path(path):
+                return
+
+    # ---- tags and trash for the selection ---------------------------------------------------------
+    def tag_selected(self) -> None:
+        paths = self._selected_paths()
+        if not paths:
+            return
+        label = dialogs.ask_label(self.window, "Tag as", f"Tag {_photos(len(paths))} as:", self.browser.labels,
+                                  "Tag")
+        if label:
+            self.jobs.add_tag(label, paths)
+
+    def untag_selected(self) -> None:
+        paths = self._selected_paths()
+        if not paths:
+            return
+        label = dialogs.ask_label(self.window, "Remove tag", f"Take this tag off {_photos(len(paths))}:",
+                                  self.browser.labels, "Remove")
+        if label:
+            self.jobs.remove_tag(label, paths)
+
+    def export_selected_csv(self):
+        paths = self._selected_paths()
+        if not paths:
+            return None
+        path = self._ask_csv_path("Export the selected photos' tags as CSV", "photoclip-selection-tags.csv")
+        return self.jobs.export_tags(path, paths) if path else None
+
+    def trash_selected(self):
+        paths = self._selected_paths()
+        if not paths or not dialogs.confirm_trash(self.window, len(paths)):
+            return None
+        return self.jobs.trash(paths)
 
     def open_photo(self, path: str) -> bool:
         """Open ``path`` in the desktop's viewer; without one, say so and offer its path."""
@@ -319,16 +398,21 @@ class Actions(QObject):
 
     # ---- export ---------------------------------------------------------------------------------
     def export_csv(self):
-        default = self.last_export or os.path.join(
-            QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or os.path.expanduser("~"),
-            "photoclip-tags.csv")
-        path = dialogs.ask_save_path(self.window, "Export tags as CSV", default, "CSV files (*.csv);;All files (*)")
+        path = self._ask_csv_path("Export tags as CSV", "photoclip-tags.csv")
+        return self.jobs.export_tags(path) if path else None
+
+    def _ask_csv_path(self, caption: str, name: str) -> str:
+        folder = (os.path.dirname(self.last_export) if self.last_export else
+                  QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+                  or os.path.expanduser("~"))
+        default = self.last_export if self.last_export and name == "photoclip-tags.csv" else os.path.join(folder, name)
+        path = dialogs.ask_save_path(self.window, caption, default, "CSV files (*.csv);;All files (*)")
         if not path:
-            return None
+            return ""
         if not os.path.splitext(path)[1]:
             path += ".csv"
         self.last_export = path
-        return self.jobs.export_tags(path)
+        return path
 
     # ---- preferences, problems and about -------------------------------------------------------
     def show_preferences(self) -> None:
@@ -344,6 +428,20 @@ class Actions(QObject):
         dialog = ProblemsDialog(list(self.browser.problems), self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def show_duplicates(self):
+        """The Duplicates window (one at a time; asking again brings it to the front)."""
+        from .duplicates_view import DuplicatesDialog
+
+        dialog = next((d for d in self.window.findChildren(DuplicatesDialog) if d.isVisible()), None)
+        if dialog is not None:
+            dialog.setWindowState(dialog.windowState() & ~Qt.WindowState.WindowMinimized)
+            dialog.activateWindow()
+            return dialog
+        dialog = DuplicatesDialog(self.jobs, self.window.thumbnails, self.window, near=self.browser.model_ready)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def show_about(self) -> None:
         from photoclip import __version__

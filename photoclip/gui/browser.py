@@ -9,6 +9,7 @@ sidebar (folders, tag sets, counts, problems) and the details panel.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Optional
 
@@ -34,6 +35,8 @@ LIVE_REFRESH_S = 2.0
 #: ... or less often for a library so big that re-reading its listing and sidebar would take more
 #: than this share of the time (100,000 photos: ~0.4 s a read, so every ~8 s)
 LIVE_REFRESH_SHARE = 0.05
+#: the details' summary of a selection names its folders up to this many photos
+SUMMARY_FOLDERS_UP_TO = 20_000
 
 
 class Browser(QObject):
@@ -56,6 +59,7 @@ class Browser(QObject):
         self.similar: Optional[tuple[int, str]] = None  # (photo id, path) for "Find similar"
         self.like_tag: Optional[tuple[str, str]] = None  # (tag set, label) for "Find more like these"
         self.tag_sets: list = []
+        self.labels: list[str] = []  # every label a tag can have (tag sets' and added by hand), to complete
         self.problems: list = []
         self.folder_count = 0
         self.folders: list = []  # Folder records from the last sidebar refresh
@@ -80,6 +84,7 @@ class Browser(QObject):
         self._weak_query = None
         window.search_bar.searchRequested.connect(self.set_query)
         window.grid.selectionModel().currentChanged.connect(self._current_changed)
+        window.grid.selectionCountChanged.connect(self._selection_count_changed)
 
     # ---- state changes ---------------------------------------------------------------------------
     @property
@@ -249,6 +254,7 @@ class Browser(QObject):
                 "years": lib.counts_by("year"),
                 "places": lib.counts_by("place"),
                 "cameras": lib.counts_by("camera"),
+                "labels": lib.labels(),
             }
             self._sidebar_s = time.perf_counter() - t0
             return result
@@ -262,7 +268,11 @@ class Browser(QObject):
         return self.queries.submit(Slot.SUBFOLDERS, lambda: {path: lib.folder_level(path) for path in wanted})
 
     def refresh_details(self) -> None:
-        idx = self.window.grid.currentIndex()
+        grid = self.window.grid
+        if grid.selected_count() > 1:
+            self._show_selection_summary()
+            return
+        idx = grid.currentIndex()
         if not idx.isValid():
             self.window.details.clear()
             return
@@ -308,6 +318,7 @@ class Browser(QObject):
                 self.refresh_results()  # the rest of the listing (the grid keeps its place)
         elif slot is Slot.SIDEBAR:
             self.tag_sets = result["tag_sets"]
+            self.labels = result["labels"]
             self.problems = result["problems"]
             self.folders = list(result["folders"])
             self.folder_count = len(self.folders)
@@ -398,6 +409,23 @@ class Browser(QObject):
         shown = self.model.rowCount()
         self.window.status.set_photo_count(shown, None if self.filter or self.model.is_search else self.total,
                                            searching=self.model.is_search)
+
+    def _show_selection_summary(self) -> None:
+        rows = self.window.grid.selected_rows()
+        # the folders of a selection of up to 20,000 photos (a few ms); of more, only the count
+        folders = ({os.path.dirname(p) for p in self.model.paths_of(rows)}
+                   if len(rows) <= SUMMARY_FOLDERS_UP_TO else None)
+        self.window.details.show_many(len(rows), folders)
+
+    def _selection_count_changed(self, count: int) -> None:
+        self.window.status.set_selected(count)
+        details = self.window.details
+        if count > 1:
+            self._show_selection_summary()
+        elif count == 1 and details.photo_id is None and self.window.grid.currentIndex().isValid():
+            self.refresh_details()  # back from the summary to one photo
+        elif count == 0 and details.many.isVisible():
+            details.clear()
 
     def _current_changed(self, current, _previous) -> None:
         if current.isValid():

@@ -129,6 +129,9 @@ class DetailsPanel(QScrollArea):
     openRequested = Signal(str)
     showInFolderRequested = Signal(str)
     findSimilarRequested = Signal(int)
+    #: the many-photos summary's buttons: act on the grid's selection
+    tagSelectionRequested = Signal()
+    trashSelectionRequested = Signal()
 
     def __init__(self, thumbnails=None, parent=None) -> None:
         super().__init__(parent)
@@ -206,6 +209,21 @@ class DetailsPanel(QScrollArea):
         self.labels.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.labels)
 
+        # many photos selected: a short summary and what can be done with all of them
+        self.many = QLabel(body)
+        self.many.setObjectName("selectionSummary")
+        self.many.setWordWrap(True)
+        self.many.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.many)
+        many_buttons = FlowLayout(spacing=6)
+        self.tag_many_button = QPushButton("Tag as…", body)
+        self.tag_many_button.clicked.connect(self.tagSelectionRequested.emit)
+        self.trash_many_button = QPushButton("Move to trash", body)
+        self.trash_many_button.clicked.connect(self.trashSelectionRequested.emit)
+        for b in (self.tag_many_button, self.trash_many_button):
+            many_buttons.addWidget(b)
+        layout.addLayout(many_buttons)
+
         self.placeholder = QLabel("Select a photo to see its details.", body)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
@@ -245,11 +263,33 @@ class DetailsPanel(QScrollArea):
         self.path = None
         self.preview.set_source(None)
         self.preview.hide()
+        self._hide_all()
+        self.placeholder.show()
+
+    def _hide_all(self) -> None:
         for w in (self.name, self.tags_title, self.tags, self.labels_title, self.labels,
-                  self.open_button, self.folder_button, self.similar_button):
+                  self.open_button, self.folder_button, self.similar_button, self.many,
+                  self.tag_many_button, self.trash_many_button, self.placeholder):
             w.hide()
         self._set_form_visible(False)
-        self.placeholder.show()
+
+    def show_many(self, count: int, folders: Optional[set[str]] = None) -> None:
+        """A summary of ``count`` selected photos (in ``folders``, when known) instead of one
+        photo's details."""
+        self.photo_id = None
+        self.path = None
+        self.preview.set_source(None)
+        self.preview.hide()
+        self._hide_all()
+        where = ""
+        if folders:
+            where = "<br>in " + (html.escape(breakable(display_path(next(iter(folders))))) if len(folders) == 1
+                                 else f"{len(folders):,} folders")
+        self.many.setText(f"<b>{count:,} photos selected</b>{where}<br><br>"
+                          "<span style='opacity:0.7'>Ctrl+click adds or removes a photo, Shift+click a "
+                          "range, Ctrl+A selects all.</span>")
+        for w in (self.many, self.tag_many_button, self.trash_many_button):
+            w.show()
 
     def _set_form_visible(self, visible: bool) -> None:
         for i in range(self.form.rowCount()):
@@ -268,7 +308,8 @@ class DetailsPanel(QScrollArea):
         """Show the name and preview right away while the rest is fetched."""
         self.photo_id = photo_id
         self.path = path
-        self.placeholder.hide()
+        for w in (self.placeholder, self.many, self.tag_many_button, self.trash_many_button):
+            w.hide()
         self.preview.show()
         self.name.setText(html.escape(breakable(display_path(os.path.basename(path)))))
         self.name.show()

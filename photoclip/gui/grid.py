@@ -225,6 +225,8 @@ class PhotoGrid(QListView):
     thumbnailSizeChanged = Signal(int)
     previewRequested = Signal()  # Space: a quick look at the current photo
     typed = Signal(str)  # a letter typed in the grid: it starts a search
+    #: how many photos are selected, after every change of the selection (and a model reset)
+    selectionCountChanged = Signal(int)
 
     def __init__(self, thumbnails=None, parent=None) -> None:
         super().__init__(parent)
@@ -238,7 +240,9 @@ class PhotoGrid(QListView):
         self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(2000)
+        # many photos at once: Ctrl/Shift-click, a rubber band dragged from between photos, Ctrl+A
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSelectionRectVisible(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setMouseTracking(True)
@@ -284,6 +288,27 @@ class PhotoGrid(QListView):
         super().setModel(model)
         if model is not None and hasattr(model, "thumbnailArrived"):
             model.thumbnailArrived.connect(self._thumbnail_arrived)
+        if model is not None:
+            self.selectionModel().selectionChanged.connect(self._selection_changed)
+            model.modelReset.connect(self._selection_changed)
+
+    # ---- selection ---------------------------------------------------------------------------
+    def selected_rows(self) -> list[int]:
+        """The selected rows in grid order, from the selection's ranges (Ctrl+A over 100,000
+        photos is one range: no index object per photo)."""
+        rows: set[int] = set()
+        for r in self.selectionModel().selection():
+            rows.update(range(r.top(), r.bottom() + 1))
+        return sorted(rows)
+
+    def selected_count(self) -> int:
+        ranges = self.selectionModel().selection()
+        if len(ranges) == 1:
+            return ranges[0].height()
+        return len(self.selected_rows())
+
+    def _selection_changed(self, *_args) -> None:
+        self.selectionCountChanged.emit(self.selected_count())
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         model = self.model()

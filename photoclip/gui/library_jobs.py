@@ -229,11 +229,63 @@ class LibraryJobs(QObject):
         lib = self.library
         return self.submit(f"Deleting tag set {name}", lambda p, c: lib.delete_tag_set(name))
 
-    def export_tags(self, path: str) -> Job:
+    def export_tags(self, path: str, photo_paths: Optional[list[str]] = None) -> Job:
+        """Every photo's tags, or with ``photo_paths`` only those photos' (the selection's)."""
         lib = self.library
-        return self.submit(f"Exporting tags to {display_path(os.path.basename(path))}",
-                           lambda p, c: lib.export_tags(path), photos_change=False,
-                           done=lambda rows: f"Exported {rows:,} rows to {display_path(path)}")
+        of = "" if photo_paths is None else f" of {len(photo_paths):,} photo{'s' if len(photo_paths) != 1 else ''}"
+        return self.submit(f"Exporting tags{of} to {display_path(os.path.basename(path))}",
+                           lambda p, c: lib.export_tags(path, photo_paths), photos_change=False,
+                           done=lambda rows: f"Exported {rows:,} rows{of} to {display_path(path)}")
+
+    # ---- many photos at once (the grid's selection) ------------------------------------------------
+    def add_tag(self, label: str, paths: list[str]) -> Job:
+        lib = self.library
+        return self.submit(f"Tagging {len(paths):,} photo{'s' if len(paths) != 1 else ''} “{label}”",
+                           lambda p, c: lib.add_tag(label, paths),
+                           done=lambda r: f"Tagged {r[1]:,} photo{'s' if r[1] != 1 else ''} “{label}” ({r[0]})")
+
+    def remove_tag(self, label: str, paths: list[str]) -> Job:
+        lib = self.library
+        return self.submit(f"Removing “{label}” from {len(paths):,} photo{'s' if len(paths) != 1 else ''}",
+                           lambda p, c: lib.remove_tag(label, paths),
+                           done=lambda r: f"Removed “{label}” ({r[0]}) from {r[1]:,} photo{'s' if r[1] != 1 else ''}")
+
+    def trash(self, paths: list[str], then: Optional[Callable[[Any], None]] = None) -> Job:
+        """Move photos (a RAW+JPEG pair together) to the platform's trash; the grid and counts follow.
+        Files that could not go are listed in a message; ``then(report)`` (the duplicates window)
+        sees what went."""
+        lib = self.library
+
+        def done(report) -> str:
+            if report.failed:
+                dialogs.show_error(self.window, "Some photos were not moved to the trash",
+                                   report.summary() + "\n\n" + "\n".join(report.failure_lines()))
+            if then is not None:
+                then(report)
+            return report.summary()
+
+        n = len(paths)
+        return self.submit(f"Moving {n:,} photo{'s' if n != 1 else ''} to the trash",
+                           lambda progress, control: lib.trash(paths, with_pairs=True, control=control), done=done)
+
+    def find_duplicates(self, threshold: float, then: Callable[[Any], None]) -> Job:
+        """Exact and near-duplicate groups at ``threshold``; ``then(groups)``, or ``then(None)``
+        when it failed or was cancelled."""
+        lib = self.library
+
+        def done(groups) -> str:
+            then(groups)
+            return f"Found {len(groups):,} group{'s' if len(groups) != 1 else ''} of duplicates"
+
+        def failed(message: str) -> str:
+            then(None)
+            return f"Looking for duplicates failed: {message}"
+
+        def cancelled() -> None:
+            then(None)
+
+        return self.submit("Looking for duplicates", lambda p, c: lib.duplicates(threshold, control=c),
+                           photos_change=False, done=done, failed=failed, cancelled=cancelled)
 
     # ---- the model and preferences ----------------------------------------------------------------
     def load_model(self, quiet: bool = True) -> Job:

@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self._thumbnails = thumbnails
         self.decoder = decoder if decoder is not None else ImageDecoder(parent=self)
         self.settings = settings
+        self.thumbnails = thumbnails  # the shared loader (the duplicates window shows its thumbnails too)
         self.setWindowTitle("photoclip")
         self.setAcceptDrops(True)
         self.on_close: Optional[Callable[[], None]] = None

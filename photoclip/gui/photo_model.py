@@ -93,6 +93,11 @@ class PhotoModel(QAbstractListModel):
                 error = thumbs.error(path)
         return display_path(os.path.basename(path)), score, pixmap, error
 
+    def paths_of(self, rows) -> list[str]:
+        """The paths of ``rows`` (e.g. the grid's selection), in that order."""
+        paths = self._listing.paths
+        return [paths[r] for r in rows if 0 <= r < len(paths)]
+
     def row_for_path(self, path: str) -> int:
         """The row showing ``path``, or -1."""
         return self._listing.rows().get(path, -1)

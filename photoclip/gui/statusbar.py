@@ -56,6 +56,12 @@ class JobStatusBar(QStatusBar):
         self.addPermanentWidget(self.watching)
         self._watching_text = ""
 
+        self.selected = QLabel(self)
+        self.selected.setObjectName("statusSelected")
+        self.selected.setAccessibleName("Selected photos")
+        self.addPermanentWidget(self.selected)
+        self.selected.hide()
+
         self.photos = QLabel(self)
         self.addPermanentWidget(self.photos)
         self.set_idle("Ready")
@@ -123,6 +129,11 @@ class JobStatusBar(QStatusBar):
     def set_problems(self, count: int) -> None:
         self.problems_button.setText(f"⚠ {count:,} problem{'s' if count != 1 else ''}")
         self.problems_button.setVisible(count > 0)
+
+    def set_selected(self, count: int) -> None:
+        """'12 selected' beside the photo count while more than one photo is selected."""
+        self.selected.setText(f"{count:,} selected")
+        self.selected.setVisible(count > 1)
 
     def set_photo_count(self, shown: int, total: int | None = None, searching: bool = False) -> None:
         if searching:
