@@ -149,6 +149,7 @@ class Actions(QObject):
         meaning in the search field)."""
         a = self._action(text, slot, shortcut, tip)
         a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.window.removeAction(a)  # else the whole window is its widget: Delete in the sidebar would trash
         self.window.grid.addAction(a)
         return a
 

@@ -162,6 +162,13 @@ def test_delete_moves_the_selection_to_the_trash_once_asked(open_window, qtbot, 
     chosen = w.model.paths_of(w.grid.selected_rows())
     asked = []
 
+    # Delete in the sidebar is not about the grid's photos
+    monkeypatch.setattr(dialogs, "confirm", lambda parent, title, message, ok: asked.append(message) or False)
+    w.sidebar.setFocus()
+    QTest.keyClick(w.sidebar, Qt.Key.Key_Delete)
+    assert asked == []
+    w.grid.setFocus()
+
     # "No" first: nothing happens
     monkeypatch.setattr(dialogs, "confirm", lambda parent, title, message, ok: asked.append(message) or False)
     QTest.keyClick(w.grid, Qt.Key.Key_Delete)
