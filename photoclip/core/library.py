@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import paths
+from . import paths, xmp
 from .catalog import Catalog, Folder, PhotoListing, PhotoRecord, Problem, Tag
 from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
 from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates, verified
@@ -30,6 +30,7 @@ from .lock import IndexLock
 from .search import SearchResult, Searcher, as_result, combine, name_term, sort_results, text_query_vector
 from .index_cache import IndexCache
 from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
+from .xmp import XmpReport
 
 log = logging.getLogger("photoclip.library")
 
@@ -513,6 +514,20 @@ class Library:
     # -- export and status -------------------------------------------------------------------
     def export_tags(self, dest: str) -> int:
         return write_csv(dest, self.catalog.iter_export_rows(self._model_row()))
+
+    def export_xmp(self, naming: Optional[str] = None, min_score: Optional[float] = None, *,
+                   progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> XmpReport:
+        """Write every tagged photo's tags into its XMP sidecar (merged into one that exists; the
+        photo itself is never written): confirmed and user tags, auto-tags scoring ``min_score``
+        or more (default: the setting). ``naming``: "darktable" (photo.jpg.xmp) or "lightroom"
+        (photo.xmp), default the setting."""
+        naming = naming or self.settings.xmp_naming
+        min_score = self.settings.xmp_min_score if min_score is None else min_score
+        if not 0.0 <= min_score <= 1.0:
+            raise PhotoclipError(f"A minimum score is between 0 and 1, not {min_score:g}.")
+        xmp.sidecar_path("", naming)  # an unknown naming is refused before any file is touched
+        by_photo = xmp.tags_to_write(self.catalog.iter_export_rows(self._model_row()), min_score)
+        return xmp.write_sidecars(by_photo, naming, progress=progress, control=control)
 
     def status(self) -> dict:
         mid = self._model_row()
