@@ -196,3 +196,58 @@ def test_cli_export_tags_xmp(photo_folder, tiny_config, tmp_path):
     assert _read(photo_folder / "a" / "img1.xmp")["Xmp.dc.subject"][0] == "grandma's quilt"
     out = _cli(tmp_path, "export-tags", "--xmp", "--min-score", "0")
     assert "11 sidecars written, 1 updated" in out
+
+
+LIGHTROOM = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+ <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+   xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmp:Rating="4">
+  <dc:subject><rdf:Bag><rdf:li>Lisbon</rdf:li><rdf:li>Portugal</rdf:li><rdf:li>Places</rdf:li>
+   <rdf:li>our trip</rdf:li></rdf:Bag></dc:subject>
+  <lr:hierarchicalSubject><rdf:Bag><rdf:li>Places|Portugal|Lisbon</rdf:li></rdf:Bag></lr:hierarchicalSubject>
+ </rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def test_keywords_and_ratings_from_other_apps_are_tags_after_a_scan(make_library, photo_folder):
+    from photoclip.core.filters import PhotoFilter
+
+    a, b, c = photo_folder / "a" / "img0.jpg", photo_folder / "a" / "img1.jpg", photo_folder / "a" / "img2.jpg"
+    (photo_folder / "a" / "img0.xmp").write_text(LIGHTROOM, "utf-8")  # Lightroom's sidecar
+    with pyexiv2.Image(str(b)) as img:  # keywords inside the photos: IPTC and XMP
+        img.modify_iptc({"Iptc.Application2.Keywords": ["grandma", "circle"]})
+    with pyexiv2.Image(str(c)) as img:
+        img.modify_xmp({"Xmp.dc.subject": ["grandma"]})
+    lib = make_library()
+    lib.save_tag_set(TagSet("shapes", ["circle", "square"], "single"))
+    lib.index([str(photo_folder)])
+
+    def tags(path):
+        return {(t.tag_set, t.label, t.source) for t in lib.photo_tags(lib.photo_by_path(str(path)).id)}
+
+    assert {("Portugal", "Lisbon", "user"), (MY_TAGS, "our trip", "user"), ("Rating", "4 stars", "user")} <= tags(a)
+    assert not {t for t in tags(a) if t[1] in ("Places", "Portugal")}  # levels of the tree are no tags
+    assert (MY_TAGS, "grandma", "user") in tags(b) and (MY_TAGS, "grandma", "user") in tags(c)
+    # "circle" is a label of a tag set: it goes there, a confirmed tag when the model guessed it too
+    assert {t for t in tags(b) if t[:2] == ("shapes", "circle")} & {("shapes", "circle", "user"),
+                                                                  ("shapes", "circle", "confirmed")}
+    # filterable and searchable at once
+    assert [r.path for r in lib.photos(PhotoFilter(tag=("Portugal", "Lisbon")))] == [str(a)]
+    assert {r.path for r in lib.photos(PhotoFilter(tag=(MY_TAGS, "grandma")))} == {str(b), str(c)}
+    assert {r.path for r in lib.search("grandma", limit=5) if r.match == "tag"} == {str(b), str(c)}
+    assert lib.tag_counts()["Rating"] == {"4 stars": 1}
+    # a tag the user takes off in photoclip stays off on the next scan of the same photo
+    lib.remove_tag("our trip", [str(a)])
+    lib.index()
+    assert (MY_TAGS, "our trip", "user") not in tags(a)
+
+
+def test_photoclips_own_sidecars_read_back_as_the_same_tags(make_library, photo_folder, tmp_path):
+    lib = make_library()
+    lib.index([str(photo_folder)])
+    a = photo_folder / "a" / "img3.jpg"
+    lib.add_tag("our cabin", [str(a)])
+    lib.export_xmp(min_score=1.0)
+    lib.close()
+    fresh = make_library(tmp_path / "other-lib")
+    fresh.index([str(photo_folder)], embed=False)
+    assert (MY_TAGS, "our cabin", "user") in {(t.tag_set, t.label, t.source)
+                                                for t in fresh.photo_tags(fresh.photo_by_path(str(a)).id)}

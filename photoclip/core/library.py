@@ -29,14 +29,12 @@ from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
 from .lock import IndexLock
 from .search import SearchResult, Searcher, as_result, combine, name_term, sort_results, text_query_vector
 from .index_cache import IndexCache
-from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
+from .tagging import MY_TAGS, LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
 from .xmp import XmpReport
 
 log = logging.getLogger("photoclip.library")
 
 SETTINGS_FILE = "settings.json"
-#: where a tag added by hand goes when no tag set has its label
-MY_TAGS = "My tags"
 LABELS_FOLDER = "label-embeddings"  # tag sets' label embeddings, a cache (tagging.LabelEmbeddings)
 
 
@@ -443,12 +441,12 @@ class Library:
         return [self.save_tag_set(ts) for ts in load_tagsets_file(file)]
 
     def tag_counts(self) -> dict[str, dict[str, int]]:
-        mid = self._model_row()
-        return self.catalog.tag_counts(mid) if mid else {}
+        mid = self._model_row()  # without a model's vectors: the tags the user gave (or keywords gave)
+        return self.catalog.tag_counts(mid if mid is not None else -1)
 
     def photo_tags(self, photo_id: int) -> list[Tag]:
         mid = self._model_row()
-        return self.catalog.photo_tags(photo_id, mid) if mid else []
+        return self.catalog.photo_tags(photo_id, mid if mid is not None else -1)
 
     def tag(self, names: Optional[Sequence[str]] = None, *, retag: bool = False,
             progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> int:

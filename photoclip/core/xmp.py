@@ -95,8 +95,8 @@ def merged_keywords(current: dict, tags: Sequence[tuple[str, str]]) -> dict:
     """The keyword arrays a sidecar with XMP ``current`` gets for ``tags`` (set, label): what it
     has, less photoclip's entries for tags the photo no longer has, plus the tags'. {} when
     nothing changes."""
-    old_subjects = _as_list(current.get(SUBJECT))
-    old_hierarchy = _as_list(current.get(HIERARCHY))
+    old_subjects = as_list(current.get(SUBJECT))
+    old_hierarchy = as_list(current.get(HIERARCHY))
     wanted = list(dict.fromkeys(hierarchy_entry(s, label) for s, label in tags))
     ours = f"{ROOT}|"
     stale = [h for h in old_hierarchy if h.startswith(ours) and h not in wanted]
@@ -193,7 +193,7 @@ def write_sidecars(by_photo: dict[str, list[tuple[str, str]]], naming: str, *, p
 
 # -- reading -------------------------------------------------------------------------------------
 
-def _as_list(value) -> list[str]:
+def as_list(value) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -213,7 +213,7 @@ def keyword_tags(xmp: dict, iptc: Optional[dict] = None) -> list[tuple[Optional[
     entry is (None, keyword). ``xmp:Rating`` 1-5 is ("Rating", "3 stars")."""
     out: list[tuple[Optional[str], str]] = []
     levels: set[str] = set()
-    for entry in _as_list(xmp.get(HIERARCHY)):
+    for entry in as_list(xmp.get(HIERARCHY)):
         parts = [p.strip() for p in entry.split("|") if p.strip()]
         if not parts:
             continue
@@ -223,7 +223,7 @@ def keyword_tags(xmp: dict, iptc: Optional[dict] = None) -> list[tuple[Optional[
             tag = (None, tag[1])
         if tag not in out:
             out.append(tag)
-    flat = _as_list(xmp.get(SUBJECT)) + _as_list((iptc or {}).get(IPTC_KEYWORDS))
+    flat = as_list(xmp.get(SUBJECT)) + as_list((iptc or {}).get(IPTC_KEYWORDS))
     for keyword in (k.strip() for k in flat):
         if keyword.casefold() in levels or (None, keyword) in out:
             continue
@@ -265,8 +265,8 @@ def read_sidecars(photo: str) -> dict:
             log.info("sidecar %r not read: %s", sidecar, exc)
             continue
         for key in (SUBJECT, HIERARCHY):
-            have = _as_list(merged.get(key))
-            values = have + [v for v in _as_list(xmp.get(key)) if v not in have]
+            have = as_list(merged.get(key))
+            values = have + [v for v in as_list(xmp.get(key)) if v not in have]
             if values:
                 merged[key] = values
         if RATING not in merged and RATING in xmp:
