@@ -235,6 +235,20 @@ class LibraryJobs(QObject):
                            lambda p, c: lib.export_tags(path), photos_change=False,
                            done=lambda rows: f"Exported {rows:,} rows to {display_path(path)}")
 
+    def export_xmp(self) -> Job:
+        """Every photo's tags into its XMP sidecar (the library's naming and minimum score)."""
+        lib = self.library
+
+        def done(report) -> str:
+            text = f"XMP sidecars: {report.text}"
+            if report.failed:
+                path, why = sorted(report.failed.items())[0]
+                text += f" (first: {display_path(os.path.basename(path))}: {why})"
+            return text
+
+        return self.submit("Writing tags to XMP sidecars",
+                           lambda p, c: lib.export_xmp(progress=p, control=c), photos_change=False, done=done)
+
     # ---- the model and preferences ----------------------------------------------------------------
     def load_model(self, quiet: bool = True) -> Job:
         lib = self.library
