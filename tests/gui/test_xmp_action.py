@@ -38,3 +38,17 @@ def test_write_tags_to_xmp_sidecars(open_window, make_library, qtbot, tmp_path, 
         assert img.read_xmp()["Xmp.dc.subject"] == ["our cabin"]
     assert "XMP sidecars: 1 sidecar written, 0 updated" in w.status.message.text()
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix != ".xmp"} == before
+
+
+def test_preferences_choose_sidecar_names_and_the_minimum_score(qtbot):
+    from photoclip.core.config import Settings
+    from photoclip.gui.preferences import PreferencesDialog
+
+    settings = Settings(xmp_min_score=0.333)
+    dialog = PreferencesDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.result_settings() == settings  # unchanged when nothing is touched
+    dialog.xmp_naming_combo.setCurrentIndex(dialog.xmp_naming_combo.findData("lightroom"))
+    dialog.xmp_score_spin.setValue(0.7)
+    result = dialog.result_settings()
+    assert (result.xmp_naming, result.xmp_min_score) == ("lightroom", 0.7)
