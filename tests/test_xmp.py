@@ -89,6 +89,7 @@ def test_a_new_sidecar_has_the_keywords_and_their_hierarchy(photo):
 def test_an_existing_sidecar_is_merged_never_clobbered(photo):
     sidecar = photo.with_suffix(".xmp")  # Lightroom's name
     sidecar.write_text(EXISTING, "utf-8")
+    os.chmod(sidecar, 0o640)
     before = _read(sidecar)
     assert xmp.write_sidecar(str(photo), [("scenes", "beach"), ("People", "family")], "lightroom") == "updated"
     after = _read(sidecar)
@@ -108,6 +109,7 @@ def test_an_existing_sidecar_is_merged_never_clobbered(photo):
     assert again["Xmp.dc.subject"] == ["holiday", "family"]
     assert again["Xmp.lr.hierarchicalSubject"] == ["People|family", "photoclip|People|family"]
     assert again["Xmp.crs.WhiteBalance"] == "As Shot"
+    assert os.stat(sidecar).st_mode & 0o777 == 0o640  # its permissions kept
 
 
 def test_a_sidecar_exiv2_cannot_read_is_left_alone(photo):

@@ -38,6 +38,9 @@ HIERARCHY = "Xmp.lr.hierarchicalSubject"
 RATING = "Xmp.xmp.Rating"
 IPTC_KEYWORDS = "Iptc.Application2.Keywords"
 
+#: a sidecar larger than this is no keyword file (it is not read on a scan, nor merged into)
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024
+
 # What exiv2 is handed for a sidecar that does not exist yet: an empty XMP packet.
 _EMPTY_PACKET = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
                  '<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta><?xpacket end="w"?>')
@@ -125,10 +128,15 @@ def write_sidecar(photo: str, tags: Sequence[tuple[str, str]], naming: str) -> s
     from .metadata import _lock, _pyexiv2
 
     dest = sidecar_path(photo, naming)
+    mode = None
     try:
         with open(dest, "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_size > MAX_SIDECAR_BYTES:
+                raise PhotoclipError(f"{paths.display_path(dest)} is too large for a sidecar "
+                                     f"({st.st_size:,} bytes), so it was left as it is")
             data = f.read()
-        new = False
+        mode, new = st.st_mode & 0o7777, False
     except FileNotFoundError:
         data, new = _EMPTY_PACKET.encode("utf-8"), True
     except OSError as exc:
@@ -149,6 +157,11 @@ def write_sidecar(photo: str, tags: Sequence[tuple[str, str]], naming: str) -> s
                                  f"left as it is ({str(exc).strip()[:120] or type(exc).__name__})") from exc
     with paths.atomic_write(dest, "write the sidecar", "wb") as f:
         f.write(out)
+    if mode is not None:  # the sidecar keeps its permissions
+        try:
+            os.chmod(dest, mode)
+        except OSError:
+            pass
     return "written" if new else "updated"
 
 
@@ -253,6 +266,9 @@ def read_sidecars(photo: str) -> dict:
     merged: dict = {}
     for sidecar in existing_sidecars(photo):
         try:
+            if os.path.getsize(sidecar) > MAX_SIDECAR_BYTES:
+                log.info("sidecar %r not read: too large", sidecar)
+                continue
             with open(sidecar, "rb") as f:
                 data = f.read()
             if not data.strip():
