@@ -253,3 +253,20 @@ def test_photoclips_own_sidecars_read_back_as_the_same_tags(make_library, photo_
     fresh.index([str(photo_folder)], embed=False)
     assert (MY_TAGS, "our cabin", "user") in {(t.tag_set, t.label, t.source)
                                                 for t in fresh.photo_tags(fresh.photo_by_path(str(a)).id)}
+
+
+def test_the_keywords_of_a_raws_own_sidecar_are_its_pairs(make_library, tmp_path):
+    from PIL import Image
+
+    from helpers import write_dng
+    from photoclip.core.filters import PhotoFilter
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    picture = Image.new("RGB", (96, 64), (200, 120, 40))
+    raw = write_dng(folder / "IMG_0001.DNG", picture, preview=picture)
+    draw_photo(folder / "IMG_0001.JPG", (200, 120, 40), size=(96, 64))
+    xmp.write_sidecar(str(raw), [("People", "Aunt Mae")], "darktable")  # IMG_0001.DNG.xmp, as darktable keeps it
+    lib = make_library()
+    lib.index([str(folder)], embed=False)
+    assert [r.path for r in lib.photos(PhotoFilter(tag=("People", "Aunt Mae")))] == [str(folder / "IMG_0001.JPG")]

@@ -734,6 +734,12 @@ class Catalog:
         with self.transaction() as c:
             c.executemany("UPDATE photos SET pair_of=? WHERE id=? AND pair_of IS NOT ?",
                           [(jpeg, raw, jpeg) for jpeg, raw in links])
+            # keywords read from a RAW's own sidecar (IMG_0001.CR2.xmp) are the pair's: the JPEG's too
+            c.executemany("INSERT INTO user_tags(fingerprint, tag_set, label, decision, at) "
+                          "SELECT j.fingerprint, u.tag_set, u.label, u.decision, u.at FROM photos r "
+                          "JOIN photos j ON j.id=r.pair_of JOIN user_tags u ON u.fingerprint=r.fingerprint "
+                          "WHERE r.id=? AND u.decision='user' ON CONFLICT(fingerprint, tag_set, label) DO NOTHING",
+                          [(raw,) for jpeg, raw in links if jpeg is not None])
         return pairs
 
     def photos_in_directory(self, directory: str) -> list[tuple[int, str, Optional[str]]]:
