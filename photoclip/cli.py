@@ -28,6 +28,7 @@ EPILOG = """examples:
   photoclip tagsets add scenes beach mountains city forest snow "night sky" --mode single
   photoclip tag
   photoclip export-tags tags.csv
+  photoclip export-tags --xmp --min-score 0.6
   photoclip status
   photoclip duplicates --threshold 0.95
   photoclip trash ~/Pictures/blurry.jpg --with-pair
@@ -141,8 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto-tag: only this tag set (repeatable); add/remove: the set the label belongs to")
     p.add_argument("--retag", action="store_true", help="recompute existing tags too")
 
-    p = cmd("export-tags", "export every photo's tags as CSV")
-    p.add_argument("file")
+    p = cmd("export-tags", "export every photo's tags as CSV, or into XMP sidecars other photo apps read")
+    p.add_argument("file", nargs="?", help="the CSV file to write (not with --xmp)")
+    p.add_argument("--xmp", action="store_true",
+                   help="write the tags into each photo's XMP sidecar (merged into one that exists; "
+                        "the photos themselves are never written)")
+    p.add_argument("--xmp-naming", choices=["darktable", "lightroom"], default=None,
+                   help="sidecar names: darktable/digiKam photo.jpg.xmp, or Lightroom photo.xmp "
+                        "(default: the library's setting, darktable)")
+    p.add_argument("--min-score", type=float, default=None, metavar="S",
+                   help="with --xmp: auto-tags scoring at least S (0..1) are written too (default: the "
+                        "library's setting, 0.5); confirmed tags and tags added by hand always, rejected never")
 
     p = cmd("status", "folders, photo counts, model, device, problems")
     p.add_argument("--json", action="store_true")
@@ -271,8 +281,20 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
             print(f"Tagged {n:,} photo(s)." if n else "Every photo is already tagged.")
         elif args.command == "export-tags":
-            n = lib.export_tags(args.file)
-            print(f"Wrote {n:,} tag rows to {args.file}")
+            if args.xmp:
+                if args.file:
+                    raise PhotoclipError("export-tags --xmp writes sidecars beside the photos: leave out the file.")
+                report = lib.export_xmp(args.xmp_naming, args.min_score)
+                print(f"XMP sidecars: {report.text}.")
+                for path, why in sorted(report.failed.items())[:20]:
+                    print(f"  {display_path(path)}: {why}")
+            else:
+                if not args.file:
+                    raise PhotoclipError("export-tags FILE writes a CSV; export-tags --xmp writes XMP sidecars.")
+                if args.xmp_naming or args.min_score is not None:
+                    raise PhotoclipError("--xmp-naming and --min-score go with --xmp.")
+                n = lib.export_tags(args.file)
+                print(f"Wrote {n:,} tag rows to {args.file}")
         elif args.command == "status":
             _status(lib, args.json)
         elif args.command == "duplicates":

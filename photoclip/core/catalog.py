@@ -30,10 +30,11 @@ import numpy as np
 from .errors import LibraryVersionError, StorageError
 from .filters import ALL_PHOTOS, PhotoFilter, next_day
 from .metadata import PhotoMeta, camera_name
+from .tagging import MY_TAGS, normalise_label
 
 log = logging.getLogger("photoclip.catalog")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # The schema as version 1 created it. Frozen: a change is a new migration, never an edit here.
 _V1_SCHEMA = """
@@ -160,9 +161,16 @@ def _v5_photo_directories(c: sqlite3.Connection) -> None:
     c.execute("CREATE INDEX photos_dir ON photos(dir, pair_of)")
 
 
+def _v6_keywords(c: sqlite3.Connection) -> None:
+    """A data step: keywords and ratings in the photos' XMP/IPTC and XMP sidecars become the user's
+    tags, so every photo's metadata is read again by the next scan (nothing is re-embedded)."""
+    c.execute("UPDATE photos SET meta_read=0")
+
+
 # Version N is made by _MIGRATIONS[N - 1] from version N - 1, each step in its own transaction.
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_create, _v2_photo_metadata, _v3_user_tags,
-                                                                  _v4_raw_jpeg_pairs, _v5_photo_directories)
+                                                                  _v4_raw_jpeg_pairs, _v5_photo_directories,
+                                                                  _v6_keywords)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -668,13 +676,15 @@ class Catalog:
             else:
                 conds.append("p.dir=?")
                 args.append(enc(where.directory))
-        if where.tag is not None:
-            joins = ("JOIN vectors v ON v.fingerprint=p.fingerprint AND v.model_id=? "
-                     "JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id")
-            join_args.append(model_id if model_id is not None else -1)
-            conds.append("s.name=? AND t.label=?")
+        if where.tag is not None:  # the auto-tag, or the same tag given by the user (score 1)
+            joins = ("LEFT JOIN (SELECT v.fingerprint AS fp, t.score AS score FROM vectors v "
+                     "JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "
+                     "WHERE v.model_id=? AND s.name=? AND t.label=?) t ON t.fp=p.fingerprint")
+            join_args.extend([model_id if model_id is not None else -1, *where.tag])
+            conds.append("(t.score IS NOT NULL OR EXISTS (SELECT 1 FROM user_tags u WHERE u.fingerprint=p.fingerprint "
+                         "AND u.tag_set=? AND u.label=? AND u.decision='user'))")
             args.extend(where.tag)
-            order = "t.score DESC, p.id"
+            order = "COALESCE(t.score, 1.0) DESC, p.id"
         if where.after is not None:
             conds.append("p.taken_at >= ?")
             args.append(where.after)
@@ -794,6 +804,12 @@ class Catalog:
         with self.transaction() as c:
             c.executemany("UPDATE photos SET pair_of=? WHERE id=? AND pair_of IS NOT ?",
                           [(jpeg, raw, jpeg) for jpeg, raw in links])
+            # keywords read from a RAW's own sidecar (IMG_0001.CR2.xmp) are the pair's: the JPEG's too
+            c.executemany("INSERT INTO user_tags(fingerprint, tag_set, label, decision, at) "
+                          "SELECT j.fingerprint, u.tag_set, u.label, u.decision, u.at FROM photos r "
+                          "JOIN photos j ON j.id=r.pair_of JOIN user_tags u ON u.fingerprint=r.fingerprint "
+                          "WHERE r.id=? AND u.decision='user' ON CONFLICT(fingerprint, tag_set, label) DO NOTHING",
+                          [(raw,) for jpeg, raw in links if jpeg is not None])
         return pairs
 
     def photos_in_directory(self, directory: str) -> list[tuple[int, str, Optional[str]]]:
@@ -865,6 +881,29 @@ class Catalog:
         c.execute(f"UPDATE photos SET {sets}, meta_read=1, taken_at=COALESCE(?, taken_at), "
                   "place=CASE WHEN gps_lat IS ? AND gps_lon IS ? THEN place END WHERE " + where,
                   _meta_values(meta) + [meta.taken_at, meta.gps_lat, meta.gps_lon, key])
+        if meta.keywords:
+            row = c.execute("SELECT fingerprint FROM photos WHERE " + where, (key,)).fetchone()
+            if row is not None:
+                Catalog._import_keywords(c, row[0], meta.keywords)
+
+    @staticmethod
+    def _import_keywords(c: sqlite3.Connection, fingerprint: str, keywords: Sequence[tuple[Optional[str], str]]) -> None:
+        """A photo's own keywords (set or None, label) as the user's tags: a keyword naming no set
+        goes to the tag set that has its label, else "My tags". A decision the user made in
+        photoclip (a tag removed, rejected or confirmed) is never overridden."""
+        labels: dict[str, tuple[str, str]] = {}
+        for name, raw in c.execute("SELECT name, labels FROM tag_sets ORDER BY id"):
+            for label in json.loads(raw):
+                labels.setdefault(label.casefold(), (name, label))
+        now = time.time()
+        for tag_set, label in keywords:
+            label = normalise_label(label)
+            if not label:
+                continue
+            if tag_set is None:
+                tag_set, label = labels.get(label.casefold(), (MY_TAGS, label))
+            c.execute("INSERT INTO user_tags(fingerprint, tag_set, label, decision, at) VALUES (?,?,?,'user',?) "
+                      "ON CONFLICT(fingerprint, tag_set, label) DO NOTHING", (fingerprint, tag_set.strip(), label, now))
 
     def photos_without_metadata(self, folder_id: int) -> list[tuple[int, str, int]]:
         """(id, path, mtime_ns) of the folder's photos whose metadata was never read (a library made
@@ -1197,6 +1236,11 @@ class Catalog:
                     "ORDER BY t.score DESC LIMIT ?", (set_id, name, model_id, limit)):
                 rec = _photo(r)
                 found[rec] = max(found.get(rec, 0.0), r[-1])
+        for r in self.conn.execute(  # tags the user gave (read from keywords too): score 1
+                f"SELECT {_PHOTO_COLUMNS} FROM user_tags u JOIN photos p ON p.fingerprint=u.fingerprint "
+                "JOIN folders f ON f.id=p.folder_id WHERE u.decision='user' AND lower(u.label)=? AND p.offline=0 "
+                "AND p.pair_of IS NULL LIMIT ?", (wanted, limit)):
+            found[_photo(r)] = 1.0
         return sorted(found, key=lambda rec: -found[rec])[:limit]
 
     def tag_counts(self, model_id: int) -> dict[str, dict[str, int]]:
@@ -1206,6 +1250,17 @@ class Catalog:
                 "JOIN vectors v ON v.id=t.vector_id JOIN photos p ON p.fingerprint=v.fingerprint "
                 "WHERE v.model_id=? GROUP BY s.name, t.label ORDER BY s.name, count(p.id) DESC", (model_id,)):
             out.setdefault(name, {})[label] = n
+        for name, label, n in self.conn.execute(  # tags the user gave that are no auto-tag of the photo
+                "SELECT u.tag_set, u.label, count(p.id) FROM user_tags u JOIN photos p ON p.fingerprint=u.fingerprint "
+                "WHERE u.decision='user' AND p.pair_of IS NULL AND NOT EXISTS (SELECT 1 FROM vectors v "
+                "JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id WHERE v.fingerprint=u.fingerprint "
+                "AND v.model_id=? AND s.name=u.tag_set AND t.label=u.label) GROUP BY 1, 2", (model_id,)):
+            counts = out.setdefault(name, {})
+            counts[label] = counts.get(label, 0) + n
+        for counts in out.values():
+            ordered = sorted(counts.items(), key=lambda kv: -kv[1])
+            counts.clear()
+            counts.update(ordered)
         return out
 
     def iter_export_rows(self, model_id: Optional[int] = None

@@ -32,7 +32,7 @@ SETTINGS_VERSION = 1
 
 #: settings whose value must be one of these
 CHOICES = {"device": ("auto", "cpu", "cuda", "mps"), "image_backend": ("torch", "onnxruntime"),
-           "precision": PRECISIONS}
+           "precision": PRECISIONS, "xmp_naming": ("darktable", "lightroom")}
 
 
 @dataclass
@@ -47,6 +47,9 @@ class Settings:
     decode_workers: int = 0              # image decoding threads; 0 = automatic
     watch: bool = True                   # watch library folders for changes while the app runs
     abstain: float = 0.0                 # single-mode tag sets: no label when the best scores below this (0..1)
+    xmp_naming: str = "darktable"        # XMP sidecars: darktable/digiKam photo.jpg.xmp | lightroom photo.xmp
+    xmp_min_score: float = 0.5           # auto-tags written to sidecars from this score (0..1); confirmed
+                                         # and user tags always, rejected ones never
 
     def __post_init__(self) -> None:
         # Keys this version does not know (a newer photoclip's), written back unchanged on save.
@@ -106,7 +109,7 @@ def _wrong_value(key: str, value, default) -> str:
         return f"{value!r} is negative"
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
         return f"{value!r} is not a number"
-    if kind is float and not 0.0 <= value < 1.0:
+    if kind is float and not 0.0 <= value <= 1.0:
         return f"{value!r} is not between 0 and 1"
     if kind is str and not isinstance(value, str):
         return f"{value!r} is not text"

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import paths
+from . import paths, xmp
 from .catalog import Catalog, Folder, PhotoListing, PhotoRecord, Problem, Subfolder, Tag
 from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
 from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates, verified
@@ -30,14 +30,13 @@ from .lock import IndexLock
 from .search import SearchResult, Searcher, as_result, combine, name_term, sort_results, text_query_vector
 from .index_cache import IndexCache
 from .trash import TrashReport, move_to_trash
-from .tagging import LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
+from .tagging import MY_TAGS, LabelEmbeddings, TagSet, assign, label_probabilities, load_tagsets_file, normalise_label
 from .teaching import Taught, digest, examples_by_label, prototype, teach
+from .xmp import XmpReport
 
 log = logging.getLogger("photoclip.library")
 
 SETTINGS_FILE = "settings.json"
-#: where a tag added by hand goes when no tag set has its label
-MY_TAGS = "My tags"
 LABELS_FOLDER = "label-embeddings"  # tag sets' label embeddings, a cache (tagging.LabelEmbeddings)
 
 
@@ -466,12 +465,12 @@ class Library:
         return [self.save_tag_set(ts) for ts in load_tagsets_file(file)]
 
     def tag_counts(self) -> dict[str, dict[str, int]]:
-        mid = self._model_row()
-        return self.catalog.tag_counts(mid) if mid else {}
+        mid = self._model_row()  # without a model's vectors: the tags the user gave (or keywords gave)
+        return self.catalog.tag_counts(mid if mid is not None else -1)
 
     def photo_tags(self, photo_id: int) -> list[Tag]:
         mid = self._model_row()
-        return self.catalog.photo_tags(photo_id, mid) if mid else []
+        return self.catalog.photo_tags(photo_id, mid if mid is not None else -1)
 
     def tag(self, names: Optional[Sequence[str]] = None, *, retag: bool = False,
             progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> int:
@@ -592,6 +591,20 @@ class Library:
                     wanted.update(self.catalog.pair_files(rec.id))
             rows = (row for row in rows if row[0] in wanted)
         return write_csv(dest, rows)
+
+    def export_xmp(self, naming: Optional[str] = None, min_score: Optional[float] = None, *,
+                   progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None) -> XmpReport:
+        """Write every tagged photo's tags into its XMP sidecar (merged into one that exists; the
+        photo itself is never written): confirmed and user tags, auto-tags scoring ``min_score``
+        or more (default: the setting). ``naming``: "darktable" (photo.jpg.xmp) or "lightroom"
+        (photo.xmp), default the setting."""
+        naming = naming or self.settings.xmp_naming
+        min_score = self.settings.xmp_min_score if min_score is None else min_score
+        if not 0.0 <= min_score <= 1.0:
+            raise PhotoclipError(f"A minimum score is between 0 and 1, not {min_score:g}.")
+        xmp.sidecar_path("", naming)  # an unknown naming is refused before any file is touched
+        by_photo = xmp.tags_to_write(self.catalog.iter_export_rows(self._model_row()), min_score)
+        return xmp.write_sidecars(by_photo, naming, progress=progress, control=control)
 
     def status(self) -> dict:
         mid = self._model_row()

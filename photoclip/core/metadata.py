@@ -55,6 +55,9 @@ class PhotoMeta:
     gps_lon: Optional[float] = None
     gps_alt: Optional[float] = None       # metres above sea level
     kind: str = "other"
+    # keywords and rating from the photo's XMP/IPTC and its XMP sidecars, as (set or None, label)
+    # tags (xmp.keyword_tags): stored as the user's own tags
+    keywords: list[tuple[Optional[str], str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -119,11 +122,13 @@ def read_metadata(path: str, mtime_ns: Optional[int] = None) -> PhotoMeta:
     meta = PhotoMeta(kind=file_kind(path))
     exif: dict[str, str] = {}
     xmp: dict[str, object] = {}
+    iptc: dict[str, object] = {}
     try:
-        exif, xmp = _read_tags(path)
+        exif, xmp, iptc = _read_tags(path)
     except Exception as exc:  # noqa: BLE001 - metadata is never worth the photo
         meta.problems.append(f"metadata cannot be read ({_reason(exc)})")
     _fill(meta, exif, xmp)
+    meta.keywords = _keywords(path, xmp, iptc)
     if meta.taken_at is None:
         if mtime_ns is None:
             try:
@@ -141,7 +146,25 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def _read_tags(path: str) -> tuple[dict[str, str], dict[str, object]]:
+def _keywords(path: str, xmp: dict, iptc: dict) -> list[tuple[Optional[str], str]]:
+    """The photo's own keywords and rating, then its sidecars' (a sidecar's rating wins: it is
+    where Lightroom and darktable keep the one the user gave)."""
+    from . import xmp as xmp_sidecars
+
+    sidecar = xmp_sidecars.read_sidecars(path)
+    own = {k: v for k, v in xmp.items() if k in (xmp_sidecars.SUBJECT, xmp_sidecars.HIERARCHY)}
+    for key in (xmp_sidecars.SUBJECT, xmp_sidecars.HIERARCHY):
+        have = xmp_sidecars.as_list(own.get(key))
+        extra = [v for v in xmp_sidecars.as_list(sidecar.get(key)) if v not in have]
+        if have or extra:
+            own[key] = have + extra
+    rating = sidecar.get(xmp_sidecars.RATING, xmp.get(xmp_sidecars.RATING))
+    if rating is not None:
+        own[xmp_sidecars.RATING] = rating
+    return xmp_sidecars.keyword_tags(own, iptc)
+
+
+def _read_tags(path: str) -> tuple[dict[str, str], dict[str, object], dict[str, object]]:
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device named like a photo would block exiv2
         raise OSError("not a regular file")
@@ -155,11 +178,11 @@ def _read_tags(path: str) -> tuple[dict[str, str], dict[str, object]]:
             name = None
         if name is not None:
             with pyexiv2.Image(name) as img:
-                return _safe(img.read_exif), _safe(img.read_xmp)
+                return _safe(img.read_exif), _safe(img.read_xmp), _safe(img.read_iptc)
         with open(path, "rb") as f:
             data = f.read()
         with pyexiv2.ImageData(data) as img:
-            return _safe(img.read_exif), _safe(img.read_xmp)
+            return _safe(img.read_exif), _safe(img.read_xmp), _safe(img.read_iptc)
 
 
 def _safe(read: Callable[..., dict]) -> dict:

@@ -19,6 +19,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+
+#: where a tag added by hand (or read from a photo's keywords) goes when no tag set has its label
+MY_TAGS = "My tags"
 log = logging.getLogger("photoclip.tagging")
 
 # The prompt ensemble (the CLIP paper's trick): each label's embedding is the normalised mean of

@@ -76,6 +76,9 @@ class Actions(QObject):
                                    "Look for new, changed and deleted photos")
         self.export = self._action("&Export tags as CSV…", self.export_csv, "Ctrl+E",
                                    "Save every photo's tags to a CSV file")
+        self.export_xmp = self._action("&Write tags to XMP sidecars…", self.write_xmp_sidecars,
+                                       tip="Write the tags into each photo's XMP sidecar, where Lightroom, "
+                                           "digiKam and darktable read keywords; the photos are not touched")
         self.preferences = self._action("&Preferences…", self.show_preferences, QKeySequence.StandardKey.Preferences)
         if self.preferences.shortcut().isEmpty():
             self.preferences.setShortcut(QKeySequence("Ctrl+,"))
@@ -122,7 +125,7 @@ class Actions(QObject):
 
         mb = w.menuBar()
         file_menu = mb.addMenu("&File")
-        for a in (self.add_folder, self.remove_folder, self.rescan, None, self.export, None,
+        for a in (self.add_folder, self.remove_folder, self.rescan, None, self.export, self.export_xmp, None,
                   self.preferences, None, self.quit):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit_menu = mb.addMenu("&Edit")
@@ -414,6 +417,19 @@ class Actions(QObject):
             path += ".csv"
         self.last_export = path
         return path
+
+    def write_xmp_sidecars(self, ask: bool = True):
+        settings = self.library.settings
+        name = "photo.jpg.xmp (darktable, digiKam)" if settings.xmp_naming == "darktable" else "photo.xmp (Lightroom)"
+        if ask and not dialogs.confirm(
+                self.window, "Write tags to XMP sidecars",
+                f"Write every photo's tags into an XMP sidecar beside it, named {name}?\n\n"
+                f"Confirmed tags and tags you added are written, auto-tags scoring at least "
+                f"{settings.xmp_min_score:g}; rejected tags never. A sidecar already there is merged: its "
+                f"ratings, labels, develop settings and keywords are kept. The photos themselves are not touched.",
+                "Write sidecars"):
+            return None
+        return self.jobs.export_xmp()
 
     # ---- preferences, problems and about -------------------------------------------------------
     def show_preferences(self) -> None:

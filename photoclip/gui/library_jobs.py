@@ -287,6 +287,20 @@ class LibraryJobs(QObject):
         return self.submit("Looking for duplicates", lambda p, c: lib.duplicates(threshold, control=c),
                            photos_change=False, done=done, failed=failed, cancelled=cancelled)
 
+    def export_xmp(self) -> Job:
+        """Every photo's tags into its XMP sidecar (the library's naming and minimum score)."""
+        lib = self.library
+
+        def done(report) -> str:
+            text = f"XMP sidecars: {report.text}"
+            if report.failed:
+                path, why = sorted(report.failed.items())[0]
+                text += f" (first: {display_path(os.path.basename(path))}: {why})"
+            return text
+
+        return self.submit("Writing tags to XMP sidecars",
+                           lambda p, c: lib.export_xmp(progress=p, control=c), photos_change=False, done=done)
+
     # ---- the model and preferences ----------------------------------------------------------------
     def load_model(self, quiet: bool = True) -> Job:
         lib = self.library

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -209,6 +210,23 @@ class PreferencesDialog(QDialog):
         self.watch_check.setAccessibleName("Watch library folders for changes")
         perf.addRow("", self.watch_check)
 
+        # -- tags in XMP sidecars ------------------------------------------------------------------
+        xmp_box = QGroupBox("Tags in XMP sidecars", self)
+        xmp_form = QFormLayout(xmp_box)
+        xmp_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.xmp_naming_combo = QComboBox(xmp_box)
+        self.xmp_naming_combo.setAccessibleName("Sidecar names")
+        self.xmp_naming_combo.addItem("photo.jpg.xmp (darktable, digiKam)", "darktable")
+        self.xmp_naming_combo.addItem("photo.xmp (Lightroom)", "lightroom")
+        self.xmp_score_spin = QDoubleSpinBox(xmp_box)
+        self.xmp_score_spin.setRange(0.0, 1.0)
+        self.xmp_score_spin.setSingleStep(0.05)
+        self.xmp_score_spin.setDecimals(2)
+        self.xmp_score_spin.setAccessibleName("Write auto-tags scoring at least")
+        self.xmp_score_spin.setToolTip("Confirmed tags and tags you added are always written, rejected ones never.")
+        xmp_form.addRow("Sidecar &names:", self.xmp_naming_combo)
+        xmp_form.addRow("&Auto-tags from score:", self.xmp_score_spin)
+
         # -- buttons ----------------------------------------------------------------------------
         self.error_label = MessageLabel(self)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
@@ -220,6 +238,7 @@ class PreferencesDialog(QDialog):
         root = QVBoxLayout(self)
         root.addWidget(model_box)
         root.addWidget(perf_box)
+        root.addWidget(xmp_box)
         root.addWidget(self.error_label)
         root.addWidget(self.buttons)
 
@@ -235,7 +254,8 @@ class PreferencesDialog(QDialog):
 
         order = [b for b in self._choice_group.buttons()] + [
             self.weights_edit, self.weights_browse, self.arch_combo, self.config_edit, self.config_browse,
-            self.device_combo, self.precision_combo, self.threads_spin, self.onnx_check, self.watch_check, self.ok_button,
+            self.device_combo, self.precision_combo, self.threads_spin, self.onnx_check, self.watch_check,
+            self.xmp_naming_combo, self.xmp_score_spin, self.ok_button,
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel)]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
@@ -275,6 +295,8 @@ class PreferencesDialog(QDialog):
         self.threads_spin.setValue(max(0, int(s.threads or 0)))
         self.onnx_check.setChecked(getattr(s, "image_backend", "torch") == "onnxruntime")
         self.watch_check.setChecked(bool(getattr(s, "watch", True)))
+        self.xmp_naming_combo.setCurrentIndex(max(0, self.xmp_naming_combo.findData(s.xmp_naming)))
+        self.xmp_score_spin.setValue(min(1.0, max(0.0, float(s.xmp_min_score))))
 
     def choice(self) -> str:
         """The checked model choice: a curated label ("Fast", ...), "local" or "current"."""
@@ -308,6 +330,10 @@ class PreferencesDialog(QDialog):
             threads=int(self.threads_spin.value()),
             image_backend="onnxruntime" if self.onnx_check.isChecked() else "torch",
             watch=self.watch_check.isChecked(),
+            xmp_naming=self.xmp_naming_combo.currentData() or "darktable",
+            xmp_min_score=(self._settings.xmp_min_score
+                           if round(self._settings.xmp_min_score, 2) == self.xmp_score_spin.value()
+                           else float(self.xmp_score_spin.value())),
         )
 
     def model_changed(self) -> bool:
