@@ -8,6 +8,9 @@ the weights are read from a file and no network is needed. Then, ``--rounds`` ti
 
 - **search** — ``python -m photoclip search "a dog" --json`` in a fresh interpreter: process start
   to printed results, cold (no warm process);
+- **both towers** — the same search in a fresh interpreter, but with the whole model loaded first
+  (``Library.embedder()``, then ``Library.search``): what ``photoclip search`` did before it loaded
+  the text tower alone, the baseline of the ratio printed;
 - **add one** — ``python -m photoclip index FOLDER`` after one new photo was put in FOLDER (the
   library's tag sets tag it).
 
@@ -109,10 +112,16 @@ def main() -> None:
     print(f"model {args.model} (random weights from a local file), {args.photos} photos; {load_average()} at start")
     search = base + ["search", "a dog", "--json"]
     index = base + ["index", str(folder)]
-    times: dict[str, list[dict]] = {"search": [], "add one": []}
+    both = [sys.executable, "-c",
+            "import json, sys\n"
+            "from photoclip.core.library import Library\n"
+            "lib = Library(sys.argv[1]); lib.embedder()\n"
+            "print(json.dumps([{'path': r.path, 'score': r.score} for r in lib.search(sys.argv[2], limit=20)]))",
+            str(library), "a dog"]
+    times: dict[str, list[dict]] = {"search": [], "both towers": [], "add one": []}
     for r in range(args.rounds):
-        got = measure(search, env)
-        times["search"].append(got)
+        times["search"].append(measure(search, env))
+        times["both towers"].append(measure(both, env))
         make_photo(folder / f"new{r:03d}.jpg", 10_000 + r)
         times["add one"].append(measure(index, env))
     rows = {}
@@ -120,8 +129,11 @@ def main() -> None:
         secs = [x["seconds"] for x in runs]
         rss = [x["rss_mb"] for x in runs]
         rows[what] = min(secs)
-        print(f"{what:8s}  best {min(secs):6.2f} s  median {statistics.median(secs):6.2f} s  "
+        print(f"{what:11s}  best {min(secs):6.2f} s  median {statistics.median(secs):6.2f} s  "
               f"peak RSS {max(rss):6.0f} MB (min {min(rss):.0f})")
+    rss = {what: max(x["rss_mb"] for x in runs) for what, runs in times.items()}
+    print(f"search / both towers (best of each): time {rows['search'] / rows['both towers']:.2f}x, "
+          f"peak RSS {rss['search'] / rss['both towers']:.2f}x")
     print(f"add one / search (best of each): {rows['add one'] / rows['search']:.2f}x")
     print(f"{load_average()} at end")
 
