@@ -349,7 +349,10 @@ class Embedder:
 
     def __init__(self, spec: ModelSpec, device: str = "auto", threads: int = 0,
                  progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None, *,
-                 image_backend: str = "torch", precision: str = "auto") -> None:
+                 image_backend: str = "torch", precision: str = "auto", text_only: bool = False) -> None:
+        """``text_only``: load the text tower alone (a text query needs no more): the image tower is
+        neither built nor read from the weights file, and :meth:`encode_images` refuses. Its text
+        vectors are those of the full model (same weights, same precision plan)."""
         requested = (precision or "auto").lower()
         if requested not in PRECISIONS:
             raise ModelUnavailableError(f"Unknown precision {precision!r}: use {', '.join(PRECISIONS)}.")
@@ -380,10 +383,15 @@ class Embedder:
         # loaded in fp16 (open_clip's conversion) or fp32; bf16 is made from fp32 after the check below
         precision = "fp16" if self.device == "cuda" and requested in ("auto", "fp16") else "fp32"
 
+        #: whether the image tower is in memory (False for a text-only load: for diagnostics and tests)
+        self.has_image_tower = not text_only
+
         def create():
             if spec.is_random:
                 torch.manual_seed(RANDOM_SEED)
             try:
+                if text_only:
+                    return _create_text_only(open_clip, torch, name, weights, precision, self.device), None
                 made = open_clip.create_model_and_transforms(
                     name, pretrained=str(weights) if weights else None, precision=precision, device=self.device,
                     pretrained_text=False, **kwargs)
@@ -398,10 +406,14 @@ class Embedder:
         model, preprocess = create()
         self.model = model
         self.preprocess = preprocess
-        self._to_pixels, self._mean_std = _split_preprocess(preprocess, torch)
+        if text_only:
+            self._to_pixels, self._mean_std = None, None
+            size = (open_clip.get_model_config(name) or {}).get("vision_cfg", {}).get("image_size", 224)
+        else:
+            self._to_pixels, self._mean_std = _split_preprocess(preprocess, torch)
+            size = getattr(model.visual, "image_size", 224)
         self._mean_std_device = None  # (mean, std) on the GPU, made by the first batch there
         self.tokenizer = open_clip.get_tokenizer(name)
-        size = getattr(model.visual, "image_size", 224)
         self.image_size = int(max(size) if isinstance(size, (tuple, list)) else size)
         self.logit_scale = float(model.logit_scale.exp().item()) if hasattr(model, "logit_scale") else 100.0
         with torch.inference_mode():
@@ -416,12 +428,13 @@ class Embedder:
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
         self.image_backend = "torch"
         self._onnx = None
-        if image_backend == "onnxruntime":
+        if image_backend == "onnxruntime" and not text_only:
             self._onnx = self._open_onnx(open_clip, threads or torch.get_num_threads())
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._text_lock = threading.Lock()
         self._model_lock = threading.Lock()
-        log.info("loaded %s on %s in %s (%s; %d-d vectors, %d px input)", spec.label, self.device, self.precision,
+        log.info("loaded %s%s on %s in %s (%s; %d-d vectors, %d px input)", spec.label,
+                 " (text tower only)" if text_only else "", self.device, self.precision,
                  self.precision_reason, self.dim, self.image_size)
 
     @property
@@ -460,7 +473,8 @@ class Embedder:
         """Unit vectors of the probe batch through both towers, as encode_images/encode_texts make them."""
         torch = self._torch
         with torch.inference_mode():
-            image = self.model.encode_image(images.to(self.device, dtype=next(self.model.parameters()).dtype))
+            image = (self.model.encode_image(images.to(self.device, dtype=next(self.model.parameters()).dtype))
+                     if self.has_image_tower else torch.ones((1, 1)))
             text = (_encode_text_trimmed(self.model, tokens) if self._trim_padding
                     else self.model.encode_text(tokens))
             norm = torch.nn.functional.normalize
@@ -569,6 +583,8 @@ class Embedder:
     def encode_images(self, batch) -> np.ndarray:
         """(n, 3, H, W) images from :meth:`image_tensor` (uint8 pixels) or open_clip's preprocess
         (normalized floats) -> (n, dim) float32 unit vectors."""
+        if not self.has_image_tower:
+            raise RuntimeError("this model was loaded for text only (Embedder(text_only=True))")
         torch = self._torch
         if batch.dtype == torch.uint8:
             if self._mean_std is None:
@@ -634,6 +650,113 @@ class Embedder:
 
     def encode_text(self, text: str) -> np.ndarray:
         return self.encode_texts([text])[0]
+
+
+# -- the text tower alone ------------------------------------------------------------------------
+# open_clip builds both towers and reads the whole weights file. For a text query the image tower
+# (~88 M of ViT-B-32's 151 M parameters) is wasted time and memory, so while open_clip creates the
+# model its image tower is an empty placeholder, and the weights it reads are the file's other
+# tensors only (a .safetensors file is read tensor by tensor; another format whole, then filtered).
+# Everything else -- the text tower, its conversions, its precision -- is open_clip's own code.
+
+_PATCH_LOCK = threading.Lock()
+
+
+def _no_image_tower_class(torch):
+    class NoImageTower(torch.nn.Module):
+        """Where open_clip expects the image tower: nothing, and its weights are not loaded."""
+
+        def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+            for key in [k for k in state_dict if k.startswith(prefix)]:
+                del state_dict[key]
+
+        def forward(self, *args, **kwargs):
+            raise RuntimeError("this model was loaded for text only")
+
+    return NoImageTower
+
+
+def _is_image_key(key: str) -> bool:
+    return key.startswith(("visual.", "module.visual."))
+
+
+def _create_text_only(open_clip, torch, name: str, weights: Optional[Path], precision: str, device: str):
+    """open_clip's model ``name`` with ``weights`` (None: random, seeded by the caller) and no image tower."""
+    import open_clip.factory as factory
+    import open_clip.model as clip_model
+
+    no_tower = _no_image_tower_class(torch)
+    if weights is None:  # random weights: built whole so the seeded text tower is the full model's
+        model = open_clip.create_model(name, pretrained=None, precision=precision, device=device,
+                                       pretrained_text=False)
+        model.visual = no_tower()
+        return model.eval()
+    original_load = factory.load_state_dict
+
+    def text_state_dict(path, *args, **kwargs):
+        if str(path).endswith(".safetensors"):
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt", device=kwargs.get("device", "cpu")) as f:
+                return {k: f.get_tensor(k) for k in f.keys() if not _is_image_key(k)}
+        state = original_load(path, *args, **kwargs)
+        return {k: v for k, v in state.items() if not _is_image_key(k)}
+
+    with _PATCH_LOCK:
+        build_vision = clip_model._build_vision_tower
+        clip_model._build_vision_tower = lambda *args, **kwargs: no_tower()
+        factory.load_state_dict = text_state_dict
+        try:
+            model = None
+            if device == "cpu" and precision == "fp32":
+                model = _create_on_meta(open_clip, torch, factory, name, weights)
+            if model is None:
+                model = open_clip.create_model(name, pretrained=str(weights), precision=precision, device=device,
+                                               pretrained_text=False)
+        finally:
+            clip_model._build_vision_tower = build_vision
+            factory.load_state_dict = original_load
+    return model.eval()
+
+
+def _create_on_meta(open_clip, torch, factory, name: str, weights: Path):
+    """The model built on the meta device (no memory, no random init) and given the file's tensors
+    themselves (load_state_dict with assign): the weights are in memory once, not twice while they
+    are copied. The causal mask (a buffer that is not in the file) is made again; None for a model
+    with any other tensor that is not in the file (the caller builds it the ordinary way)."""
+    import functools
+
+    original_checkpoint = factory.load_checkpoint
+
+    def load_assigning(model, *args, **kwargs):
+        model.load_state_dict = functools.partial(torch.nn.Module.load_state_dict, model, assign=True)
+        try:
+            with torch.device("cpu"):
+                return original_checkpoint(model, *args, **kwargs)
+        finally:
+            del model.load_state_dict
+
+    factory.load_checkpoint = load_assigning
+    try:
+        with torch.device("meta"):
+            model = open_clip.create_model(name, pretrained=str(weights), precision="fp32", device="meta",
+                                           pretrained_text=False)
+    except Exception as exc:  # noqa: BLE001 - an open_clip this does not fit: the ordinary way
+        log.info("text tower built the ordinary way (%s)", exc)
+        return None
+    finally:
+        factory.load_checkpoint = original_checkpoint
+    for owner in [model, *model.modules()]:
+        for key, buf in list(owner._buffers.items()):
+            if buf is None or not buf.is_meta:
+                continue
+            if key != "attn_mask" or buf.dim() != 2 or buf.shape[0] != buf.shape[1]:
+                log.info("text tower built the ordinary way (buffer %s is not in the weights file)", key)
+                return None
+            owner._buffers[key] = torch.full(tuple(buf.shape), float("-inf"), dtype=buf.dtype).triu_(1)
+    if any(p.is_meta for p in model.parameters()):
+        return None
+    return model
 
 
 def _normalize_pixels(pixels, mean, std):

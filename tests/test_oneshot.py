@@ -1,0 +1,83 @@
+"""One-shot text search: the text tower alone is loaded, and its vectors are the full model's."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from photoclip.core.embedder import Embedder, ModelSpec
+from tests import tinyclip
+
+TEXTS = ["a red circle", "a photo of a blue square on a white background", "green", "-circle"]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    config, weights = tinyclip.get_trained_model()
+    return str(config), str(weights)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_text_only_embedder_gives_the_full_models_text_vectors(trained, precision):
+    spec = ModelSpec(*trained)
+    full = Embedder(spec, "cpu", 1, precision=precision)
+    text = Embedder(spec, "cpu", 1, precision=precision, text_only=True)
+    assert full.has_image_tower and not text.has_image_tower
+    assert text.precision == full.precision and text.dim == full.dim and text.logit_scale == full.logit_scale
+    a, b = full.encode_texts(TEXTS), text.encode_texts(TEXTS)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    assert float((a * b).sum(axis=1).min()) > 0.99999
+    # no image tower in memory: fewer parameters, and images are refused rather than encoded wrongly
+    assert sum(p.numel() for p in text.model.parameters()) < sum(p.numel() for p in full.model.parameters())
+    assert not any(name.startswith("visual.") for name, _ in text.model.named_parameters())
+    with pytest.raises(RuntimeError, match="text only"):
+        text.encode_images(np.zeros((1, 3, text.image_size, text.image_size), np.uint8))
+
+
+def test_text_only_with_random_weights_matches_too(tiny_config):
+    spec = ModelSpec(tiny_config, "random")
+    full = Embedder(spec, "cpu", 1, precision="fp32")
+    text = Embedder(spec, "cpu", 1, precision="fp32", text_only=True)
+    np.testing.assert_allclose(full.encode_texts(TEXTS), text.encode_texts(TEXTS), rtol=0, atol=1e-6)
+    assert not text.has_image_tower
+
+
+def test_library_text_search_loads_the_text_tower_then_the_image_tower_when_needed(
+        make_library, photo_folder, trained):
+    config, weights = trained
+    lib = make_library(model=config, pretrained=weights, remember_model=True)
+    lib.index([str(photo_folder)], tag=False)
+    before = [(r.path, round(r.score, 5)) for r in lib.search("a red circle", limit=5)]
+    fresh = make_library(lib.root, model=None, pretrained=None)  # another process on the same library: nothing loaded yet
+    got = fresh.search("a red circle", limit=5)
+    assert [(r.path, round(r.score, 5)) for r in got] == before
+    assert not fresh.embedder_loaded() and not fresh.text_embedder().has_image_tower
+    # a search by photo needs the image tower: the full model loads and takes over text queries
+    similar = fresh.search(image=got[0].path, limit=1)
+    assert similar[0].path == got[0].path and fresh.embedder_loaded()
+    assert fresh.text_embedder() is fresh.embedder() and fresh.text_embedder().has_image_tower
+    assert [(r.path, round(r.score, 5)) for r in fresh.search("a red circle", limit=5)] == before
+
+
+def test_cli_search_in_a_fresh_process_does_not_build_the_image_tower(tmp_path, photo_folder, trained):
+    config, weights = trained
+    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "lib"), PHOTOCLIP_MODELS=str(tmp_path / "models"))
+
+    def cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    index = cli("-v", "index", str(photo_folder), "--model", config, "--pretrained", weights, "--no-tag")
+    loads = [line for line in index.stderr.splitlines() if "photoclip.embedder" in line and "loaded" in line]
+    assert len(loads) == 1 and "(text tower only)" not in loads[0], index.stderr  # indexing: the whole model
+    search = cli("-v", "search", "a red circle", "--json", "--limit", "3")
+    assert len(json.loads(search.stdout)) == 3
+    loads = [line for line in search.stderr.splitlines() if "photoclip.embedder" in line and "loaded" in line]
+    assert len(loads) == 1 and "(text tower only)" in loads[0], search.stderr
