@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -209,6 +210,19 @@ class PreferencesDialog(QDialog):
         self.watch_check.setAccessibleName("Watch library folders for changes")
         perf.addRow("", self.watch_check)
 
+        # -- tags -------------------------------------------------------------------------------
+        tags_box = QGroupBox("Tags", self)
+        tags = QFormLayout(tags_box)
+        self.abstain_spin = QDoubleSpinBox(tags_box)
+        self.abstain_spin.setRange(0.0, 0.99)
+        self.abstain_spin.setSingleStep(0.05)
+        self.abstain_spin.setDecimals(2)
+        self.abstain_spin.setSpecialValueText("Never")
+        self.abstain_spin.setAccessibleName("Single-choice tag sets: no label when the best scores below")
+        self.abstain_spin.setToolTip("A tag set that gives one label per photo gives none when its best label "
+                                     "scores below this (0 = always a label). Applies the next time photos are tagged.")
+        tags.addRow("One-label sets give &none below:", self.abstain_spin)
+
         # -- buttons ----------------------------------------------------------------------------
         self.error_label = MessageLabel(self)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
@@ -220,6 +234,7 @@ class PreferencesDialog(QDialog):
         root = QVBoxLayout(self)
         root.addWidget(model_box)
         root.addWidget(perf_box)
+        root.addWidget(tags_box)
         root.addWidget(self.error_label)
         root.addWidget(self.buttons)
 
@@ -235,7 +250,8 @@ class PreferencesDialog(QDialog):
 
         order = [b for b in self._choice_group.buttons()] + [
             self.weights_edit, self.weights_browse, self.arch_combo, self.config_edit, self.config_browse,
-            self.device_combo, self.precision_combo, self.threads_spin, self.onnx_check, self.watch_check, self.ok_button,
+            self.device_combo, self.precision_combo, self.threads_spin, self.onnx_check, self.watch_check, self.abstain_spin,
+            self.ok_button,
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel)]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
@@ -275,6 +291,7 @@ class PreferencesDialog(QDialog):
         self.threads_spin.setValue(max(0, int(s.threads or 0)))
         self.onnx_check.setChecked(getattr(s, "image_backend", "torch") == "onnxruntime")
         self.watch_check.setChecked(bool(getattr(s, "watch", True)))
+        self.abstain_spin.setValue(float(getattr(s, "abstain", 0.0)))
 
     def choice(self) -> str:
         """The checked model choice: a curated label ("Fast", ...), "local" or "current"."""
@@ -308,6 +325,7 @@ class PreferencesDialog(QDialog):
             threads=int(self.threads_spin.value()),
             image_backend="onnxruntime" if self.onnx_check.isChecked() else "torch",
             watch=self.watch_check.isChecked(),
+            abstain=round(float(self.abstain_spin.value()), 2),
         )
 
     def model_changed(self) -> bool:
