@@ -5,6 +5,7 @@ The figures are printed (pytest -s)."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import random
@@ -16,7 +17,8 @@ import pytest
 import tinyclip
 from photoclip.cli import main
 from photoclip.core.library import MY_TAGS
-from photoclip.core.tagging import TagSet
+from photoclip.core.tagging import TagSet, assign, label_probabilities
+from photoclip.core.teaching import Examples, teach
 
 WORD = "zorblat"  # no caption of the training data has it: the text tower cannot know it
 N_CONCEPT = 24  # red triangles among the photos
@@ -91,9 +93,10 @@ def test_five_examples_teach_a_word_the_model_does_not_know(trained_library, cap
     shuffled = random.Random(1).sample(sorted(truth), 5)
     lib.add_tag("flimflam", shuffled)
     control = _precision_at_10(lib.like_tag(MY_TAGS, "flimflam", limit=10), truth)
-    print(f"\nteaching '{WORD}' (red triangles, {len(concept)} of {len(truth)} photos, chance {chance:.2f}): "
-          f"precision@10 zero-shot {zero_shot:.2f}, after 5 examples {taught:.2f}, "
-          f"5 shuffled examples {control:.2f}")
+    with capsys.disabled():  # (capsys takes the command line's output below)
+        print(f"\nteaching '{WORD}' (red triangles, {len(concept)} of {len(truth)} photos, chance {chance:.2f}): "
+              f"precision@10 zero-shot {zero_shot:.2f}, after 5 examples {taught:.2f}, "
+              f"5 shuffled examples {control:.2f}")
     assert zero_shot <= 0.3
     assert taught >= 0.9
     assert control <= 0.3
@@ -114,7 +117,7 @@ def test_five_examples_teach_a_word_the_model_does_not_know(trained_library, cap
     assert "SET:LABEL" in capsys.readouterr().err
 
 
-def test_tag_gives_a_taught_label_to_the_photos_it_now_fits(trained_library):
+def test_tag_gives_a_taught_label_to_the_photos_it_now_fits(trained_library, tmp_path):
     lib, truth = trained_library
     lib.save_tag_set(TagSet("finds", [WORD, "blorp"], "single"))
     lib.tag()
@@ -154,9 +157,27 @@ def test_tag_gives_a_taught_label_to_the_photos_it_now_fits(trained_library):
     assert before[1] <= 0.3 and after[1] >= 0.9 and after[0] > before[0]
     assert before[2] == after[2] == 0  # single mode without an abstain score: a label for every photo
     assert abstaining[0] > after[0] + 0.1 and abstaining[1] >= 0.9 and abstaining[2] > len(truth) // 3
-    # decisions are never overwritten by re-tagging
+    # decisions are never overwritten by re-tagging, and are exported once, as the user's
     tags = lib.photo_tags(lib.photo_by_path(concept[0]).id)
     assert any(t.tag_set == "finds" and t.label == WORD and t.source in ("user", "confirmed") for t in tags)
+    lib.export_tags(str(tmp_path / "tags.csv"))
+    rows = list(csv.DictReader(open(tmp_path / "tags.csv", encoding="utf-8")))
+    for p in concept[:5]:
+        assert [(r["tag"], r["source"]) for r in rows if r["path"] == p and r["tag_set"] == "finds"] == [(WORD, "user")]
+
+
+def test_without_examples_a_set_scores_as_zero_shot_tagging_does():
+    rng = np.random.default_rng(0)
+    text = rng.normal(size=(3, 8)).astype(np.float32)
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    empty = np.zeros((0, 8), np.float32)
+    for mode in ("single", "multi"):
+        taught = teach(["a", "b", "c"], mode, 0.3, text, {"a": Examples(empty, empty, empty)}, 7.0)
+        assert taught.matrix is text and taught.thresholds is None and taught.abstain == 0.0
+    photos = rng.normal(size=(20, 8)).astype(np.float32)
+    ts = TagSet("s", ["a", "b", "c"], "multi", 0.3)
+    probs = label_probabilities(photos, text, 7.0)
+    assert assign(ts, probs, None) == assign(ts, probs, np.full(3, 0.3))
 
 
 def _f1(pred: np.ndarray, truth: np.ndarray) -> float:

@@ -97,7 +97,7 @@ class Browser(QObject):
     def set_filter(self, value: Optional[PhotoFilter]) -> None:
         """The sidebar's choice (all photos, a folder, a tag, a year, a place)."""
         self.chosen = value or ALL_PHOTOS
-        self.like_tag = None
+        self._end_like_tag()
         self.refresh_results()
 
     def set_refinement(self, value: Optional[PhotoFilter]) -> None:
@@ -138,12 +138,18 @@ class Browser(QObject):
         self.window.search_bar.clear()  # a query or image in the bar is dropped (-> set_query)
         self.text, self.image, self.similar = "", None, None
         self.like_tag = (tag_set, label)
+        self.window.filter_bar.set_searching(True)  # best match first, as a search's results
         self.refresh_results()
 
     def stop_like_tag(self) -> None:
         if self.like_tag is not None:
-            self.like_tag = None
+            self._end_like_tag()
             self.refresh_results()
+
+    def _end_like_tag(self) -> None:
+        if self.like_tag is not None:
+            self.like_tag = None
+            self.window.filter_bar.set_searching(self.is_search())
 
     def reveal(self, path: str) -> None:
         """Show one photo (``photoclip PHOTO``, "Open with photoclip"): selected among all photos

@@ -227,6 +227,19 @@ class PreferencesDialog(QDialog):
         xmp_form.addRow("Sidecar &names:", self.xmp_naming_combo)
         xmp_form.addRow("&Auto-tags from score:", self.xmp_score_spin)
 
+        # -- tags -------------------------------------------------------------------------------
+        tags_box = QGroupBox("Tags", self)
+        tags = QFormLayout(tags_box)
+        self.abstain_spin = QDoubleSpinBox(tags_box)
+        self.abstain_spin.setRange(0.0, 0.99)
+        self.abstain_spin.setSingleStep(0.05)
+        self.abstain_spin.setDecimals(2)
+        self.abstain_spin.setSpecialValueText("Never")
+        self.abstain_spin.setAccessibleName("Single-choice tag sets: no label when the best scores below")
+        self.abstain_spin.setToolTip("A tag set that gives one label per photo gives none when its best label "
+                                     "scores below this (0 = always a label). Applies the next time photos are tagged.")
+        tags.addRow("One-label sets give &none below:", self.abstain_spin)
+
         # -- buttons ----------------------------------------------------------------------------
         self.error_label = MessageLabel(self)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
@@ -239,6 +252,7 @@ class PreferencesDialog(QDialog):
         root.addWidget(model_box)
         root.addWidget(perf_box)
         root.addWidget(xmp_box)
+        root.addWidget(tags_box)
         root.addWidget(self.error_label)
         root.addWidget(self.buttons)
 
@@ -255,7 +269,7 @@ class PreferencesDialog(QDialog):
         order = [b for b in self._choice_group.buttons()] + [
             self.weights_edit, self.weights_browse, self.arch_combo, self.config_edit, self.config_browse,
             self.device_combo, self.precision_combo, self.threads_spin, self.onnx_check, self.watch_check,
-            self.xmp_naming_combo, self.xmp_score_spin, self.ok_button,
+            self.xmp_naming_combo, self.xmp_score_spin, self.abstain_spin, self.ok_button,
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel)]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
@@ -297,6 +311,7 @@ class PreferencesDialog(QDialog):
         self.watch_check.setChecked(bool(getattr(s, "watch", True)))
         self.xmp_naming_combo.setCurrentIndex(max(0, self.xmp_naming_combo.findData(s.xmp_naming)))
         self.xmp_score_spin.setValue(min(1.0, max(0.0, float(s.xmp_min_score))))
+        self.abstain_spin.setValue(float(getattr(s, "abstain", 0.0)))
 
     def choice(self) -> str:
         """The checked model choice: a curated label ("Fast", ...), "local" or "current"."""
@@ -334,6 +349,7 @@ class PreferencesDialog(QDialog):
             xmp_min_score=(self._settings.xmp_min_score
                            if round(self._settings.xmp_min_score, 2) == self.xmp_score_spin.value()
                            else float(self.xmp_score_spin.value())),
+            abstain=round(float(self.abstain_spin.value()), 2),
         )
 
     def model_changed(self) -> bool:

@@ -261,6 +261,21 @@ def test_curated_models_exist_in_open_clip():
         assert (model, pretrained) in available
 
 
+def test_preferences_abstain_score_of_one_label_sets(qtbot, tmp_path):
+    dialog = make_prefs(qtbot, Settings(abstain=0.4))
+    assert abs(dialog.abstain_spin.value() - 0.4) < 1e-9
+    dialog.abstain_spin.setValue(0.75)
+    chosen = dialog.result_settings()
+    assert chosen.abstain == 0.75
+    chosen.save(tmp_path / "settings.json")
+    assert Settings.load(tmp_path / "settings.json").abstain == 0.75
+    dialog.abstain_spin.setValue(0.0)
+    assert dialog.abstain_spin.text() == "Never" and dialog.result_settings().abstain == 0.0
+    (tmp_path / "bad.json").write_text('{"abstain": 1.5}')
+    settings, problems = Settings.read(tmp_path / "bad.json")
+    assert settings.abstain == 0.0 and "between 0 and 1" in problems[0]
+
+
 def test_preferences_device_and_threads(qtbot):
     dialog = make_prefs(qtbot, Settings(device="cpu", threads=3))
     assert dialog.device_combo.currentData() == "cpu"

@@ -28,11 +28,11 @@ def test_find_more_like_these_shows_the_undecided_photos_best_first(open_window,
     lib.decide_tag("scenes", "beach", paths[2:3], "rejected")
     with qtbot.waitSignal(w.resultsShown, timeout=30_000):
         w.sidebar.findLikeTagRequested.emit("scenes", "beach")  # the tag's context menu
-    assert w.model.is_search
+    assert w.model.is_search and w.filter_bar.sort_order == "relevance"  # best first
     assert shown(w) == [r.path for r in lib.like_tag("scenes", "beach", limit=200)]
     assert len(shown(w)) == 9 and not set(shown(w)) & set(paths[:3])
     assert "beach" in w.status.currentMessage()
     # a search typed in the bar, or another entry of the sidebar, ends it
     with qtbot.waitSignal(w.resultsShown, timeout=30_000):
         w.browser.set_filter(ALL_PHOTOS)
-    assert not w.model.is_search and len(shown(w)) == 12
+    assert not w.model.is_search and len(shown(w)) == 12 and w.filter_bar.sort_order != "relevance"
