@@ -9,6 +9,12 @@ width, stored through the catalog, hnswlib index built once). Near-duplicates ar
 every 100th an exact copy (same fingerprint). Reports the grouping time (neighbours from the
 library's own hnswlib index, union-find with the group cap) against the 30 s target, the groups
 found against the planted ones, and peak RSS. The library is copied first, so the cache stays clean.
+
+The synthetic photos have no files, and ``Library.duplicates`` ends by opening every grouped photo
+(``duplicates.verified``: a copy deleted or replaced since the last index is not offered), which
+would drop them all. So the grouping (the same steps ``Library.duplicates`` takes before that)
+is timed on the synthetic library, and the verification separately, on as many real small JPEGs
+as the groups hold; the two add up to what a user waits for.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ if __package__ in (None, ""):
 
 from _common import isolate_home, load_average, peak_rss_mb  # noqa: E402
 from bench_query import DIM, MODEL, build_library  # noqa: E402
+
+from photoclip.core.duplicates import group_duplicates  # noqa: E402
 
 
 def plant(lib, n: int) -> tuple[int, int]:
@@ -54,6 +62,32 @@ def plant(lib, n: int) -> tuple[int, int]:
     return len(near), len(exact)
 
 
+def verify_cost(count: int, work: Path) -> float:
+    """Seconds ``duplicates.verified`` takes to check ``count`` photos that are still there: real
+    small JPEGs, indexed by a catalog record of their own state."""
+    from PIL import Image
+
+    from photoclip.core.catalog import PhotoRecord
+    from photoclip.core.duplicates import DuplicateGroup, verified
+    from photoclip.core.scanner import fingerprint
+
+    folder = work / "real"
+    folder.mkdir()
+    records = []
+    for i in range(count):
+        path = folder / f"IMG_{i:06d}.jpg"
+        Image.new("RGB", (64, 48), (i % 256, (i * 7) % 256, 90)).save(path, comment=str(i).encode(), quality=80)
+        st = path.stat()
+        records.append(PhotoRecord(i, str(path), str(folder), st.st_size, st.st_mtime_ns,
+                                   fingerprint(str(path), st.st_size), 64, 48, None, False))
+    groups = [DuplicateGroup(tuple(records[i:i + 2]), 1.0) for i in range(0, len(records) - 1, 2)]
+    t0 = time.perf_counter()
+    kept = verified(groups)
+    took = time.perf_counter() - t0
+    assert sum(len(g.photos) for g in kept) == 2 * len(groups), "a real file failed its check"
+    return took
+
+
 def main(argv: list[str] | None = None) -> int:
     from photoclip.core.library import Library
 
@@ -70,12 +104,17 @@ def main(argv: list[str] | None = None) -> int:
         lib = Library(work / "lib" / "library", model=MODEL, pretrained="random")
         near, exact = plant(lib, n)
         t0 = time.perf_counter()
-        groups = lib.duplicates(args.threshold)
-        took = time.perf_counter() - t0
+        photos = lib.catalog.photos(include_offline=False)
+        mid = lib._model_row()
+        links = list(lib._near_links(mid, args.threshold, 16, None))
+        groups = group_duplicates(photos, links, threshold=args.threshold)
+        grouping = time.perf_counter() - t0
+        checking = verify_cost(sum(len(g.photos) for g in groups), work)
+        took = grouping + checking
         sizes = np.bincount([len(g.photos) for g in groups]) if groups else []
         verdict = "meets" if took <= 30 else "MISSES"
         print(f"[{n:,} photos + {near:,} near + {exact:,} exact copies] {len(groups):,} groups in {took:.1f} s "
-              f"({verdict} the 30 s target); group sizes {dict((k, int(v)) for k, v in enumerate(sizes) if v)}; "
+              f"({verdict} the 30 s target: grouping {grouping:.1f} s + opening the grouped photos {checking:.1f} s); group sizes {dict((k, int(v)) for k, v in enumerate(sizes) if v)}; "
               f"planted groups {near:,}", flush=True)
         lib.close()
         shutil.rmtree(work, ignore_errors=True)
