@@ -72,7 +72,7 @@ def weights_file(model: str) -> Path:
     return path
 
 
-def measure(cmd: list[str], env: dict) -> dict:
+def measure(cmd: list[str], env: dict, cwd=REPO) -> dict:
     """Run cmd in a fresh helper process that reports the child's wall time and peak RSS."""
     helper = ("import json,resource,subprocess,sys,time\n"
               "cmd=json.loads(sys.argv[1]); t=time.perf_counter()\n"
@@ -82,7 +82,7 @@ def measure(cmd: list[str], env: dict) -> dict:
               "print(json.dumps({'seconds':s,'rss_mb':rss/1024,'rc':r.returncode,"
               "'out':r.stdout.decode()[-400:],'err':r.stderr.decode()[-2000:]}))\n")
     out = subprocess.run([sys.executable, "-c", helper, json.dumps(cmd)], capture_output=True, text=True,
-                         env=env, check=True)
+                         env=env, cwd=str(cwd), check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{result['err']}")
@@ -122,7 +122,7 @@ def main() -> None:
             "lib = Library(sys.argv[1]); lib.embedder()\n"
             "print(json.dumps([{'path': r.path, 'score': r.score} for r in lib.search(sys.argv[2], limit=20)]))",
             str(library), "a dog"]
-    other_env = None
+    other_env, other = None, None
     if args.compare_with:
         other = str(Path(args.compare_with).resolve())
         other_env = dict(os.environ, PYTHONPATH=other + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -134,9 +134,9 @@ def main() -> None:
         make_photo(folder / f"new{r:03d}.jpg", 10_000 + r)
         times["add one"].append(measure(index, env))
         if other_env is not None:
-            times.setdefault("search (other)", []).append(measure(search, other_env))
+            times.setdefault("search (other)", []).append(measure(search, other_env, other))
             make_photo(folder / f"other{r:03d}.jpg", 20_000 + r)
-            times.setdefault("add one (other)", []).append(measure(index, other_env))
+            times.setdefault("add one (other)", []).append(measure(index, other_env, other))
     rows = {}
     for what, runs in times.items():
         secs = [x["seconds"] for x in runs]
