@@ -14,6 +14,9 @@ the weights are read from a file and no network is needed. Then, ``--rounds`` ti
 - **add one** — ``python -m photoclip index FOLDER`` after one new photo was put in FOLDER (the
   library's tag sets tag it).
 
+With ``--compare-with DIR`` (another photoclip checkout, e.g. the main branch) the search and
+the add-one are also run with that checkout's code, interleaved, and the ratios to it printed.
+
 Each is timed from outside (wall time) with its peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``
 after the child was waited for: ru_maxrss of the largest child so far, so each measurement runs in
 a fresh helper process that starts only that child). Best and median of the rounds are printed,
@@ -69,7 +72,7 @@ def weights_file(model: str) -> Path:
     return path
 
 
-def measure(cmd: list[str], env: dict) -> dict:
+def measure(cmd: list[str], env: dict, cwd=REPO) -> dict:
     """Run cmd in a fresh helper process that reports the child's wall time and peak RSS."""
     helper = ("import json,resource,subprocess,sys,time\n"
               "cmd=json.loads(sys.argv[1]); t=time.perf_counter()\n"
@@ -79,7 +82,7 @@ def measure(cmd: list[str], env: dict) -> dict:
               "print(json.dumps({'seconds':s,'rss_mb':rss/1024,'rc':r.returncode,"
               "'out':r.stdout.decode()[-400:],'err':r.stderr.decode()[-2000:]}))\n")
     out = subprocess.run([sys.executable, "-c", helper, json.dumps(cmd)], capture_output=True, text=True,
-                         env=env, check=True)
+                         env=env, cwd=str(cwd), check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{result['err']}")
@@ -91,6 +94,7 @@ def main() -> None:
     ap.add_argument("--photos", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--model", default=MODEL)
+    ap.add_argument("--compare-with", metavar="DIR", help="another photoclip checkout to measure against")
     args = ap.parse_args()
 
     home = isolate_home()
@@ -118,23 +122,36 @@ def main() -> None:
             "lib = Library(sys.argv[1]); lib.embedder()\n"
             "print(json.dumps([{'path': r.path, 'score': r.score} for r in lib.search(sys.argv[2], limit=20)]))",
             str(library), "a dog"]
+    other_env, other = None, None
+    if args.compare_with:
+        other = str(Path(args.compare_with).resolve())
+        other_env = dict(os.environ, PYTHONPATH=other + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        print(f"other: {other}")
     times: dict[str, list[dict]] = {"search": [], "both towers": [], "add one": []}
     for r in range(args.rounds):
         times["search"].append(measure(search, env))
         times["both towers"].append(measure(both, env))
         make_photo(folder / f"new{r:03d}.jpg", 10_000 + r)
         times["add one"].append(measure(index, env))
+        if other_env is not None:
+            times.setdefault("search (other)", []).append(measure(search, other_env, other))
+            make_photo(folder / f"other{r:03d}.jpg", 20_000 + r)
+            times.setdefault("add one (other)", []).append(measure(index, other_env, other))
     rows = {}
     for what, runs in times.items():
         secs = [x["seconds"] for x in runs]
         rss = [x["rss_mb"] for x in runs]
         rows[what] = min(secs)
-        print(f"{what:11s}  best {min(secs):6.2f} s  median {statistics.median(secs):6.2f} s  "
+        print(f"{what:15s}  best {min(secs):6.2f} s  median {statistics.median(secs):6.2f} s  "
               f"peak RSS {max(rss):6.0f} MB (min {min(rss):.0f})")
     rss = {what: max(x["rss_mb"] for x in runs) for what, runs in times.items()}
     print(f"search / both towers (best of each): time {rows['search'] / rows['both towers']:.2f}x, "
           f"peak RSS {rss['search'] / rss['both towers']:.2f}x")
     print(f"add one / search (best of each): {rows['add one'] / rows['search']:.2f}x")
+    if other_env is not None:
+        for what in ("search", "add one"):
+            print(f"{what} / {what} (other): time {rows[what] / rows[what + ' (other)']:.2f}x, "
+                  f"peak RSS {rss[what] / rss[what + ' (other)']:.2f}x")
     print(f"{load_average()} at end")
 
 

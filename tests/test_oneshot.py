@@ -81,3 +81,28 @@ def test_cli_search_in_a_fresh_process_does_not_build_the_image_tower(tmp_path, 
     assert len(json.loads(search.stdout)) == 3
     loads = [line for line in search.stderr.splitlines() if "photoclip.embedder" in line and "loaded" in line]
     assert len(loads) == 1 and "(text tower only)" in loads[0], search.stderr
+
+
+def test_a_weights_file_loads_into_the_same_model_as_open_clips_own_loader(trained):
+    """The whole model is built without random init and given the file's tensors themselves (less
+    memory, a faster load): its image and text vectors are those of open_clip's own pipeline."""
+    import open_clip
+    import torch
+    from PIL import Image
+
+    config, weights = trained
+    emb = Embedder(ModelSpec(config, weights), "cpu", 1, precision="fp32")
+    open_clip.add_model_config(config)
+    ref, _, preprocess = open_clip.create_model_and_transforms(ModelSpec(config, weights).arch_name,
+                                                               pretrained=weights)
+    ref.eval()
+    images = [Image.new("RGB", (90, 60), (200, 40, 40)), Image.new("RGB", (50, 80), (40, 40, 200))]
+    tokens = open_clip.get_tokenizer(ModelSpec(config, weights).arch_name)(TEXTS)
+    with torch.inference_mode():
+        want_img = torch.nn.functional.normalize(ref.encode_image(torch.stack([preprocess(i) for i in images])), dim=-1)
+        want_txt = torch.nn.functional.normalize(ref.encode_text(tokens), dim=-1)
+    got_img = emb.encode_images(torch.stack([emb.image_tensor(i) for i in images]))
+    np.testing.assert_allclose(got_img, want_img.numpy(), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(emb.encode_texts(TEXTS), want_txt.numpy(), rtol=0, atol=1e-5)
+    assert not any(p.is_meta for p in emb.model.parameters())
+    assert not any(b.is_meta for b in emb.model.buffers())

@@ -392,6 +392,10 @@ class Embedder:
             try:
                 if text_only:
                     return _create_text_only(open_clip, torch, name, weights, precision, self.device), None
+                if weights is not None and self.device == "cpu" and precision == "fp32":
+                    made = _create_whole_on_meta(open_clip, torch, name, weights, kwargs)
+                    if made is not None:
+                        return made
                 made = open_clip.create_model_and_transforms(
                     name, pretrained=str(weights) if weights else None, precision=precision, device=self.device,
                     pretrained_text=False, **kwargs)
@@ -709,7 +713,7 @@ def _create_text_only(open_clip, torch, name: str, weights: Optional[Path], prec
         try:
             model = None
             if device == "cpu" and precision == "fp32":
-                model = _create_on_meta(open_clip, torch, factory, name, weights)
+                model = _create_on_meta(open_clip, torch, name, weights)
             if model is None:
                 model = open_clip.create_model(name, pretrained=str(weights), precision=precision, device=device,
                                                pretrained_text=False)
@@ -719,12 +723,28 @@ def _create_text_only(open_clip, torch, name: str, weights: Optional[Path], prec
     return model.eval()
 
 
-def _create_on_meta(open_clip, torch, factory, name: str, weights: Path):
+def _create_whole_on_meta(open_clip, torch, name: str, weights: Path, image_kwargs: dict):
+    """Both towers the way of :func:`_create_on_meta` and open_clip's inference transform, as
+    create_model_and_transforms makes them; None where that does not fit this model."""
+    from open_clip.transform import PreprocessCfg, image_transform_v2, merge_preprocess_kwargs
+
+    force = merge_preprocess_kwargs({}, **{k[len("image_"):]: v for k, v in image_kwargs.items()})
+    with _PATCH_LOCK:
+        model = _create_on_meta(open_clip, torch, name, weights, force_preprocess_cfg=force)
+    if model is None:
+        return None
+    return model.eval(), image_transform_v2(PreprocessCfg(**model.visual.preprocess_cfg), is_train=False)
+
+
+def _create_on_meta(open_clip, torch, name: str, weights: Path, **create_kwargs):
     """The model built on the meta device (no memory, no random init) and given the file's tensors
     themselves (load_state_dict with assign): the weights are in memory once, not twice while they
     are copied. The causal mask (a buffer that is not in the file) is made again; None for a model
-    with any other tensor that is not in the file (the caller builds it the ordinary way)."""
+    with any other tensor that is not in the file (the caller builds it the ordinary way).
+    The caller holds _PATCH_LOCK."""
     import functools
+
+    import open_clip.factory as factory
 
     original_checkpoint = factory.load_checkpoint
 
@@ -740,7 +760,7 @@ def _create_on_meta(open_clip, torch, factory, name: str, weights: Path):
     try:
         with torch.device("meta"):
             model = open_clip.create_model(name, pretrained=str(weights), precision="fp32", device="meta",
-                                           pretrained_text=False)
+                                           pretrained_text=False, **create_kwargs)
     except Exception as exc:  # noqa: BLE001 - an open_clip this does not fit: the ordinary way
         log.info("text tower built the ordinary way (%s)", exc)
         return None
