@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100000")
     ap.add_argument("--threshold", type=float, default=0.95)
+    ap.add_argument("--neighbours", type=int, default=8, help="nearest neighbours asked per photo (Library.duplicates default)")
     args = ap.parse_args(argv)
     home = isolate_home()
     print(f"model {MODEL} vectors ({DIM} values), CPU; {load_average()} at start", flush=True)
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         photos = lib.catalog.photos(include_offline=False)
         mid = lib._model_row()
-        links = list(lib._near_links(mid, args.threshold, 16, None))
+        links = list(lib._near_links(mid, args.threshold, args.neighbours, None))
         groups = group_duplicates(photos, links, threshold=args.threshold)
         grouping = time.perf_counter() - t0
         checking = verify_cost(sum(len(g.photos) for g in groups), work)

@@ -697,8 +697,10 @@ class Library:
 
     # -- duplicates --------------------------------------------------------------------------
     def duplicates(self, threshold: float = DEFAULT_THRESHOLD, *, max_group: int = MAX_GROUP,
-                   neighbours: int = 16, control: Optional[JobControl] = None) -> list[DuplicateGroup]:
+                   neighbours: int = 8, control: Optional[JobControl] = None) -> list[DuplicateGroup]:
         """Exact and near-duplicate groups among the online photos, the proposed keeper first.
+        Each photo's ``neighbours`` nearest are asked (8: a larger group is still joined through
+        its members' links; 16 took 1.5x as long at 100,000 photos, benchmarks/bench_duplicates.py).
 
         Near-duplicates need the current model's vectors; exact duplicates (same content) are
         found without a model."""
