@@ -121,7 +121,6 @@ class _TagList(QWidget):
 
     def _heading(self, text: str) -> QLabel:
         label = QLabel(text, self)
-        label.setStyleSheet("opacity: 0.8")
         font = label.font()
         font.setItalic(True)
         label.setFont(font)
@@ -177,34 +176,39 @@ class _TagList(QWidget):
     def _add_row(self, group: str, tag) -> None:
         row = QWidget(self)
         line = QHBoxLayout(row)
-        line.setContentsMargins(8, 0, 0, 0)
-        line.setSpacing(2)
-        text = QLabel(f"<b>{html.escape(tag.tag_set)}</b>: {html.escape(tag.label)} "
-                      f"<span style='opacity:0.7'>{_tag_note(tag)}</span>", row)
-        text.setWordWrap(True)
-        text.setTextFormat(Qt.TextFormat.RichText)
-        text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        line.addWidget(text, 1)
+        line.setContentsMargins(4, 0, 0, 0)
+        line.setSpacing(3)
         name = f"“{tag.label}” ({tag.tag_set})"
         if group == "yours":
             buttons = [(REMOVE, "✗", f"Take {name} off this photo",
-                        "Take this tag off the photo; it does not come back when the photos are tagged again")]
+                        "It does not come back when the photos are tagged again")]
         else:
             buttons = [(CONFIRM, "✓", f"Confirm {name}",
-                        "Confirm: this photo has it (kept through re-tagging, and it teaches the label)"),
+                        "This photo has it: kept through re-tagging, and it teaches the label"),
                        (REJECT, "✗", f"Reject {name}",
-                        "Reject: this photo does not have it (it does not come back, and it teaches the label)")]
+                        "This photo does not have it: it does not come back, and it teaches the label")]
         made = {}
+        side = self.fontMetrics().height() + 8
         for what, glyph, accessible, tip in buttons:
             b = QToolButton(row)
             b.setText(glyph)
-            b.setAutoRaise(True)
-            b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            b.setFixedSize(QSize(side + 2, side))
+            b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Tab reaches it, Space presses it
             b.setAccessibleName(accessible)
-            b.setToolTip(f"{accessible}. {tip}")
+            b.setToolTip(f"{accessible}. {tip}.")
             b.clicked.connect(lambda _c=False, g=group, t=tag, w=what, r=len(self._rows): self._decide(g, t, w, r))
-            line.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
+            line.addWidget(b, 0, Qt.AlignmentFlag.AlignVCenter)
             made[what] = b
+        text = QLabel(f"<b>{html.escape(tag.tag_set)}</b>: {html.escape(tag.label)} "
+                      f"<span style='opacity:0.7'>{_tag_note(tag)}</span>", row)
+        # wraps in a narrow panel rather than widening it
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.RichText)
+        text.setMinimumHeight(side)
+        text.setMinimumWidth(40)
+        text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        line.addWidget(text, 1)
         self.buttons[(group, tag.tag_set, tag.label)] = made
         self._layout.addWidget(row)
         self._rows.append(row)
