@@ -56,6 +56,23 @@ def test_add_remove_confirm_reject(tagged_library):
     assert other  # (the set's other label was never touched)
 
 
+def test_a_rejected_tag_leaves_the_counts_and_the_tag_filter(tagged_library):
+    from photoclip.core.filters import PhotoFilter
+
+    lib, folder = tagged_library
+    a = folder / "a" / "img0.jpg"
+    label = next(t.label for t in lib.photo_tags(lib.photo_by_path(str(a)).id) if t.tag_set == "shapes")
+    before = lib.tag_counts()["shapes"][label]
+    assert str(a) in {r.path for r in lib.photos(PhotoFilter(tag=("shapes", label)))}
+    lib.decide_tag("shapes", label, [str(a)], "rejected")
+    assert lib.tag_counts()["shapes"].get(label, 0) == before - 1
+    assert str(a) not in {r.path for r in lib.photos(PhotoFilter(tag=("shapes", label)))}
+    # confirmed, it counts and is found once, as the user's
+    lib.decide_tag("shapes", label, [str(a)], "confirmed")
+    assert lib.tag_counts()["shapes"][label] == before
+    assert [r.path for r in lib.photos(PhotoFilter(tag=("shapes", label)))].count(str(a)) == 1
+
+
 def test_decisions_survive_a_move_and_a_model_change(tagged_library, make_library, tiny_config, tmp_path):
     lib, folder = tagged_library
     a = folder / "a" / "img1.jpg"

@@ -681,8 +681,10 @@ class Catalog:
                      "JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id "
                      "WHERE v.model_id=? AND s.name=? AND t.label=?) t ON t.fp=p.fingerprint")
             join_args.extend([model_id if model_id is not None else -1, *where.tag])
-            conds.append("(t.score IS NOT NULL OR EXISTS (SELECT 1 FROM user_tags u WHERE u.fingerprint=p.fingerprint "
-                         "AND u.tag_set=? AND u.label=? AND u.decision='user'))")
+            # a rejected auto-tag is not the photo's; a confirmed one stays when the model no longer gives it
+            conds.append("(CASE (SELECT u.decision FROM user_tags u WHERE u.fingerprint=p.fingerprint "
+                         "AND u.tag_set=? AND u.label=?) WHEN 'rejected' THEN 0 WHEN 'user' THEN 1 "
+                         "WHEN 'confirmed' THEN 1 ELSE t.score IS NOT NULL END)")
             args.extend(where.tag)
             order = "COALESCE(t.score, 1.0) DESC, p.id"
         if where.after is not None:
@@ -1248,11 +1250,13 @@ class Catalog:
         for name, label, n in self.conn.execute(
                 "SELECT s.name, t.label, count(p.id) FROM tags t JOIN tag_sets s ON s.id=t.tag_set_id "
                 "JOIN vectors v ON v.id=t.vector_id JOIN photos p ON p.fingerprint=v.fingerprint "
-                "WHERE v.model_id=? GROUP BY s.name, t.label ORDER BY s.name, count(p.id) DESC", (model_id,)):
+                "WHERE v.model_id=? AND NOT EXISTS (SELECT 1 FROM user_tags u WHERE u.fingerprint=v.fingerprint "
+                "AND u.tag_set=s.name AND u.label=t.label AND u.decision='rejected') "
+                "GROUP BY s.name, t.label ORDER BY s.name, count(p.id) DESC", (model_id,)):
             out.setdefault(name, {})[label] = n
         for name, label, n in self.conn.execute(  # tags the user gave that are no auto-tag of the photo
                 "SELECT u.tag_set, u.label, count(p.id) FROM user_tags u JOIN photos p ON p.fingerprint=u.fingerprint "
-                "WHERE u.decision='user' AND p.pair_of IS NULL AND NOT EXISTS (SELECT 1 FROM vectors v "
+                "WHERE u.decision IN ('user', 'confirmed') AND p.pair_of IS NULL AND NOT EXISTS (SELECT 1 FROM vectors v "
                 "JOIN tags t ON t.vector_id=v.id JOIN tag_sets s ON s.id=t.tag_set_id WHERE v.fingerprint=u.fingerprint "
                 "AND v.model_id=? AND s.name=u.tag_set AND t.label=u.label) GROUP BY 1, 2", (model_id,)):
             counts = out.setdefault(name, {})

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QMenu, QMessageBox
 from photoclip.core.paths import display_path
 
 from . import dialogs
+from .details import REMOVE
 from .photo_model import PathRole, PhotoIdRole
 from .preferences import PreferencesDialog
 from .problems_dialog import ProblemsDialog
@@ -182,6 +183,7 @@ class Actions(QObject):
         d.findSimilarRequested.connect(self.find_similar_to)
         d.tagSelectionRequested.connect(self.tag_selected)
         d.trashSelectionRequested.connect(self.trash_selected)
+        d.tagDecisionRequested.connect(self.decide_photo_tag)
         w.status.problemsRequested.connect(self.show_problems)
 
     def find_photos(self) -> None:
@@ -259,6 +261,13 @@ class Actions(QObject):
                                   self.browser.labels, "Remove")
         if label:
             self.jobs.remove_tag(label, paths)
+
+    def decide_photo_tag(self, path: str, tag_set: str, label: str, what: str):
+        """A button beside a tag in the details panel: confirm or reject a guess, or take off a
+        tag that is the user's."""
+        if what == REMOVE:
+            return self.jobs.remove_tag(label, [path], tag_set)
+        return self.jobs.decide_tag(tag_set, label, [path], what)
 
     def export_selected_csv(self):
         paths = self._selected_paths()

@@ -1,8 +1,8 @@
 """The details panel for the selected photo.
 
 Shows a larger EXIF-rotated preview (made off-thread by the ThumbnailLoader), the file name,
-folder, date, dimensions, the photo's auto-tags with scores and its best labels across all tag
-sets. The window fetches the data on the query thread and hands it over with ``show_photo``.
+folder, date, dimensions, the photo's tags (the user's apart from the model's guesses, each guess
+with one-click confirm and reject) and its best labels across all tag sets. The window fetches the data on the query thread and hands it over with ``show_photo``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from typing import Optional
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -86,6 +89,154 @@ def _tag_note(tag) -> str:
         return f"✓ {tag.score:.2f}"
     return f"{tag.score:.2f}"
 
+
+#: what the buttons beside a tag ask for (``tagDecisionRequested``'s last argument)
+CONFIRM, REJECT, REMOVE = "confirmed", "rejected", "remove"
+
+
+class _TagList(QWidget):
+    """A photo's tags in two groups: "Yours" (added or confirmed by the user, each with a button
+    to take it off) and "Guesses" (the model's auto-tags, each with ✓ confirm and ✗ reject). The
+    buttons take Tab focus and Space presses them; after a decision the focus goes on to the
+    next guess's same button, so a keyboard user can go down the list."""
+
+    decisionRequested = Signal(str, str, str)  # tag set, label, CONFIRM | REJECT | REMOVE
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+        self._rows: list[QWidget] = []
+        self._plain: list[str] = []
+        #: after a decision by keyboard: (group, row, what) whose button takes the focus next
+        self._refocus: Optional[tuple[str, int, str]] = None
+        self._pending = False  # a decision was asked for and the panel not read again yet
+        #: (group, tag set, label) -> {what: button}, for tests and the refocus
+        self.buttons: dict[tuple[str, str, str], dict[str, QToolButton]] = {}
+        #: the widget the focus must still be in for a decision's refocus (the details panel)
+        self.focus_scope: Optional[QWidget] = None
+        self.yours_title = self._heading("Yours")
+        self.guesses_title = self._heading("Guesses")
+
+    def _heading(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        font = label.font()
+        font.setItalic(True)
+        label.setFont(font)
+        self._layout.addWidget(label)
+        return label
+
+    def text(self) -> str:
+        """The tags as plain lines ("set: label note"), or the message shown instead."""
+        return "\n".join(self._plain)
+
+    def _clear(self) -> None:
+        for row in self._rows:
+            self._layout.removeWidget(row)
+            row.hide()
+            row.deleteLater()
+        self._rows, self._plain, self.buttons = [], [], {}
+        self._pending = False
+        self.yours_title.hide()
+        self.guesses_title.hide()
+
+    def set_message(self, message_html: str, plain: str) -> None:
+        self._clear()
+        label = QLabel(message_html, self)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        self._layout.addWidget(label)
+        self._rows.append(label)
+        self._plain = [plain]
+
+    def set_tags(self, tags: list) -> None:
+        refocus, self._refocus = self._refocus, None
+        if refocus is not None:  # (asked before the rows go: hiding the focused one moves the focus)
+            focus = QApplication.focusWidget()
+            scope = self.focus_scope or self
+            if not (focus is None or focus is scope or scope.isAncestorOf(focus)):
+                refocus = None  # the user has gone on elsewhere (the grid): the focus stays there
+        self._clear()
+        yours = sorted((t for t in tags if t.source in ("user", "confirmed")),
+                       key=lambda t: (t.tag_set.casefold(), t.label.casefold()))
+        guesses = sorted((t for t in tags if t.source not in ("user", "confirmed")),
+                         key=lambda t: (t.tag_set.casefold(), -t.score))
+        for group, title, items in (("yours", self.yours_title, yours), ("guesses", self.guesses_title, guesses)):
+            if not items:
+                continue
+            title.show()
+            self._layout.removeWidget(title)
+            self._layout.addWidget(title)
+            for t in items:
+                self._add_row(group, t)
+        if refocus is not None:
+            self._focus_after(*refocus)
+
+    def _add_row(self, group: str, tag) -> None:
+        row = QWidget(self)
+        line = QHBoxLayout(row)
+        line.setContentsMargins(4, 0, 0, 0)
+        line.setSpacing(3)
+        name = f"“{tag.label}” ({tag.tag_set})"
+        if group == "yours":
+            buttons = [(REMOVE, "✗", f"Take {name} off this photo",
+                        "It does not come back when the photos are tagged again")]
+        else:
+            buttons = [(CONFIRM, "✓", f"Confirm {name}",
+                        "This photo has it: kept through re-tagging, and it teaches the label"),
+                       (REJECT, "✗", f"Reject {name}",
+                        "This photo does not have it: it does not come back, and it teaches the label")]
+        made = {}
+        side = self.fontMetrics().height() + 8
+        for what, glyph, accessible, tip in buttons:
+            b = QToolButton(row)
+            b.setText(glyph)
+            b.setFixedSize(QSize(side + 2, side))
+            b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Tab reaches it, Space presses it
+            b.setAccessibleName(accessible)
+            b.setToolTip(f"{accessible}. {tip}.")
+            b.clicked.connect(lambda _c=False, g=group, t=tag, w=what, r=len(self._rows): self._decide(g, t, w, r))
+            line.addWidget(b, 0, Qt.AlignmentFlag.AlignVCenter)
+            made[what] = b
+        text = QLabel(f"<b>{html.escape(tag.tag_set)}</b>: {html.escape(tag.label)} "
+                      f"<span style='opacity:0.7'>{_tag_note(tag)}</span>", row)
+        # wraps in a narrow panel rather than widening it
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.RichText)
+        text.setMinimumHeight(side)
+        text.setMinimumWidth(40)
+        text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        line.addWidget(text, 1)
+        self.buttons[(group, tag.tag_set, tag.label)] = made
+        self._layout.addWidget(row)
+        self._rows.append(row)
+        self._plain.append(f"{tag.tag_set}: {tag.label} {_tag_note(tag)}")
+
+    def _decide(self, group: str, tag, what: str, row: int) -> None:
+        if self._pending:
+            return  # one decision at a time, until the panel is read again
+        self._pending = True
+        # (the buttons are not disabled: a disabled button hands the focus to whatever comes next)
+        focused = any(b.hasFocus() for b in self.buttons.get((group, tag.tag_set, tag.label), {}).values())
+        index = [k for k in self.buttons if k[0] == group].index((group, tag.tag_set, tag.label))
+        self._refocus = (group, index, what) if focused else None
+        self.decisionRequested.emit(tag.tag_set, tag.label, what)
+
+    def _focus_after(self, group: str, index: int, what: str) -> None:
+        """The focus on the button ``what`` of the row now at ``index`` of ``group`` (the one
+        after the decided tag), else of its last row, else on any button left."""
+        rows = [v for k, v in self.buttons.items() if k[0] == group and what in v]
+        if rows:
+            rows[min(index, len(rows) - 1)][what].setFocus(Qt.FocusReason.TabFocusReason)
+            return
+        for v in self.buttons.values():
+            for b in v.values():
+                b.setFocus(Qt.FocusReason.TabFocusReason)
+                return
+
+
 class _Preview(QLabel):
     """A label that keeps its pixmap scaled to its width."""
 
@@ -132,6 +283,8 @@ class DetailsPanel(QScrollArea):
     #: the many-photos summary's buttons: act on the grid's selection
     tagSelectionRequested = Signal()
     trashSelectionRequested = Signal()
+    #: a button beside a tag: (photo path, tag set, label, CONFIRM | REJECT | REMOVE)
+    tagDecisionRequested = Signal(str, str, str, str)
 
     def __init__(self, thumbnails=None, parent=None) -> None:
         super().__init__(parent)
@@ -195,11 +348,12 @@ class DetailsPanel(QScrollArea):
         layout.addLayout(self.form)
 
 
-        self.tags_title = self._title("Auto-tags", body)
+        self.tags_title = self._title("Tags", body)
         layout.addWidget(self.tags_title)
-        self.tags = QLabel(body)
-        self.tags.setWordWrap(True)
-        self.tags.setTextFormat(Qt.TextFormat.RichText)
+        self.tags = _TagList(body)
+        self.tags.focus_scope = self
+        self.tags.decisionRequested.connect(
+            lambda tag_set, label, what: self.path and self.tagDecisionRequested.emit(self.path, tag_set, label, what))
         layout.addWidget(self.tags)
 
         self.labels_title = self._title("Best matching labels", body)
@@ -354,17 +508,9 @@ class DetailsPanel(QScrollArea):
         self.tags_title.show()
         self.tags.show()
         if tags:
-            by_set: dict[str, list] = {}
-            for t in tags:
-                by_set.setdefault(t.tag_set, []).append(t)
-            rows = []
-            for name in sorted(by_set):
-                items = ", ".join(f"{html.escape(t.label)} <span style='opacity:0.7'>{_tag_note(t)}</span>"
-                                  for t in sorted(by_set[name], key=lambda t: (t.source == "auto", -t.score)))
-                rows.append(f"<b>{html.escape(name)}</b>: {items}")
-            self.tags.setText("<br>".join(rows))
+            self.tags.set_tags(tags)
         else:
-            self.tags.setText("<i>No tags yet.</i>")
+            self.tags.set_message("<i>No tags yet.</i>", "No tags yet.")
 
         self.show_best(best)
 
@@ -385,7 +531,7 @@ class DetailsPanel(QScrollArea):
     def show_error(self, message: str) -> None:
         self.tags_title.show()
         self.tags.show()
-        self.tags.setText(f"<i>{html.escape(message)}</i>")
+        self.tags.set_message(f"<i>{html.escape(message)}</i>", message)
 
     def _load_preview(self) -> None:
         if self._thumbs is None or self.path is None:

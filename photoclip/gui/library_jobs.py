@@ -244,11 +244,23 @@ class LibraryJobs(QObject):
                            lambda p, c: lib.add_tag(label, paths),
                            done=lambda r: f"Tagged {r[1]:,} photo{'s' if r[1] != 1 else ''} “{label}” ({r[0]})")
 
-    def remove_tag(self, label: str, paths: list[str]) -> Job:
+    def remove_tag(self, label: str, paths: list[str], tag_set: Optional[str] = None) -> Job:
+        """Take a tag off (a hand-added one is forgotten, an auto-tag or confirmed one rejected);
+        ``tag_set``: the set it is in (else the set that has the label, or "My tags")."""
         lib = self.library
         return self.submit(f"Removing “{label}” from {len(paths):,} photo{'s' if len(paths) != 1 else ''}",
-                           lambda p, c: lib.remove_tag(label, paths),
+                           lambda p, c: lib.remove_tag(label, paths, tag_set),
                            done=lambda r: f"Removed “{label}” ({r[0]}) from {r[1]:,} photo{'s' if r[1] != 1 else ''}")
+
+    def decide_tag(self, tag_set: str, label: str, paths: list[str], decision: str) -> Job:
+        """Confirm or reject an auto-tag (``decision``: "confirmed" | "rejected") on photos."""
+        lib = self.library
+        n = len(paths)
+        verb = "Confirming" if decision == "confirmed" else "Rejecting"
+        done_verb = "Confirmed" if decision == "confirmed" else "Rejected"
+        return self.submit(f"{verb} “{label}” ({tag_set}) on {n:,} photo{'s' if n != 1 else ''}",
+                           lambda p, c: lib.decide_tag(tag_set, label, paths, decision),
+                           done=lambda r: f"{done_verb} “{label}” ({tag_set}) on {n:,} photo{'s' if n != 1 else ''}")
 
     def trash(self, paths: list[str], then: Optional[Callable[[Any], None]] = None) -> Job:
         """Move photos (a RAW+JPEG pair together) to the platform's trash; the grid and counts follow.
