@@ -70,6 +70,18 @@ def make_library(tmp_path, tiny_config):
 
 
 @pytest.fixture
+def tagged_library(make_library, photo_folder):
+    """photo_folder indexed by a library with a single-mode "shapes" set (circle, square): every
+    photo has one auto-tag to confirm, reject or write out."""
+    from photoclip.core.tagging import TagSet
+
+    lib = make_library()
+    lib.save_tag_set(TagSet("shapes", ["circle", "square"], "single"))
+    lib.index([str(photo_folder)])
+    return lib, photo_folder
+
+
+@pytest.fixture
 def photo_folder(tmp_path) -> Path:
     """A folder of 12 distinct small photos in two subfolders."""
     root = tmp_path / "photos"

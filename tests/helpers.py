@@ -186,3 +186,24 @@ def make_trip(root: Path) -> Path:
     picture = Image.new("RGB", (96, 64), (200, 40, 200))
     write_dng(root / "home" / "IMG_0002.DNG", picture, preview=picture, taken="2022:12:24 20:00:00")
     return root
+
+
+def duplicate_variants(folder: Path, scenes) -> dict[int, list[Path]]:
+    """Per scene (a list of tinyclip ShapeSpecs): the original (512x512 PNG) and a resized, a
+    recompressed and a cropped copy, in folder/scene<i>/."""
+    import random
+
+    import tinyclip
+
+    out: dict[int, list[Path]] = {}
+    for i, specs in enumerate(scenes):
+        img = tinyclip.draw(specs, 512, 512, rng=random.Random(i))
+        d = folder / f"scene{i}"
+        d.mkdir(parents=True)
+        original = d / "original.png"
+        img.save(original)
+        img.resize((256, 256), Image.Resampling.LANCZOS).save(d / "resized.png")
+        img.save(d / "recompressed.jpg", quality=35)
+        img.crop((20, 20, 492, 492)).save(d / "cropped.png")
+        out[i] = [original, d / "resized.png", d / "recompressed.jpg", d / "cropped.png"]
+    return out

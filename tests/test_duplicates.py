@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import sys
 import time
@@ -14,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tinyclip  # noqa: E402
+from helpers import duplicate_variants  # noqa: E402
 from tinyclip import ShapeSpec  # noqa: E402
 
 from photoclip.cli import main  # noqa: E402
@@ -93,26 +92,10 @@ def trained_model():
     return str(config), str(weights)
 
 
-def _variants(folder: Path) -> dict[int, list[Path]]:
-    """Per scene: the original (512x512 PNG) and a resized, a recompressed and a cropped copy."""
-    out: dict[int, list[Path]] = {}
-    for i, specs in enumerate(SCENES):
-        img = tinyclip.draw(specs, 512, 512, rng=random.Random(i))
-        d = folder / f"scene{i}"
-        d.mkdir(parents=True)
-        original = d / "original.png"
-        img.save(original)
-        img.resize((256, 256), Image.Resampling.LANCZOS).save(d / "resized.png")
-        img.save(d / "recompressed.jpg", quality=35)
-        img.crop((20, 20, 492, 492)).save(d / "cropped.png")
-        out[i] = [original, d / "resized.png", d / "recompressed.jpg", d / "cropped.png"]
-    return out
-
-
 def test_near_duplicates_group_and_different_pictures_do_not(tmp_path, trained_model, capsys):
     config, weights = trained_model
     photos = tmp_path / "photos"
-    scenes = _variants(photos)
+    scenes = duplicate_variants(photos, SCENES)
     (photos / "copies").mkdir()
     shutil.copyfile(scenes[0][0], photos / "copies" / "original copy.png")  # byte-identical
     lib = Library(tmp_path / "lib", model=config, pretrained=weights, device="cpu")

@@ -14,19 +14,10 @@ import pytest
 
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.library import MY_TAGS
-from photoclip.core.tagging import TagSet
 
 
 def _tags(lib, path):
     return {(t.tag_set, t.label, t.source) for t in lib.photo_tags(lib.photo_by_path(str(path)).id)}
-
-
-@pytest.fixture
-def tagged_library(make_library, photo_folder):
-    lib = make_library()
-    lib.save_tag_set(TagSet("shapes", ["circle", "square"], "single"))
-    lib.index([str(photo_folder)])
-    return lib, photo_folder
 
 
 def test_add_remove_confirm_reject(tagged_library):

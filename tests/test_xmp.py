@@ -142,16 +142,8 @@ def test_keywords_and_ratings_read_as_tags():
     assert xmp.keyword_tags({"Xmp.xmp.Rating": "-1"}) == []  # Lightroom's "rejected" is no rating
 
 
-@pytest.fixture
-def library(make_library, photo_folder):
-    lib = make_library()
-    lib.save_tag_set(TagSet("shapes", ["circle", "square"], "single"))
-    lib.index([str(photo_folder)])
-    return lib, photo_folder
-
-
-def test_library_writes_confirmed_user_and_confident_auto_tags(library):
-    lib, folder = library
+def test_library_writes_confirmed_user_and_confident_auto_tags(tagged_library):
+    lib, folder = tagged_library
     photos = sorted(str(p) for p in folder.rglob("*") if p.suffix in (".jpg", ".png"))
     before = {p: _state(p) for p in photos}
     a, b = folder / "a" / "img0.jpg", folder / "b" / "img0.png"

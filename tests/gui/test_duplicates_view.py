@@ -6,13 +6,12 @@ tiny CLIP tells the pictures apart."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 import tinyclip
+from helpers import duplicate_variants
 from tinyclip import ShapeSpec
 
 from photoclip.gui import dialogs
@@ -31,21 +30,6 @@ SCENES = [
 def trained_model():
     config, weights = tinyclip.get_trained_model()
     return str(config), str(weights)
-
-
-def _variants(folder: Path) -> dict[int, list[Path]]:
-    """Per scene: the original (512x512) and a resized, a recompressed and a cropped copy."""
-    out = {}
-    for i, specs in enumerate(SCENES):
-        img = tinyclip.draw(specs, 512, 512, rng=random.Random(i))
-        d = folder / f"scene{i}"
-        d.mkdir(parents=True)
-        img.save(d / "original.png")
-        img.resize((256, 256), Image.Resampling.LANCZOS).save(d / "resized.png")
-        img.save(d / "recompressed.jpg", quality=35)
-        img.crop((20, 20, 492, 492)).save(d / "cropped.png")
-        out[i] = [d / "original.png", d / "resized.png", d / "recompressed.jpg", d / "cropped.png"]
-    return out
 
 
 def _threshold(lib, scenes) -> float:
@@ -74,7 +58,7 @@ def _slide(qtbot, dialog, threshold: float) -> None:
 def test_groups_keeper_threshold_and_trash(open_window, qtbot, tmp_path, trained_model, trash_dir, monkeypatch):
     config, weights = trained_model
     photos = tmp_path / "photos"
-    scenes = _variants(photos)
+    scenes = duplicate_variants(photos, SCENES)
     w = open_window(model=config, pretrained=weights)
     w.jobs.add_folders([str(photos)])
     wait_idle(qtbot, w)
