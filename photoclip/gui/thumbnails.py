@@ -264,18 +264,23 @@ class ThumbnailLoader(QObject):
                 key, _ = self._pending.popitem(last=True)  # newest first: what is on screen now
                 self._inflight.add(key)
             path, size = key
+            img, failure = None, None  # failure: the reason, when there is no thumbnail
             try:
                 img = load_thumbnail(path, bucket_for(size), self.cache_dir)
                 if img.width() > size or img.height() > size:  # scaled here, not on the GUI thread
                     img = img.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio,
                                      Qt.TransformationMode.SmoothTransformation)
             except ThumbnailError as exc:
-                self._bridge.broken.emit(path, size, str(exc))
+                failure = str(exc)
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the loader thread
                 log.exception("thumbnail for %s failed", path)
-                self._bridge.broken.emit(path, size, str(exc))
-            else:
-                self._bridge.loaded.emit(path, size, img)
+                failure = str(exc)
             finally:
+                # no longer in flight before the GUI thread hears of it: whoever counts what is
+                # pending on its arrival (pending_count) must not still see it
                 with self._lock:
                     self._inflight.discard(key)
+            if failure is None:
+                self._bridge.loaded.emit(path, size, img)
+            else:
+                self._bridge.broken.emit(path, size, failure)
