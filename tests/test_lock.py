@@ -125,3 +125,35 @@ def test_processes_creating_one_new_library_at_once_all_open_it(tmp_path):
         outs = [p.communicate(timeout=120) for p in procs]
         assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outs]
         assert [out.strip() for out, _ in outs] == ["0"] * 4
+
+
+def test_two_processes_adding_the_same_folder_at_once_share_one_row(tmp_path):
+    """What CI hit: `photoclip index X` twice at once died with 'UNIQUE constraint failed:
+    folders.path' in one of them. Many racing pairs; each pair ends with one folder and no error."""
+    from photoclip.core.catalog import Catalog
+
+    root = tmp_path / "lib"
+    root.mkdir()
+    first, second = Catalog(root), Catalog(root)
+    errors: list[BaseException] = []
+    for i in range(30):
+        folder = tmp_path / f"photos{i}"
+        folder.mkdir()
+        ids: list[int] = []
+        start = threading.Barrier(2)
+
+        def add(catalog):
+            try:
+                start.wait()
+                ids.append(catalog.add_folder(str(folder)))
+            except BaseException as exc:  # noqa: BLE001 - the test reports whatever went wrong
+                errors.append(exc)
+
+        threads = [threading.Thread(target=add, args=(c,)) for c in (first, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert len(set(ids)) == 1
+    assert len(first.folders()) == 30

@@ -550,10 +550,12 @@ class Catalog:
         """Add a folder (absolute, normalised). A folder inside an existing one is already covered;
         a folder that contains existing ones absorbs them (their photos move over)."""
         path = os.path.abspath(path)
-        for folder in self.folders():
-            if _is_within(path, folder.path):
-                return folder.id
         with self.transaction() as c:
+            # the check is inside the (immediate) transaction: two processes adding the same folder
+            # at once find each other's row instead of both inserting it
+            for fid, fpath in c.execute("SELECT id, path FROM folders").fetchall():
+                if _is_within(path, dec(fpath)):
+                    return fid
             cur = c.execute("INSERT INTO folders(path, added_at) VALUES (?, ?)", (enc(path), time.time()))
             new_id = cur.lastrowid
             for fid, fpath in c.execute("SELECT id, path FROM folders WHERE id != ?", (new_id,)).fetchall():
