@@ -67,6 +67,19 @@ def photo(tmp_path):
     return path
 
 
+def _array_kinds(path) -> dict[str, str]:
+    """The RDF container each keyword array of the sidecar at ``path`` is written as."""
+    import xml.etree.ElementTree as ET
+
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    root = ET.fromstring(open(path, "rb").read())
+    kinds = {}
+    for name, ns in (("subject", "http://purl.org/dc/elements/1.1/"), ("hierarchicalSubject", "http://ns.adobe.com/lightroom/1.0/")):
+        for element in root.iter(f"{{{ns}}}{name}"):
+            kinds[name] = [c.tag.removeprefix(rdf) for c in element][0]
+    return kinds
+
+
 def test_sidecar_names_follow_the_convention_chosen(tmp_path):
     assert xmp.sidecar_path("/p/IMG_1.CR2", "darktable") == "/p/IMG_1.CR2.xmp"
     assert xmp.sidecar_path("/p/IMG_1.CR2", "lightroom") == "/p/IMG_1.xmp"
@@ -80,6 +93,8 @@ def test_a_new_sidecar_has_the_keywords_and_their_hierarchy(photo):
     got = _read(str(photo) + ".xmp")
     assert got["Xmp.dc.subject"] == ["beach", "our cabin"]
     assert got["Xmp.lr.hierarchicalSubject"] == ["photoclip|scenes|beach", "photoclip|My tags|our cabin"]
+    # both keyword arrays are unordered bags, as the XMP standard and Lightroom type them
+    assert _array_kinds(str(photo) + ".xmp") == {"subject": "Bag", "hierarchicalSubject": "Bag"}
     assert _state(photo) == before  # the photo itself: same bytes, same time
     # the same tags again: nothing to do, the file is left alone
     assert xmp.write_sidecar(str(photo), [("scenes", "beach"), ("My tags", "our cabin")], "darktable") == "unchanged"
@@ -110,6 +125,18 @@ def test_an_existing_sidecar_is_merged_never_clobbered(photo):
     assert again["Xmp.lr.hierarchicalSubject"] == ["People|family", "photoclip|People|family"]
     assert again["Xmp.crs.WhiteBalance"] == "As Shot"
     assert os.stat(sidecar).st_mode & 0o777 == 0o640  # its permissions kept
+    assert _array_kinds(sidecar) == {"subject": "Bag", "hierarchicalSubject": "Bag"}
+
+
+def test_a_keyword_array_another_app_wrote_as_a_seq_becomes_the_standard_bag(photo):
+    sidecar = photo.with_suffix(".xmp")
+    sidecar.write_text(EXISTING.replace("<rdf:Bag><rdf:li>holiday", "<rdf:Seq><rdf:li>holiday")
+                       .replace("family</rdf:li></rdf:Bag></dc:subject>", "family</rdf:li></rdf:Seq></dc:subject>"),
+                       "utf-8")
+    assert _array_kinds(sidecar)["subject"] == "Seq"
+    assert xmp.write_sidecar(str(photo), [("scenes", "beach")], "lightroom") == "updated"
+    assert _array_kinds(sidecar) == {"subject": "Bag", "hierarchicalSubject": "Bag"}
+    assert _read(sidecar)["Xmp.dc.subject"] == ["holiday", "family", "beach"]
 
 
 def test_a_sidecar_exiv2_cannot_read_is_left_alone(photo):

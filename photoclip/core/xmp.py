@@ -1,4 +1,4 @@
-"""Tags other photo apps can read: XMP sidecars written (and read) through exiv2 (``pyexiv2``).
+"""Tags other photo apps can read: XMP sidecars written (and read) through exiv2.
 
 A photo's tags go to its sidecar as ``dc:subject`` keywords (what every app reads) and as
 ``lr:hierarchicalSubject`` entries ``photoclip|<tag set>|<label>`` (Lightroom's, digiKam's and
@@ -10,8 +10,9 @@ change; every other field and namespace (ratings, colour labels, develop setting
 written back with its value. Keywords already there stay; a ``photoclip|...`` entry photoclip
 wrote earlier whose tag the photo no longer has is taken out again. A sidecar exiv2 cannot parse
 is left alone and reported. Writes are atomic (temporary file + os.replace); the photo itself is
-only ever read. (pyexiv2 writes the two keyword arrays as ``rdf:Seq``; readers take it as the
-``rdf:Bag`` the standard names.)
+only ever read. Sidecars are written through python-exiv2 (``exiv2``), which types the two keyword
+arrays as the standard does (``rdf:Bag``); they are read, like photos' own metadata, through
+``pyexiv2``.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def write_sidecar(photo: str, tags: Sequence[tuple[str, str]], naming: str) -> s
     """Merge ``tags`` (set, label) into the sidecar of ``photo``: "written" (a new sidecar),
     "updated" or "unchanged". Raises PhotoclipError when an existing sidecar cannot be parsed
     (it is left as it was) or the file cannot be written."""
-    from .metadata import _lock, _pyexiv2
+    from .metadata import _lock
 
     dest = sidecar_path(photo, naming)
     mode = None
@@ -143,18 +144,14 @@ def write_sidecar(photo: str, tags: Sequence[tuple[str, str]], naming: str) -> s
         raise PhotoclipError(f"Cannot read {paths.display_path(dest)}: {exc.strerror or exc}") from exc
     if not new and not data.strip():
         data = _EMPTY_PACKET.encode("utf-8")  # an empty file holds nothing to keep
-    pyexiv2 = _pyexiv2()
     with _lock:
         try:
-            with pyexiv2.ImageData(data) as img:
-                changes = merged_keywords(img.read_xmp(), tags)
-                if not changes and not new:
-                    return "unchanged"
-                img.modify_xmp(changes)
-                out = img.get_bytes()
-        except Exception as exc:  # noqa: BLE001 - exiv2 raises RuntimeError for a broken packet
+            out = _merged_packet(data, tags, new)
+        except Exception as exc:  # noqa: BLE001 - exiv2 raises its own error for a broken packet
             raise PhotoclipError(f"{paths.display_path(dest)} is not a sidecar exiv2 can read, so it was "
                                  f"left as it is ({str(exc).strip()[:120] or type(exc).__name__})") from exc
+    if out is None:
+        return "unchanged"
     with paths.atomic_write(dest, "write the sidecar", "wb") as f:
         f.write(out)
     if mode is not None:  # the sidecar keeps its permissions
@@ -163,6 +160,49 @@ def write_sidecar(photo: str, tags: Sequence[tuple[str, str]], naming: str) -> s
         except OSError:
             pass
     return "written" if new else "updated"
+
+
+
+def _exiv2():
+    """python-exiv2, the binding that writes XMP arrays as the standard types them (``rdf:Bag``
+    for both keyword arrays; pyexiv2, which reads photos' metadata, writes every array as a Seq)."""
+    import exiv2
+
+    try:
+        exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.mute)  # a broken packet is reported, not printed
+    except Exception:  # noqa: BLE001
+        pass
+    return exiv2
+
+
+def _merged_packet(data: bytes, tags: Sequence[tuple[str, str]], new: bool) -> Optional[bytes]:
+    """The sidecar packet ``data`` with ``tags`` merged into its keyword arrays, None when it
+    already says it all (and is not new). Every other property is kept as exiv2 parsed it; both
+    arrays are Bags (exiv2 reads a Seq another app wrote there as the Bag the schema names)."""
+    exiv2 = _exiv2()
+    image = exiv2.ImageFactory.open(data)
+    image.readMetadata()
+    xmp_data = image.xmpData()
+    current: dict = {}
+    for datum in xmp_data:
+        key = datum.key()
+        if key in (SUBJECT, HIERARCHY):
+            current[key] = [datum.toString(i) for i in range(datum.count())]
+    changes = merged_keywords(current, tags)
+    if not changes and not new:
+        return None
+    for key, values in changes.items():
+        found = xmp_data.findKey(exiv2.XmpKey(key))
+        if found != xmp_data.end():
+            xmp_data.erase(found)
+        value = exiv2.XmpArrayValue(exiv2.TypeId.xmpBag)
+        for item in values:
+            value.read(item)
+        if values:
+            xmp_data.add(exiv2.XmpKey(key), value)
+    image.writeMetadata()
+    with image.io().mmap() as buffer:
+        return bytes(buffer)
 
 
 def tags_to_write(rows: Iterable[tuple], min_score: float) -> dict[str, list[tuple[str, str]]]:
