@@ -11,6 +11,7 @@ opened) are ``wanted_subfolders()``; opening one not read yet emits ``subfolders
 
 from __future__ import annotations
 
+from dataclasses import dataclass, is_dataclass, replace
 from typing import Optional
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -31,6 +32,34 @@ from .flow_layout import FlowLayout
 
 KindRole = Qt.ItemDataRole.UserRole + 1
 ValueRole = Qt.ItemDataRole.UserRole + 2
+UserOnlyRole = Qt.ItemDataRole.UserRole + 3  # a set that exists only as the user's tags: nothing to edit
+#: the mode of a set listed only because the user's tags name it ("My tags", a Lightroom keyword tree)
+USER_ONLY = "user"
+
+
+@dataclass(frozen=True)
+class _UserTags:
+    """A set the sidebar lists because tags the user gave (or keywords read) name it, though no
+    tag set defines it: "My tags", "Rating", a Lightroom hierarchy's parent."""
+    name: str
+    labels: tuple
+    mode: str = USER_ONLY
+    threshold: float = 0.0
+    enabled: bool = True
+
+
+def _with_user_labels(tag_sets: list, counts: dict[str, dict[str, int]]) -> list:
+    """The tag sets plus what only the user's tags hold: labels given by hand in a set beyond
+    its own, and whole sets no tag set defines."""
+    out = []
+    for ts in tag_sets:
+        extra = [label for label in counts.get(ts.name, {}) if label not in ts.labels]
+        out.append(replace(ts, labels=list(ts.labels) + extra) if extra and is_dataclass(ts) else ts)
+    defined = {ts.name for ts in tag_sets}
+    for name, labels in counts.items():
+        if name not in defined and labels:
+            out.append(_UserTags(name, tuple(labels)))
+    return out
 
 _FOLDER_KINDS = ("folder", "subfolder")  # a library folder, a folder inside one
 
@@ -151,7 +180,7 @@ class Sidebar(QWidget):
         the counts that differ are set and the tree is not rebuilt (a rebuild is a few hundred Qt
         calls on the GUI thread, and the selection and expanded sets would have to be restored)."""
         folders = sorted(folders, key=lambda f: folder_name(f.path).lower())
-        tag_sets = sorted(tag_sets, key=lambda t: t.name.lower())
+        tag_sets = sorted(_with_user_labels(tag_sets, counts), key=lambda t: t.name.lower())
         # which labels have no photo is part of the shape: those are dimmed and listed last
         shape = (tuple((f.path, f.online) for f in folders),
                  tuple((ts.name, ts.mode, ts.threshold, getattr(ts, "enabled", True), tuple(ts.labels),
@@ -274,10 +303,15 @@ class Sidebar(QWidget):
                 item.setData(0, KindRole, "tagset")
                 item.setData(0, ValueRole, ts.name)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                mode = "one label per photo" if ts.mode == "single" else f"any label over {ts.threshold:.2f}"
-                item.setToolTip(0, f"{ts.name}: {len(ts.labels)} labels, {mode}"
-                                   + ("" if getattr(ts, "enabled", True) else " (disabled)")
-                                   + "\nDouble-click to edit")
+                if ts.mode == USER_ONLY:
+                    item.setData(0, UserOnlyRole, True)
+                    item.setToolTip(0, f"{ts.name}: tags you gave, or read from the photos' keywords "
+                                       f"and ratings ({len(ts.labels)} label{'s' if len(ts.labels) != 1 else ''})")
+                else:
+                    mode = "one label per photo" if ts.mode == "single" else f"any label over {ts.threshold:.2f}"
+                    item.setToolTip(0, f"{ts.name}: {len(ts.labels)} labels, {mode}"
+                                       + ("" if getattr(ts, "enabled", True) else " (disabled)")
+                                       + "\nDouble-click to edit")
                 if not getattr(ts, "enabled", True):
                     item.setForeground(0, disabled)
                 # the set's order, but labels with no photo dimmed and last: a 24-label set with 20
@@ -504,7 +538,7 @@ class Sidebar(QWidget):
             self.filterChanged.emit(value)
 
     def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
-        if item.data(0, KindRole) == "tagset":
+        if item.data(0, KindRole) == "tagset" and not item.data(0, UserOnlyRole):
             self.editTagSetRequested.emit(item.data(0, ValueRole))
 
     def _remove_selected(self) -> None:
@@ -534,9 +568,11 @@ class Sidebar(QWidget):
             if kind == "tag":
                 menu.addAction("Find more like these", lambda: self.findLikeTagRequested.emit(value[0], value[1]))
                 menu.addSeparator()
-            menu.addAction("Edit tag set…", lambda: self.editTagSetRequested.emit(name))
-            menu.addAction("Delete tag set", lambda: self.deleteTagSetRequested.emit(name))
-            menu.addSeparator()
+            top = item if kind == "tagset" else item.parent()
+            if not (top is not None and top.data(0, UserOnlyRole)):  # a set of the user's tags has nothing to edit
+                menu.addAction("Edit tag set…", lambda: self.editTagSetRequested.emit(name))
+                menu.addAction("Delete tag set", lambda: self.deleteTagSetRequested.emit(name))
+                menu.addSeparator()
             menu.addAction("New tag set…", self.newTagSetRequested.emit)
         elif kind == "tagsets":
             menu.addAction("New tag set…", self.newTagSetRequested.emit)

@@ -111,3 +111,52 @@ def test_a_search_over_all_photos_does_not_highlight_all_photos(qtbot):
     sidebar.select(PhotoFilter(folder="/photos/Trips"))
     sidebar.set_searching(True)
     assert sidebar.item_for(PhotoFilter(folder="/photos/Trips")).isSelected()
+
+
+SIDECAR = """<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>
+ <rdf:Description rdf:about='' xmlns:xmp='http://ns.adobe.com/xap/1.0/' xmlns:lr='http://ns.adobe.com/lightroom/1.0/'>
+  <xmp:Rating>3</xmp:Rating>
+  <lr:hierarchicalSubject><rdf:Bag><rdf:li>Places|Portugal|Lisbon</rdf:li></rdf:Bag></lr:hierarchicalSubject>
+ </rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def test_sets_that_exist_only_as_the_users_tags_are_listed_and_show_their_photos(open_window, qtbot, tmp_path):
+    """"My tags", a keyword tree read from Lightroom's sidecars, "Rating": no tag set defines
+    them, yet the user gave (or imported) them, so the sidebar lists them like the sets."""
+    from photoclip.gui.photo_model import PathRole
+
+    from gui_helpers import make_images, wait_idle
+
+    folder = tmp_path / "Cabin"
+    paths = [str(p) for p in make_images(folder, 5)]
+    with open(paths[2] + ".xmp", "w", encoding="utf-8") as f:  # as Lightroom leaves it
+        f.write(SIDECAR)
+    w = open_window()
+    lib = w.library
+    lib.save_tag_set(SCENES)
+    with qtbot.waitSignal(w.services.worker.finished, timeout=120_000,
+                          check_params_cb=lambda job, _r: job.title.startswith("Indexing")):
+        w.jobs.add_folders([str(folder)])
+    wait_idle(qtbot, w)
+    lib.add_tag("our cabin", paths[:2])             # no set named: "My tags"
+    with qtbot.waitSignal(w.browser.sidebarUpdated, timeout=30_000):
+        w.browser.refresh_sidebar()
+    cabin = w.sidebar.item_for(PhotoFilter(tag=("My tags", "our cabin")))
+    assert cabin is not None and cabin.text(1) == "2" and cabin.parent().text(0) == "My tags"
+    assert w.sidebar.item_for(PhotoFilter(tag=("Rating", "3 stars"))).text(1) == "1"
+    assert w.sidebar.item_for(PhotoFilter(tag=("Portugal", "Lisbon"))).text(1) == "1"
+    beach = w.sidebar.item_for(PhotoFilter(tag=("scenes", "beach")))
+    assert "tags you gave" in cabin.parent().toolTip(0)
+
+    # picking one shows its photos
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        w.sidebar.tree.setCurrentItem(cabin)
+    assert sorted(w.model.index(r).data(PathRole) for r in range(w.model.rowCount())) == sorted(paths[:2])
+
+    # such a set has no definition to edit: double-clicking it opens no editor
+    asked = []
+    w.sidebar.editTagSetRequested.disconnect()  # (the window's editor would open, modal)
+    w.sidebar.editTagSetRequested.connect(asked.append)
+    w.sidebar._double_clicked(cabin.parent(), 0)
+    w.sidebar._double_clicked(beach.parent(), 0)
+    assert asked == ["scenes"]
