@@ -506,15 +506,16 @@ class PhotoGrid(QAbstractItemView):
         model = self.model()
         return model.index(row, 0) if row >= 0 and model is not None else QModelIndex()
 
-    def header_rects(self) -> list[tuple[str, QRect]]:
-        """The month headers on screen: (title, where, in viewport coordinates)."""
+    def header_rects(self, everywhere: bool = False) -> list[tuple[str, QRect]]:
+        """The month headers on screen (``everywhere``: all of them): (title, where, in viewport
+        coordinates)."""
         lay, off, vp = self._layout, self.verticalOffset(), self.viewport()
         if not lay.headed:
             return []
         width = max(lay.columns * lay.cell_w, vp.width())
+        shown = range(len(lay.tops)) if everywhere else lay.sections_between(off, off + vp.height() - 1)
         return [(self._labels[i], QRect(0, lay.tops[i] - off, width, lay.header_h))
-                for i in lay.sections_between(off, off + vp.height() - 1)
-                if lay.tops[i] + lay.header_h > off and i < len(self._labels)]
+                for i in shown if (everywhere or lay.tops[i] + lay.header_h > off) and i < len(self._labels)]
 
     def scrollTo(self, index, hint=QAbstractItemView.ScrollHint.EnsureVisible) -> None:  # noqa: N802 - Qt API
         lay = self._layout
