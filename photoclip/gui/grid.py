@@ -630,14 +630,15 @@ class PhotoGrid(QAbstractItemView):
             cell = hasattr(model, "cell")
             delegate = self.delegate
             w, h = lay.cell_w, lay.cell_h
+            top, bottom, right = area.top() + off, area.bottom() + off, area.right()
+            hover = self._hover
             for row in rows:
                 x, y = lay.rect(row)
-                rect = QRect(x, y - off, w, h)
-                if not rect.intersects(area):
+                if y > bottom or y + h <= top or x > right:
                     continue
-                bits = (any(a <= row <= b for a, b in selected) | (2 if row == focus_row else 0)
-                        | (4 if row == self._hover else 0))
-                option.rect = rect
+                bits = ((1 if selected and any(a <= row <= b for a, b in selected) else 0)
+                        | (2 if row == focus_row else 0) | (4 if row == hover else 0))
+                option.rect = QRect(x, y - off, w, h)
                 option.state = states[bits]
                 if cell:
                     delegate.paint_cell(painter, option, *model.cell(row))
