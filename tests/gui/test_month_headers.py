@@ -186,3 +186,28 @@ def test_the_layout_of_a_million_photos_is_a_few_numbers_per_month():
     assert GridLayout(7, [], 3, 100, 100, 40).height == 300  # no months: no headers
     short = GridLayout(7, [0, 4], 3, 100, 100, 40)  # 4 + 3 photos
     assert short.down(2) == 3 and short.down(3) == 4 and short.up(6) == 3
+
+
+def test_photos_without_a_date_come_last_under_no_date(qtbot):
+    import array
+
+    from photoclip.core.catalog import PhotoListing
+    from photoclip.gui.grid import PhotoGrid
+    from photoclip.gui.photo_model import PhotoModel, month_label
+
+    assert month_label(202406) == "June 2024" and month_label(199901) == "January 1999"
+    assert month_label(0) == "No date"
+    model = PhotoModel()
+    grid = PhotoGrid()
+    grid.setModel(model)
+    qtbot.addWidget(grid)
+    grid.resize(900, 700)
+    grid.show()
+    qtbot.waitExposed(grid)
+    paths = [f"/photos/{n}.jpg" for n in "abcd"]
+    listing = PhotoListing(array.array("q", range(4)), paths, months=array.array("q", [202406, 202406, 202405, 0]))
+    model.set_listing(listing)
+    assert [t for t, _ in grid.header_rects()] == ["June 2024", "May 2024", "No date"]
+    assert grid.visualRect(model.index(3)).left() == 0
+    model.set_listing(listing, is_search=True)  # ranked by relevance: no months to head
+    assert grid.header_rects() == [] and grid.visualRect(model.index(1)).top() == 0
