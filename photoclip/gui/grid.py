@@ -17,8 +17,21 @@ from __future__ import annotations
 from bisect import bisect_right
 
 import numpy as np
-from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap, QRegion, QStaticText
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QMimeData,
+    QModelIndex,
+    QPoint,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QColor, QCursor, QDrag, QFont, QImage, QPainter, QPalette, QPixmap, QRegion, QStaticText
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QRubberBand,
@@ -709,6 +722,40 @@ class PhotoGrid(QAbstractItemView):
         if event.type() == QEvent.Type.Leave:
             self._set_hover(-1)
         return super().viewportEvent(event)
+
+    # ---- drag ----------------------------------------------------------------------------------
+    def drag_mime(self) -> QMimeData | None:
+        """The selected photos as file URLs, in grid order, for a drag out of the grid."""
+        model = self.model()
+        if model is None or not hasattr(model, "paths_of"):
+            return None
+        rows = self.selected_rows()
+        if not rows:
+            return None
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(p) for p in model.paths_of(rows)])
+        return mime
+
+    def startDrag(self, supported) -> None:  # noqa: N802 - Qt API
+        """The selection's URLs from its ranges, the photo under the cursor as the picture: Qt's
+        own drag asks for every selected index and its rectangle (100,000 Python calls for
+        Ctrl+A over 100,000 photos, over 2 s)."""
+        mime = self.drag_mime()
+        if mime is None:
+            super().startDrag(supported)
+            return
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        pos = self.viewport().mapFromGlobal(QCursor.pos())
+        under = self.indexAt(pos)
+        if not under.isValid():
+            under = self.currentIndex()
+        rect = self.visualRect(under).intersected(self.viewport().rect()) if under.isValid() else QRect()
+        if rect.isValid() and not rect.isEmpty():
+            drag.setPixmap(self.viewport().grab(rect))
+            drag.setHotSpot(QPoint(min(max(0, pos.x() - rect.x()), rect.width() - 1),
+                                   min(max(0, pos.y() - rect.y()), rect.height() - 1)))
+        drag.exec(supported, Qt.DropAction.CopyAction)
 
     # ---- thumbnail size -------------------------------------------------------------------
     def thumbnail_size(self) -> int:

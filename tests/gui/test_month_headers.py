@@ -119,6 +119,8 @@ def test_keyboard_selection_clicks_and_the_viewer_skip_the_headers(open_window, 
     assert grid.selected_count() == 6 and w.status.selected.text() == "6 selected"
     assert "6 photos selected" in w.details.many.text()
     assert w.status.photos.text().startswith("6 ")  # the photo count: photos, not headers
+    urls = grid.drag_mime().urls()  # a drag out of the grid carries the photos, in grid order
+    assert [os.path.basename(u.toLocalFile()) for u in urls] == [n for n, _ in PHOTOS]
 
     # a click on a header is a click beside the photos: nothing is selected
     _, header = grid.header_rects()[1]
