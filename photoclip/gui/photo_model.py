@@ -6,9 +6,12 @@ of str, nothing the garbage collector has to visit. ``item(row)`` gives a ``Phot
 touches the disk: thumbnails come from the ``ThumbnailLoader`` memory cache or are requested
 and arrive later through ``thumbnailArrived(row)``.
 
-Not ``dataChanged``: in Qt 6 a QListView in batched layout mode lays out ALL its rows again after
-any dataChanged (measured with 100,000 rows: the scroll range collapsed to the first batch, and
-every arriving thumbnail restarted the layout). The grid repaints the row's cell instead.
+Not ``dataChanged``: the grid repaints the row's cell instead (when the grid was a QListView in
+batched layout mode, Qt 6 laid out ALL its rows again after any dataChanged: measured with
+100,000 rows, the scroll range collapsed to the first batch at every arriving thumbnail).
+
+In date-taken order the listing also holds each photo's month; ``sections()`` gives the grid
+where each month starts and its title, for the month headers (the rows stay photos only).
 """
 
 from __future__ import annotations
