@@ -213,3 +213,40 @@ def test_photos_without_a_date_come_last_under_no_date(qtbot):
     assert grid.visualRect(model.index(3)).left() == 0
     model.set_listing(listing, is_search=True)  # ranked by relevance: no months to head
     assert grid.header_rects() == [] and grid.visualRect(model.index(1)).top() == 0
+
+
+def test_paging_and_scrolling_to_a_month_show_its_header(qtbot):
+    import array
+
+    from PySide6.QtWidgets import QAbstractItemView
+
+    from photoclip.core.catalog import PhotoListing
+    from photoclip.gui.grid import PhotoGrid
+    from photoclip.gui.photo_model import PhotoModel
+
+    model = PhotoModel()
+    grid = PhotoGrid()
+    grid.setModel(model)
+    qtbot.addWidget(grid)
+    grid.resize(700, 600)
+    grid.show()
+    qtbot.waitExposed(grid)
+    months = [202406] * 50 + [202405] * 7 + [202404] * 60  # 117 photos, three months
+    listing = PhotoListing(array.array("q", range(len(months))), [f"/p/{i}.jpg" for i in range(len(months))],
+                           months=array.array("q", months))
+    model.set_listing(listing)
+    grid.setFocus()
+    grid.setCurrentIndex(model.index(0))
+    bar = grid.verticalScrollBar()
+    QTest.keyClick(grid, Qt.Key.Key_PageDown)
+    row = grid.currentIndex().row()
+    assert row > grid.columns() and grid.visualRect(grid.currentIndex()).bottom() <= grid.viewport().height()
+    QTest.keyClick(grid, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ShiftModifier)
+    assert grid.selected_rows() == list(range(row, grid.currentIndex().row() + 1))
+    QTest.keyClick(grid, Qt.Key.Key_End)
+    assert grid.currentIndex().row() == len(months) - 1 and bar.value() == bar.maximum()
+    # scrolled to a month's first photo, its header comes into view above it
+    grid.scrollTo(model.index(57), QAbstractItemView.ScrollHint.PositionAtTop)
+    title, header = grid.header_rects()[0]
+    assert title == "April 2024" and header.top() == 0
+    assert grid.visible_rows().start == 57
