@@ -319,6 +319,17 @@ class PhotoListing:
     _rows: Optional[dict[str, int]] = field(default=None, compare=False, repr=False)
     #: search results left out by the weak-match cut-off (search.split_weak), or that it would leave out
     weak: int = field(default=0, compare=False)
+    #: in date-taken order, each row's month taken as YYYYMM (0: no date), for the grid's month headers
+    months: Optional[array.array] = None
+
+    def month_runs(self) -> tuple[list[int], list[int]]:
+        """Where each month of ``months`` starts and which month it is (YYYYMM, 0 for no date):
+        ``([0, 412, ...], [202406, 202405, ...])``; one pass in numpy (1,000,000 rows: a few ms)."""
+        if self.months is None or not len(self.months):
+            return [], []
+        m = np.frombuffer(self.months, dtype=np.int64)
+        starts = np.concatenate(([0], np.flatnonzero(m[1:] != m[:-1]) + 1))
+        return starts.tolist(), m[starts].tolist()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -654,14 +665,28 @@ class Catalog:
     def photo_listing(self, where: PhotoFilter = ALL_PHOTOS, *, model_id: Optional[int] = None,
                       include_offline: bool = True, offset: int = 0, limit: Optional[int] = None,
                       sort: Optional[str] = None) -> PhotoListing:
-        """The same photos in the same order as ``photos()``, as ids and paths only."""
-        sql, args = self._browse_sql("p.id, p.path", where, model_id, include_offline, offset, limit, sort)
-        ids, blobs = array.array("q"), []
-        add_id, add_blob = ids.append, blobs.append
-        for pid, blob in self.conn.execute(sql, args):  # each row tuple is freed at once
+        """The same photos in the same order as ``photos()``, as ids and paths only; in date-taken
+        order also each one's month (``months``), so a grid can head each month."""
+        by_date = sort == "taken" or (sort is None and where.tag is None)  # a tag view: its score's order
+        if not by_date:
+            sql, args = self._browse_sql("p.id, p.path", where, model_id, include_offline, offset, limit, sort)
+            ids, blobs = array.array("q"), []
+            add_id, add_blob = ids.append, blobs.append
+            for pid, blob in self.conn.execute(sql, args):  # each row tuple is freed at once
+                add_id(pid)
+                add_blob(blob)
+            return PhotoListing(ids, _decode_all(blobs))
+        # YYYYMM in SQL: 100,000 rows read in 1.2 x the time without it (text per row: 1.3 x)
+        sql, args = self._browse_sql("p.id, p.path, COALESCE(CAST(substr(p.taken_at, 1, 4) AS INTEGER) * 100 "
+                                     "+ CAST(substr(p.taken_at, 6, 2) AS INTEGER), 0)",
+                                     where, model_id, include_offline, offset, limit, sort)
+        ids, blobs, months = array.array("q"), [], array.array("q")
+        add_id, add_blob, add_month = ids.append, blobs.append, months.append
+        for pid, blob, month in self.conn.execute(sql, args):
             add_id(pid)
             add_blob(blob)
-        return PhotoListing(ids, _decode_all(blobs))
+            add_month(month)
+        return PhotoListing(ids, _decode_all(blobs), months=months)
 
     @staticmethod
     def _filter_sql(where: PhotoFilter, model_id: Optional[int]) -> tuple[str, list, list[str], list, Optional[str]]:

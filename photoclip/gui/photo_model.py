@@ -6,9 +6,12 @@ of str, nothing the garbage collector has to visit. ``item(row)`` gives a ``Phot
 touches the disk: thumbnails come from the ``ThumbnailLoader`` memory cache or are requested
 and arrive later through ``thumbnailArrived(row)``.
 
-Not ``dataChanged``: in Qt 6 a QListView in batched layout mode lays out ALL its rows again after
-any dataChanged (measured with 100,000 rows: the scroll range collapsed to the first batch, and
-every arriving thumbnail restarted the layout). The grid repaints the row's cell instead.
+Not ``dataChanged``: the grid repaints the row's cell instead (when the grid was a QListView in
+batched layout mode, Qt 6 laid out ALL its rows again after any dataChanged: measured with
+100,000 rows, the scroll range collapsed to the first batch at every arriving thumbnail).
+
+In date-taken order the listing also holds each photo's month; ``sections()`` gives the grid
+where each month starts and its title, for the month headers (the rows stay photos only).
 """
 
 from __future__ import annotations
@@ -32,6 +35,18 @@ NameRole = Qt.ItemDataRole.UserRole + 6
 Index = QModelIndex | QPersistentModelIndex
 
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+def month_label(month: int) -> str:
+    """``202406`` -> "June 2024" (English, whatever the locale); 0 -> "No date"."""
+    year, m = divmod(month, 100)
+    if not month or year < 1:
+        return "No date"
+    return f"{MONTHS[m - 1]} {year}" if 1 <= m <= 12 else str(year)
+
+
 class PhotoItem(NamedTuple):
     photo_id: int
     path: str
@@ -49,6 +64,7 @@ class PhotoModel(QAbstractListModel):
         self._thumbs = thumbnails
         self.thumbnail_size = 160
         self.is_search = False
+        self._sections: tuple[list[int], list[str]] = ([], [])
         if thumbnails is not None:
             thumbnails.ready.connect(self._on_thumbnail_ready)
 
@@ -57,7 +73,14 @@ class PhotoModel(QAbstractListModel):
         self.beginResetModel()
         self._listing = listing
         self.is_search = is_search
+        starts, months = ([], []) if is_search else listing.month_runs()
+        self._sections = (starts, [month_label(m) for m in months])
         self.endResetModel()
+
+    def sections(self) -> tuple[list[int], list[str]]:
+        """The grid's month headers: the row each month starts at and its title ("June 2024"),
+        when the photos are in date-taken order; ``([], [])`` otherwise (search results, name order)."""
+        return self._sections
 
     def set_items(self, items: Sequence[PhotoItem], *, is_search: bool = False) -> None:
         self.set_listing(PhotoListing.of(items), is_search=is_search)
@@ -66,7 +89,7 @@ class PhotoModel(QAbstractListModel):
         """Whether the grid already shows exactly ``listing`` (compared in C: about 1 ms for 100,000)."""
         shown = self._listing
         return (is_search == self.is_search and listing.ids == shown.ids and listing.scores == shown.scores
-                and listing.paths == shown.paths)
+                and listing.months == shown.months and listing.paths == shown.paths)
 
     def items(self) -> list[PhotoItem]:
         return [self.item(row) for row in range(len(self._listing))]
