@@ -83,6 +83,8 @@ def test_new_files_arrive_in_one_batch_after_they_settle(tmp_path, watch):
     made = {jpeg_bytes(root / f"p{i}.jpg", seed=i) for i in range(3)}
     made.add(str(draw_photo(root / "sub" / "deep" / "x.png")))
     (root / "notes.txt").write_text("not a photo")
+    (root / "p0.jpg.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")  # a sidecar: its keywords are read
+    made.add(str(root / "p0.jpg.xmp"))
     (root / ".hidden").mkdir()
     jpeg_bytes(root / ".hidden" / "thumb.jpg")
     assert wait_for(lambda: rec.paths >= made)

@@ -289,3 +289,50 @@ def test_the_keywords_of_a_raws_own_sidecar_are_its_pairs(make_library, tmp_path
     lib = make_library()
     lib.index([str(folder)], embed=False)
     assert [r.path for r in lib.photos(PhotoFilter(tag=("People", "Aunt Mae")))] == [str(folder / "IMG_0001.JPG")]
+
+
+def test_a_sidecar_edited_after_the_scan_is_read_again_by_the_next(make_library, photo_folder):
+    """Keywords or a rating given in Lightroom or darktable after photoclip indexed the photo
+    reach photoclip on the next scan (or at once while it watches), though the photo itself is
+    unchanged; nothing is embedded again for it."""
+    a, b = photo_folder / "a" / "img0.jpg", photo_folder / "a" / "img1.jpg"
+    lib = make_library()
+    lib.index([str(photo_folder)])
+
+    def tags(path):
+        return {(t.tag_set, t.label) for t in lib.photo_tags(lib.photo_by_path(str(path)).id)}
+
+    assert ("Portugal", "Lisbon") not in tags(a)
+    (photo_folder / "a" / "img0.xmp").write_text(LIGHTROOM, "utf-8")  # Lightroom names it img0.xmp
+    report = lib.index()
+    assert report.added == 0 and report.unchanged == 12 and report.metadata_read == 1
+    assert {("Portugal", "Lisbon"), ("Rating", "4 stars"), (MY_TAGS, "our trip")} <= tags(a)
+    assert lib.index().metadata_read == 0  # read once: the next scan leaves it alone
+
+    # edited again later (a new keyword, a new rating): read again
+    sidecar = photo_folder / "a" / "img0.xmp"
+    sidecar.write_text(LIGHTROOM.replace('xmp:Rating="4"', 'xmp:Rating="5"').replace(
+        "<rdf:li>our trip</rdf:li>", "<rdf:li>our trip</rdf:li><rdf:li>tram 28</rdf:li>"), "utf-8")
+    st = os.stat(sidecar)
+    os.utime(sidecar, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a later edit, even on a coarse clock
+    report = lib.index()
+    assert report.metadata_read == 1 and report.unchanged == 12
+    assert {("Rating", "5 stars"), (MY_TAGS, "tram 28")} <= tags(a)
+
+    # darktable's naming, as the watcher hands it over: the photo's keywords are read at once
+    with open(str(b) + ".xmp", "w", encoding="utf-8") as f:
+        f.write(LIGHTROOM.replace("our trip", "the lighthouse"))
+    report = lib.index_paths([str(b) + ".xmp"], tag=False)
+    assert report.metadata_read == 1 and report.added == 0
+    assert (MY_TAGS, "the lighthouse") in tags(b)
+
+
+def test_which_photos_a_changed_sidecar_belongs_to():
+    from photoclip.core.scanner import sidecar_changes
+
+    photos = ["/p/a.jpg", "/p/a.cr2", "/p/b.jpg", "/p/c.jpg", "/p/d.jpg"]
+    sidecars = {"/p/a.xmp": 5, "/p/b.jpg.xmp": 7, "/p/c.jpg.xmp": 9}
+    read_with = {"/p/b.jpg": 7, "/p/c.jpg": 8, "/p/d.jpg": 3}
+    # a.xmp is new (both a.* photos), c's sidecar was edited, d's removed; b's is as it was read
+    assert sorted(sidecar_changes(sidecars, read_with, photos)) == ["/p/a.cr2", "/p/a.jpg", "/p/c.jpg", "/p/d.jpg"]
+    assert sidecar_changes({}, {}, photos) == []

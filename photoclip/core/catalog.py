@@ -34,7 +34,7 @@ from .tagging import MY_TAGS, normalise_label
 
 log = logging.getLogger("photoclip.catalog")
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # The schema as version 1 created it. Frozen: a change is a new migration, never an edit here.
 _V1_SCHEMA = """
@@ -167,10 +167,18 @@ def _v6_keywords(c: sqlite3.Connection) -> None:
     c.execute("UPDATE photos SET meta_read=0")
 
 
+def _v7_sidecar_times(c: sqlite3.Connection) -> None:
+    """When a photo's metadata is read, the newest modification time of its XMP sidecars (NULL: it
+    had none), so a sidecar edited later (keywords or a rating given in Lightroom or darktable) is
+    read again by the next scan though the photo itself is unchanged. Photos read before this
+    step have NULL: the ones with a sidecar are read once more."""
+    c.execute("ALTER TABLE photos ADD COLUMN sidecar_mtime_ns INTEGER")
+
+
 # Version N is made by _MIGRATIONS[N - 1] from version N - 1, each step in its own transaction.
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_create, _v2_photo_metadata, _v3_user_tags,
                                                                   _v4_raw_jpeg_pairs, _v5_photo_directories,
-                                                                  _v6_keywords)
+                                                                  _v6_keywords, _v7_sidecar_times)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -907,9 +915,9 @@ class Catalog:
     def _store_meta(c: sqlite3.Connection, where: str, key, meta: PhotoMeta) -> None:
         """A photo's metadata (its place is looked up again when its position changed)."""
         sets = ", ".join(f"{col}=?" for col in _META_COLUMNS)
-        c.execute(f"UPDATE photos SET {sets}, meta_read=1, taken_at=COALESCE(?, taken_at), "
+        c.execute(f"UPDATE photos SET {sets}, meta_read=1, sidecar_mtime_ns=?, taken_at=COALESCE(?, taken_at), "
                   "place=CASE WHEN gps_lat IS ? AND gps_lon IS ? THEN place END WHERE " + where,
-                  _meta_values(meta) + [meta.taken_at, meta.gps_lat, meta.gps_lon, key])
+                  _meta_values(meta) + [meta.sidecar_mtime_ns, meta.taken_at, meta.gps_lat, meta.gps_lon, key])
         if meta.keywords:
             row = c.execute("SELECT fingerprint FROM photos WHERE " + where, (key,)).fetchone()
             if row is not None:
@@ -939,6 +947,30 @@ class Catalog:
         before photoclip read it, or a photo stored without it)."""
         return [(r[0], dec(r[1]), r[2]) for r in self.conn.execute(
             "SELECT id, path, mtime_ns FROM photos WHERE folder_id=? AND meta_read=0 AND offline=0", (folder_id,))]
+
+    def sidecar_times(self, folder_id: int) -> dict[str, int]:
+        """path -> the sidecar time its metadata was read with, for the folder's photos that had a
+        sidecar then (one that had none is not listed)."""
+        return {dec(p): m for p, m in self.conn.execute(
+            "SELECT path, sidecar_mtime_ns FROM photos WHERE folder_id=? AND meta_read=1 "
+            "AND sidecar_mtime_ns IS NOT NULL", (folder_id,))}
+
+    def sidecar_owners(self, sidecar: str) -> list[str]:
+        """The photos an XMP sidecar belongs to: ``photo.jpg.xmp`` to ``photo.jpg``, ``photo.xmp``
+        to every photo named ``photo.*`` beside it."""
+        sidecar = os.path.abspath(sidecar)
+        base = sidecar[:-4]
+        owners = []
+        for (blob,) in self.conn.execute("SELECT path FROM photos WHERE dir=?", (enc(os.path.dirname(sidecar)),)):
+            path = dec(blob)
+            if path == base or os.path.splitext(path)[0] == base:
+                owners.append(path)
+        return owners
+
+    def forget_metadata(self, paths: Sequence[str]) -> None:
+        """Mark photos' metadata to be read again (their sidecar changed); nothing else changes."""
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET meta_read=0 WHERE path=?", [(enc(p),) for p in paths])
 
     def store_metadata(self, items: Sequence[tuple[int, PhotoMeta]]) -> None:
         with self.transaction() as c:

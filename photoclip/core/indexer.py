@@ -26,7 +26,7 @@ from .places import place_names
 from .paths import folder_name
 from .problems import is_transient, retry_due, transient_reason
 from .jobs import JobControl, Progress, ProgressCallback, RateMeter, describe
-from .scanner import DANGLING_LINK, FileState, ScanResult, diff, fingerprint, walk_images
+from .scanner import DANGLING_LINK, FileState, ScanResult, diff, fingerprint, sidecar_changes, walk_images
 from .index_cache import IndexCache
 
 log = logging.getLogger("photoclip.indexer")
@@ -194,8 +194,16 @@ class Indexer:
         to_check: list[_Pending] = []
         gone: dict[str, PhotoRecord] = {}
         unreachable: dict[int, Folder] = {}
+        sidecar_folders: list[int] = []
         for path in dict.fromkeys(os.path.abspath(p) for p in paths):
             folder = self.catalog.folder_for(path)
+            if folder is not None and path.lower().endswith(".xmp"):
+                # a sidecar written, edited or removed: its photos' keywords and rating are read again
+                owners = self.catalog.sidecar_owners(path)
+                if owners:
+                    self.catalog.forget_metadata(owners)
+                    sidecar_folders.append(folder.id)
+                continue
             if folder is None or not is_image_path(path):
                 continue
             try:
@@ -233,7 +241,7 @@ class Indexer:
             self.catalog.mark_folder_offline(folder.id)
             report.offline.append(folder.path)
         self._process(to_check, gone, report, progress, control)
-        self._complete_metadata([], report, progress, control)
+        self._complete_metadata(list(dict.fromkeys(sidecar_folders)), report, progress, control)
         report.seconds = time.monotonic() - started
         return report
 
@@ -257,9 +265,12 @@ class Indexer:
         def on_unsupported(ext: str) -> None:
             report.unsupported[ext] = report.unsupported.get(ext, 0) + 1
 
+        sidecars: dict[str, int] = {}
+
         def walked():
             nonlocal seen, last
-            for state in walk_images(folder.path, on_problem, lambda: control.cancelled, on_unsupported):
+            for state in walk_images(folder.path, on_problem, lambda: control.cancelled, on_unsupported,
+                                     sidecars.__setitem__):
                 seen += 1
                 now = time.monotonic()
                 if progress and now - last > 0.25:
@@ -275,6 +286,13 @@ class Indexer:
                 known[p.path] = (-1, UNSEEN_MTIME)
         result = diff(walked(), known)
         control.checkpoint()
+        # a sidecar edited since its photo's metadata was read (keywords or a rating given in
+        # Lightroom or darktable): that photo's metadata is read again, nothing is re-embedded
+        gone = set(result.gone)
+        stale = sidecar_changes(sidecars, self.catalog.sidecar_times(folder.id),
+                                (p for p in known if p not in gone))
+        if stale:
+            self.catalog.forget_metadata(stale)
         return result
 
     def _process(self, pending: list[_Pending], gone: dict[str, PhotoRecord], report: IndexReport,

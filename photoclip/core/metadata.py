@@ -58,6 +58,8 @@ class PhotoMeta:
     # keywords and rating from the photo's XMP/IPTC and its XMP sidecars, as (set or None, label)
     # tags (xmp.keyword_tags): stored as the user's own tags
     keywords: list[tuple[Optional[str], str]] = field(default_factory=list)
+    # the newest modification time of the photo's XMP sidecars when they were read (None: none)
+    sidecar_mtime_ns: Optional[int] = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -128,6 +130,7 @@ def read_metadata(path: str, mtime_ns: Optional[int] = None) -> PhotoMeta:
     except Exception as exc:  # noqa: BLE001 - metadata is never worth the photo
         meta.problems.append(f"metadata cannot be read ({_reason(exc)})")
     _fill(meta, exif, xmp)
+    meta.sidecar_mtime_ns = sidecar_time(path)
     meta.keywords = _keywords(path, xmp, iptc)
     if meta.taken_at is None:
         if mtime_ns is None:
@@ -139,6 +142,19 @@ def read_metadata(path: str, mtime_ns: Optional[int] = None) -> PhotoMeta:
             meta.taken_at = _dt.datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")
             meta.taken_source = TAKEN_FROM_FILE
     return meta
+
+
+def sidecar_time(path: str) -> Optional[int]:
+    """The newest modification time (ns) of the photo's XMP sidecars, None when it has none."""
+    from .xmp import existing_sidecars
+
+    times = []
+    for sidecar in existing_sidecars(path):
+        try:
+            times.append(os.stat(sidecar).st_mtime_ns)
+        except OSError:
+            pass
+    return max(times) if times else None
 
 
 def _reason(exc: BaseException) -> str:

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from .images import NotARegularFile, is_image_path, open_regular, special_file_kind
 
@@ -55,10 +55,12 @@ NOT_PHOTOS = frozenset({".xmp", ".json", ".txt", ".ini", ".db", ".thm", ".aae", 
 
 def walk_images(root: str, on_problem: Callable[[str, str], None],
                 cancelled: Callable[[], bool] = lambda: False,
-                on_unsupported: Optional[Callable[[str], None]] = None) -> Iterator[FileState]:
+                on_unsupported: Optional[Callable[[str], None]] = None,
+                on_sidecar: Optional[Callable[[str, int], None]] = None) -> Iterator[FileState]:
     """Every image file below root (symlinked folders followed once; loops and unreadable folders
     reported). ``on_unsupported(extension)`` hears of every other file that photoclip cannot show
-    (a .psd, a video), sidecars and metadata files aside."""
+    (a .psd, a video), sidecars and metadata files aside; ``on_sidecar(path, mtime_ns)`` of every
+    XMP sidecar."""
     seen_dirs: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -93,7 +95,10 @@ def walk_images(root: str, on_problem: Callable[[str, str], None],
                     continue
                 if not is_image_path(name):
                     ext = os.path.splitext(name)[1].lower()
-                    if on_unsupported is not None and ext not in NOT_PHOTOS:
+                    if ext == ".xmp":
+                        if on_sidecar is not None:
+                            on_sidecar(entry.path, entry.stat(follow_symlinks=True).st_mtime_ns)
+                    elif on_unsupported is not None and ext not in NOT_PHOTOS:
                         on_unsupported(ext or "(no extension)")
                     continue
                 st = entry.stat(follow_symlinks=True)
@@ -110,6 +115,31 @@ def walk_images(root: str, on_problem: Callable[[str, str], None],
                 continue
             yield FileState(entry.path, st.st_size, st.st_mtime_ns)
         stack.extend(sorted(subdirs, reverse=True))
+
+
+def sidecar_changes(sidecars: dict[str, int], read_with: dict[str, int], photos: Iterable[str]) -> list[str]:
+    """The photos among ``photos`` whose XMP sidecars are not what their metadata was read with:
+    ``sidecars`` (path -> mtime_ns, found by the walk) against ``read_with`` (photo -> the newest
+    sidecar time when it was read; photos that had none are not in it). A sidecar added, edited
+    or removed since counts. ``photo.jpg.xmp`` (darktable) belongs to ``photo.jpg``,
+    ``photo.xmp`` (Lightroom) to every photo named ``photo.*`` beside it."""
+    if not sidecars and not read_with:
+        return []
+    photos = list(photos)
+    by_stem: dict[str, list[str]] = {}
+    for path in photos:
+        by_stem.setdefault(os.path.splitext(path)[0], []).append(path)
+    present = set(photos)
+    expected: dict[str, int] = {}
+    for sidecar, mtime in sidecars.items():
+        base = sidecar[:-4]  # less ".xmp"
+        owners = ([base] if base in present else []) + by_stem.get(base, [])
+        for photo in owners:
+            if mtime > expected.get(photo, -1):
+                expected[photo] = mtime
+    changed = [p for p, m in expected.items() if read_with.get(p) != m]
+    changed += [p for p in read_with if p not in expected and p in present]
+    return changed
 
 
 def diff(on_disk: Iterator[FileState], known: dict[str, tuple[int, int]]) -> ScanResult:

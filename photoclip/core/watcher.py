@@ -215,8 +215,9 @@ class FolderWatcher:
         return None
 
     def _wanted_file(self, path: str) -> bool:
-        """An image the scanner would index: right extension, no hidden folder on the way."""
-        if not is_image_path(path):
+        """An image the scanner would index, or an XMP sidecar (its keywords and rating are read
+        again): right extension, no hidden folder on the way."""
+        if not is_image_path(path) and not path.lower().endswith(".xmp"):
             return False
         root = self._root_of(path)
         if root is None:
