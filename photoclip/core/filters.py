@@ -27,7 +27,7 @@ class PhotoFilter:
     camera: Optional[str] = None              # part of the camera's make or model, any case
     lens: Optional[str] = None                # part of the lens's name, any case
     place: Optional[str] = None               # part of the place's name ("Lisbon", "Portugal"), any case
-    kind: Optional[str] = None                # one of metadata.KINDS: raw, jpeg, heic, png, other
+    kind: Optional[str] = None                # one of filters.KINDS: raw, jpeg, heic, png, other
     has_gps: Optional[bool] = None            # True: with a position; False: without
 
     def __post_init__(self) -> None:

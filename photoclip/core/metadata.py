@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Optional
 
-from .filters import KINDS
 from .images import RAW_EXTENSIONS
 
 log = logging.getLogger("photoclip.metadata")
