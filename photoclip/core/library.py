@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import paths, xmp
+from . import paths, warm, xmp
 from .catalog import Catalog, Folder, PhotoListing, PhotoRecord, Problem, Subfolder, Tag
 from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
 from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates, verified
@@ -74,6 +74,7 @@ class Library:
         self._identity: Optional[tuple[ModelSpec, str]] = None
         self._embedder_lock = threading.Lock()
         self._labels: Optional[LabelEmbeddings] = None
+        self._warm_server: Optional[warm.WarmServer] = None
         self._first_run_defaults()
 
     # -- model -------------------------------------------------------------------------------
@@ -114,6 +115,28 @@ class Library:
                                                image_backend=self.settings.image_backend,
                                                precision=self.settings.precision, text_only=True)
             return self._text_embedder
+
+    def _text_encoder(self):
+        """What encodes a text query here: a model this process holds, else a warm model another
+        process (the app, ``photoclip watch``) holds on this library, if it is the model and
+        precision this one would load (no torch import, no load); else the text tower, loaded."""
+        if self._embedder is None and self._text_embedder is None and warm.enabled():
+            wanted = warm.model_request(self.model_key, self.settings.device, self.settings.precision,
+                                        self.settings.image_backend)
+            return warm.WarmTextEncoder(self.root, wanted, self.text_embedder)
+        return self.text_embedder()
+
+    def serve_warm(self) -> bool:
+        """Answer the text queries of one-shot commands on this library (``photoclip search``)
+        with the model loaded here, on a local socket only this user can use, until close().
+        False where nothing is served (no local sockets here, another process already serves)."""
+        if self._warm_server is None:
+            self._warm_server = warm.WarmServer(self.root, lambda: self._embedder or self._text_embedder)
+        return self._warm_server.start()
+
+    def stop_serving(self) -> None:
+        if self._warm_server is not None:
+            self._warm_server.stop()
 
     def precision_in_use(self) -> Optional[str]:
         """The loaded model's precision and why (e.g. "bf16 (this CPU has avx512_bf16; ...)"), None
@@ -303,11 +326,11 @@ class Library:
         current = self._model_row()
         prev = self.catalog.get_meta("previous_model")
         if not prev:
-            return current, self.text_embedder() if text_only else self.embedder()
+            return current, self._text_encoder() if text_only else self.embedder()
         have, total = self.catalog.coverage(current) if current else (0, self.catalog.photo_count())
         if have >= total:
             self.catalog.set_meta("previous_model", "")  # the switch is complete: searches stay cheap
-            return current, self.text_embedder() if text_only else self.embedder()
+            return current, self._text_encoder() if text_only else self.embedder()
         prev_spec = ModelSpec(*json.loads(prev))
         try:
             found = self.catalog.find_model(prev_spec.identity)
@@ -728,6 +751,7 @@ class Library:
                     yield fingerprint[int(ids[row])], other, float(sims[row, col])
 
     def close(self) -> None:
+        self.stop_serving()
         try:
             self.index_cache.save(final=True)
         except PhotoclipError as exc:

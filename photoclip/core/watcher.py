@@ -558,8 +558,11 @@ def _walk_files(folder: str) -> Iterable[str]:
 
 # -- photoclip watch ---------------------------------------------------------------------------
 def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optional[threading.Event] = None,
-                  debounce_s: float = 1.0, stable_s: float = 1.0, poll_interval_s: float = 30.0) -> int:
-    """``photoclip watch``: reconcile, then index changes as they happen until Ctrl+C (or ``stop``)."""
+                  debounce_s: float = 1.0, stable_s: float = 1.0, poll_interval_s: float = 30.0,
+                  serve: bool = True) -> int:
+    """``photoclip watch``: reconcile, then index changes as they happen until Ctrl+C (or ``stop``).
+    With ``serve`` the model stays loaded and answers the text searches of one-shot commands on
+    this library (``photoclip search``: no model load there, see core/warm.py)."""
     from .paths import display_path
 
     folders = [f.path for f in lib.folders()]
@@ -574,6 +577,13 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
     if hasattr(progress, "close"):
         progress.close()
     say(f"Up to date: {report.summary()}")
+    if serve:
+        try:
+            lib.embedder()  # already loaded if anything was embedded; kept for the searches
+            if lib.serve_warm():
+                say("Text searches of this library (photoclip search) use this process's loaded model.")
+        except PhotoclipError as exc:
+            say(f"The model is not served to searches: {exc}")
 
     work: queue.Queue = queue.Queue()
     watcher = FolderWatcher(
@@ -618,5 +628,6 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
         pass
     finally:
         watcher.stop()
+        lib.stop_serving()
     say("Stopped watching.")
     return 0
