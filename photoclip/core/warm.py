@@ -340,7 +340,11 @@ class WarmServer:
         why = serves(embedder, wanted) if isinstance(wanted, dict) else "no model named"
         if why:
             return {"ok": False, "error": f"not served: {why}", "identity": embedder.identity}
-        vectors = np.ascontiguousarray(embedder.encode_texts(texts), dtype="<f4")
+        try:
+            vectors = np.ascontiguousarray(embedder.encode_texts(texts), dtype="<f4")
+        except Exception as exc:  # noqa: BLE001 - the client loads its own model; this process goes on
+            log.warning("a warm-model request failed: %s", exc, exc_info=True)
+            return {"ok": False, "error": f"encoding failed: {exc}"}
         self.served += 1
         return {"ok": True, "identity": embedder.identity, "device": embedder.device, "precision": embedder.precision,
                 "pid": os.getpid(), "shape": list(vectors.shape),
