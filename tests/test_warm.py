@@ -191,8 +191,7 @@ OTHER_USER = ("import json, socket, sys\n"
               "    s.connect(sys.argv[1])\n"
               "except OSError as exc:\n"
               "    print(json.dumps({'connect': exc.errno})); sys.exit()\n"
-              "s.sendall(json.dumps({'protocol': 1, 'op': 'encode_texts', 'texts': ['x'], 'model': {}}).encode() + b'\\n')\n"
-              "print(s.makefile().readline().strip())\n")
+              "print(s.makefile().readline().strip())\n")  # the server speaks first: a refusal
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to act as another user")
@@ -232,3 +231,34 @@ def test_another_user_is_refused(indexed):
     finally:
         for folder, mode in modes.items():
             os.chmod(folder, stat.S_IMODE(mode))
+
+
+def test_a_watcher_serves_once_the_process_that_served_before_is_gone(indexed, monkeypatch):
+    import io
+
+    import photoclip.core.watcher as watcher
+
+    lib = indexed
+    app = type(lib)(lib.root, device="cpu", precision="fp32")  # the app, serving first
+    app.embedder()
+    assert app.serve_warm()
+    monkeypatch.setattr(watcher, "SERVE_RETRY_S", 0.2)
+    stop = threading.Event()
+    out = io.StringIO()
+    watching = threading.Thread(target=watch_forever, args=(lib,), kwargs={"stop": stop, "out": out}, daemon=True)
+    watching.start()
+    wanted = warm.model_request(lib.model_key, "cpu", "fp32", "torch")
+    try:
+        wait_for(lambda: "Watching" in out.getvalue())
+        time.sleep(0.5)
+        assert not lib._warm_server.running  # the app's socket is live: the watcher leaves it be
+        assert "use this process's loaded model" not in out.getvalue()
+        app.close()  # the app quits: the watcher takes over
+        app = None
+        wait_for(lambda: lib._warm_server.running, timeout=30)
+        assert warm.encode_texts(lib.root, [QUERY], wanted).shape[0] == 1
+    finally:
+        stop.set()
+        watching.join(30)
+        if app is not None:
+            app.close()
