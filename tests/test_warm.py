@@ -262,3 +262,45 @@ def test_a_watcher_serves_once_the_process_that_served_before_is_gone(indexed, m
         watching.join(30)
         if app is not None:
             app.close()
+
+
+def run_cli(root: Path, *args: str) -> tuple[str, str]:
+    proc = subprocess.run([sys.executable, "-c", CLI, "--library", str(root), "-v", "-v", *args, "--device", "cpu",
+                           "--precision", "fp32"], capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, proc.stderr
+
+
+def test_cli_tag_and_like_tag_use_a_watchers_loaded_model(indexed, tmp_path):
+    lib = indexed
+    stop = threading.Event()
+    out = open(os.devnull, "w")
+    watching = threading.Thread(target=watch_forever, args=(lib,), kwargs={"stop": stop, "out": out}, daemon=True)
+    watching.start()
+    try:
+        wait_for((lib.root / warm.SOCKET_NAME).exists)
+        run_cli(lib.root, "tagsets", "add", "shapes", "circle", "square")
+        stdout, stderr = run_cli(lib.root, "tag", "--set", "shapes")
+        assert "Tagged 12 photo(s)" in stdout
+        assert "tag-set prompts encoded by the warm model" in stderr, stderr
+        assert "torch imported: False" in stderr and not loads(stderr), stderr
+        stdout, stderr = run_cli(lib.root, "search", "--like-tag", "shapes:circle", "--json", "--limit", "12")
+        like = [(r["path"], round(r["score"], 5)) for r in json.loads(stdout)]
+        assert len(like) == 12
+        assert "torch imported: False" in stderr and not loads(stderr), stderr
+    finally:
+        stop.set()
+        watching.join(30)
+        out.close()
+    warm_csv, cold_csv = tmp_path / "warm.csv", tmp_path / "cold.csv"
+    lib.export_tags(str(warm_csv))
+    # the same, computed here with the model itself (the label embeddings encoded again)
+    for cached in (lib.root / "label-embeddings").glob("*.npy"):
+        cached.unlink()
+    lib.stop_serving()
+    assert lib.tag(["shapes"], retag=True) == 12
+    lib.export_tags(str(cold_csv))
+    rows = [line for line in warm_csv.read_text("utf-8").splitlines() if ",shapes," in line]
+    assert len(rows) == 12 and rows == [line for line in cold_csv.read_text("utf-8").splitlines()
+                                        if ",shapes," in line]
+    assert like == [(r.path, round(r.score, 5)) for r in lib.like_tag("shapes", "circle", limit=12)]

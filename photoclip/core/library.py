@@ -126,6 +126,23 @@ class Library:
             return warm.WarmTextEncoder(self.root, wanted, self.text_embedder)
         return self.text_embedder()
 
+    def _tagging_model(self, progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None):
+        """(model, its label embeddings) for tagging and "find more like these": the model loaded
+        here; else a warm model another process holds on this library, if it is the model and
+        precision this one would load (no torch import, no load); else the model, loaded."""
+        if self._embedder is None and warm.enabled():
+            wanted = warm.model_request(self.model_key, self.settings.device, self.settings.precision,
+                                        self.settings.image_backend)
+            try:
+                model = warm.WarmTextModel.connect(self.root, wanted, self.text_embedder)
+            except warm.WarmUnavailable as exc:
+                log.debug("no warm model to tag with (%s); loading the model", exc)
+            else:
+                log.debug("tag-set prompts encoded by the warm model (%s, %s)", model.identity, model.precision)
+                return model, LabelEmbeddings(model, self.root / LABELS_FOLDER)
+        embedder = self.embedder(progress, control)
+        return embedder, self._labels
+
     def serve_warm(self) -> bool:
         """Answer the text queries of one-shot commands on this library (``photoclip search``)
         with the model loaded here, on a local socket only this user can use, until close().
@@ -536,14 +553,14 @@ class Library:
         total = sum(n for _, n in work)
         if total == 0:
             return 0
-        embedder = self.embedder(progress, control)
+        embedder, labels = self._tagging_model(progress, control)
         if embedder.identity != self.model_key:
             return 0
         meter = RateMeter(total)
         done = 0
         todo = [(ts, n) for ts, n in work if n]
         for k, (ts, n) in enumerate(todo, 1):
-            taught = self._teaching(mid, ts, embedder)
+            taught = self._teaching(mid, ts, embedder, labels)
             in_set = 0
             # the bar counts (photo, tag set) steps; the text counts this set's photos
             what = f"Tagging ({ts.name}" + (f", set {k} of {len(todo)})" if len(todo) > 1 else ")")
@@ -568,9 +585,10 @@ class Library:
         """What a set's tags were made from beyond its labels: its examples and abstain score."""
         return digest(self.catalog.example_rows(model_id, ts.name), self._abstain(ts))
 
-    def _teaching(self, model_id: int, ts: TagSet, embedder: Embedder) -> Taught:
+    def _teaching(self, model_id: int, ts: TagSet, embedder: Embedder,
+                  labels: Optional[LabelEmbeddings] = None) -> Taught:
         """A set's label matrix and thresholds, taught by the user's decisions on its tags."""
-        text = self._labels.for_set(ts)
+        text = (labels or self._labels).for_set(ts)
         examples = examples_by_label(self.catalog.example_rows(model_id, ts.name), ts.labels, text.shape[1])
         return teach(ts.labels, ts.mode, ts.threshold, text, examples, embedder.logit_scale, self._abstain(ts))
 
@@ -584,11 +602,11 @@ class Library:
         mid = self._model_row()
         if mid is None:
             return []
-        embedder = self.embedder()
+        embedder, embeddings = self._tagging_model()
         if embedder.identity != self.model_key:
             return []
         labels = next((t.labels for t in self.tag_sets() if t.name == name), [label])
-        text = self._labels.for_set(TagSet(name, labels))[labels.index(label)]
+        text = embeddings.for_set(TagSet(name, labels))[labels.index(label)]
         examples = examples_by_label(self.catalog.example_rows(mid, name), [label], text.shape[0])
         q = prototype(text, examples[label])
         decided = {rec.id for recs in self.catalog.photos_by_fingerprints(

@@ -327,10 +327,12 @@ class WarmServer:
     def answer(self, request: dict) -> dict:
         if not isinstance(request, dict) or request.get("protocol") != PROTOCOL:
             return {"ok": False, "error": f"protocol {PROTOCOL} expected"}
-        if request.get("op") != "encode_texts":
-            return {"ok": False, "error": f"unknown op {request.get('op')!r}"}
+        op = request.get("op")
+        if op not in ("encode_texts", "describe"):
+            return {"ok": False, "error": f"unknown op {op!r}"}
         texts = request.get("texts")
-        if (not isinstance(texts, list) or not texts or len(texts) > MAX_TEXTS
+        if op == "encode_texts" and (
+                not isinstance(texts, list) or not texts or len(texts) > MAX_TEXTS
                 or not all(isinstance(t, str) and len(t) <= MAX_TEXT_CHARS for t in texts)):
             return {"ok": False, "error": f"texts: a list of 1 to {MAX_TEXTS} strings"}
         embedder = self.get_embedder()
@@ -340,15 +342,18 @@ class WarmServer:
         why = serves(embedder, wanted) if isinstance(wanted, dict) else "no model named"
         if why:
             return {"ok": False, "error": f"not served: {why}", "identity": embedder.identity}
+        described = {"ok": True, "identity": embedder.identity, "device": embedder.device,
+                     "precision": embedder.precision, "dim": int(embedder.dim),
+                     "logit_scale": float(embedder.logit_scale), "pid": os.getpid()}
+        if op == "describe":
+            return described
         try:
             vectors = np.ascontiguousarray(embedder.encode_texts(texts), dtype="<f4")
         except Exception as exc:  # noqa: BLE001 - the client loads its own model; this process goes on
             log.warning("a warm-model request failed: %s", exc, exc_info=True)
             return {"ok": False, "error": f"encoding failed: {exc}"}
         self.served += 1
-        return {"ok": True, "identity": embedder.identity, "device": embedder.device, "precision": embedder.precision,
-                "pid": os.getpid(), "shape": list(vectors.shape),
-                "vectors": base64.b64encode(vectors.tobytes()).decode("ascii")}
+        return dict(described, shape=list(vectors.shape), vectors=base64.b64encode(vectors.tobytes()).decode("ascii"))
 
 
 class _AlreadyServed(Exception):
@@ -385,6 +390,20 @@ def encode_texts(root: Path, texts: Sequence[str], wanted: dict, *,
                  response_timeout: float = RESPONSE_TIMEOUT_S) -> np.ndarray:
     """(n, dim) float32 unit vectors of ``texts`` from the warm model on the library ``root``, if
     a server of this user holds the model ``wanted`` (:func:`model_request`); else WarmUnavailable."""
+    texts = list(texts)
+    chunks = [_request(root, {"op": "encode_texts", "texts": texts[i:i + MAX_TEXTS]}, wanted,
+                       connect_timeout, response_timeout)[1] for i in range(0, len(texts), MAX_TEXTS)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
+
+
+def describe(root: Path, wanted: dict) -> dict:
+    """The warm model's identity, device, precision, dim and logit_scale, if a server of this user
+    holds the model ``wanted``; else WarmUnavailable."""
+    return _request(root, {"op": "describe"}, wanted, CONNECT_TIMEOUT_S, RESPONSE_TIMEOUT_S)[0]
+
+
+def _request(root: Path, request: dict, wanted: dict, connect_timeout: float,
+             response_timeout: float) -> tuple[dict, Optional[np.ndarray]]:
     if not enabled():
         raise WarmUnavailable("off here")
     reasons = []
@@ -392,13 +411,14 @@ def encode_texts(root: Path, texts: Sequence[str], wanted: dict, *,
         if not _is_own_socket(path):
             continue
         try:
-            return _ask(path, list(texts), wanted, connect_timeout, response_timeout)
+            return _ask(path, request, wanted, connect_timeout, response_timeout)
         except WarmUnavailable as exc:
             reasons.append(f"{path}: {exc}")
     raise WarmUnavailable("; ".join(reasons) or "no server")
 
 
-def _ask(path: Path, texts: list[str], wanted: dict, connect_timeout: float, response_timeout: float) -> np.ndarray:
+def _ask(path: Path, request: dict, wanted: dict, connect_timeout: float,
+         response_timeout: float) -> tuple[dict, Optional[np.ndarray]]:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(connect_timeout)
@@ -409,7 +429,7 @@ def _ask(path: Path, texts: list[str], wanted: dict, connect_timeout: float, res
         if not same_user(peer_uid(sock)):
             raise WarmUnavailable("the server is another user's")
         sock.settimeout(response_timeout)
-        request = {"protocol": PROTOCOL, "op": "encode_texts", "model": wanted, "texts": texts}
+        request = dict(request, protocol=PROTOCOL, model=wanted)
         try:
             sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
             answer = json.loads(_read_line(sock, 64 * MAX_REQUEST))
@@ -421,6 +441,15 @@ def _ask(path: Path, texts: list[str], wanted: dict, connect_timeout: float, res
         raise WarmUnavailable(str(answer.get("error") if isinstance(answer, dict) else answer))
     if answer.get("identity") != wanted.get("identity"):
         raise WarmUnavailable(f"answered for another model ({answer.get('identity')})")
+    if request["op"] == "describe":
+        try:
+            info = {"identity": answer["identity"], "device": str(answer["device"]),
+                    "precision": str(answer["precision"]), "dim": int(answer["dim"]),
+                    "logit_scale": float(answer["logit_scale"]), "pid": answer.get("pid")}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WarmUnavailable(f"a malformed answer: {exc}") from None
+        return info, None
+    texts = request["texts"]
     try:
         n, dim = (int(x) for x in answer["shape"])
         vectors = np.frombuffer(base64.b64decode(answer["vectors"], validate=True), dtype="<f4")
@@ -431,7 +460,7 @@ def _ask(path: Path, texts: list[str], wanted: dict, connect_timeout: float, res
         raise WarmUnavailable("a malformed answer: wrong count or values")
     log.debug("text vectors from the warm model of process %s (%s, %s on %s)", answer.get("pid"),
               answer.get("identity"), answer.get("precision"), answer.get("device"))
-    return vectors
+    return answer, vectors
 
 
 class WarmTextEncoder:
@@ -460,3 +489,21 @@ class WarmTextEncoder:
 
     def encode_text(self, text: str) -> np.ndarray:
         return self.encode_texts([text])[0]
+
+
+class WarmTextModel(WarmTextEncoder):
+    """A warm model as tagging uses one (its texts' vectors, dim, precision, logit scale: the
+    label embeddings of tag sets), described by the server first; where it stops answering,
+    ``fallback()`` (this process's own load of the same model) encodes."""
+
+    def __init__(self, root: Path, wanted: dict, info: dict, fallback: Callable[[], object]) -> None:
+        super().__init__(root, wanted, fallback)
+        self.device = info["device"]
+        self.precision = info["precision"]
+        self.dim = info["dim"]
+        self.logit_scale = info["logit_scale"]
+
+    @classmethod
+    def connect(cls, root: Path, wanted: dict, fallback: Callable[[], object]) -> "WarmTextModel":
+        """WarmUnavailable where no server of this user holds the model ``wanted``."""
+        return cls(root, wanted, describe(root, wanted), fallback)
