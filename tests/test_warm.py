@@ -143,8 +143,10 @@ def test_a_stale_socket_is_replaced_and_a_live_one_is_left_alone(indexed):
     crashed.bind(str(path))  # what a crashed app leaves behind: a socket file nobody listens on
     crashed.close()
     assert path.exists()
+    (lib.root / warm.WHERE_NAME).write_text(str(lib.root / "gone.sock"), "utf-8")  # and a pointer to nowhere
     lib.embedder()
     assert lib.serve_warm()
+    assert not (lib.root / warm.WHERE_NAME).exists()
     wanted = warm.model_request(lib.model_key, "cpu", "fp32", "torch")
     assert warm.encode_texts(lib.root, [QUERY], wanted).shape[0] == 1
     second = type(lib)(lib.root, device="cpu", precision="fp32")

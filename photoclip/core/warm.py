@@ -207,6 +207,7 @@ class WarmServer:
         if _fits(own):
             try:
                 sock = self._bind(own)
+                self._drop_stale_where()
             except _AlreadyServed:
                 return False
             except OSError as exc:  # e.g. a network file system without sockets
@@ -232,7 +233,7 @@ class WarmServer:
     def _bind(self, path: Path) -> socket.socket:
         if os.path.lexists(path):
             if _alive(path):
-                log.info("another process serves this library's warm model (%s)", path)
+                log.debug("another process serves this library's warm model (%s)", path)
                 raise _AlreadyServed()
             if not stat.S_ISSOCK(os.lstat(path).st_mode):
                 raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
@@ -250,6 +251,19 @@ class WarmServer:
         st = os.lstat(path)
         self.path, self._ident = path, (st.st_dev, st.st_ino)
         return sock
+
+    def _drop_stale_where(self) -> None:
+        """A pointer to a socket a crashed process left elsewhere goes (the library's own serves)."""
+        where = self.root / WHERE_NAME
+        try:
+            written = where.read_text("utf-8").strip()
+        except OSError:
+            return
+        if not (written and _alive(Path(written))):
+            try:
+                where.unlink()
+            except OSError:
+                pass
 
     def stop(self, timeout: float = 2.0) -> None:
         if self._sock is None:
