@@ -558,6 +558,8 @@ def _walk_files(folder: str) -> Iterable[str]:
 
 # -- photoclip watch ---------------------------------------------------------------------------
 SERVE_RETRY_S = 30.0  # while another process serves the library's warm model, how often to try again
+
+
 def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optional[threading.Event] = None,
                   debounce_s: float = 1.0, stable_s: float = 1.0, poll_interval_s: float = 30.0,
                   serve: bool = True) -> int:
