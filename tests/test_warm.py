@@ -306,3 +306,37 @@ def test_cli_tag_and_like_tag_use_a_watchers_loaded_model(indexed, tmp_path):
     assert len(rows) == 12 and rows == [line for line in cold_csv.read_text("utf-8").splitlines()
                                         if ",shapes," in line]
     assert like == [(r.path, round(r.score, 5)) for r in lib.like_tag("shapes", "circle", limit=12)]
+
+
+def test_requests_are_answered_right_while_the_model_embeds_photos(indexed, trained):
+    """The server encodes on its own threads while the indexer uses the same model: the vectors
+    are still exactly the model's (checked against a separate load of it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    lib = indexed
+    embedder = lib.embedder()
+    assert lib.serve_warm()
+    wanted = warm.model_request(lib.model_key, "cpu", "fp32", "torch")
+    texts = [f"a photo of {n} red circles on a blue square" for n in range(40)]
+    busy = threading.Event()
+    stop = threading.Event()
+
+    def index_photos() -> None:
+        pixels = torch.randint(0, 256, (8, 3, embedder.image_size, embedder.image_size), dtype=torch.uint8)
+        while not stop.is_set():
+            embedder.encode_images(pixels)
+            busy.set()
+
+    indexing = threading.Thread(target=index_photos, daemon=True)
+    indexing.start()
+    try:
+        busy.wait(30)
+        with ThreadPoolExecutor(2 * warm.MAX_CLIENTS) as pool:  # more clients than it serves at once
+            got = list(pool.map(lambda t: warm.encode_texts(lib.root, [t], wanted)[0], texts))
+    finally:
+        stop.set()
+        indexing.join(30)
+    reference = Embedder(ModelSpec(*trained), "cpu", 1, precision="fp32", text_only=True).encode_texts(texts)
+    np.testing.assert_allclose(np.stack(got), reference, rtol=0, atol=1e-6)

@@ -44,7 +44,7 @@ MAX_REQUEST = 1 << 20      # bytes of one request
 MAX_TEXTS = 1024
 MAX_TEXT_CHARS = 10_000
 MAX_SOCKET_PATH = 100      # bytes: sun_path is 108 on Linux, 104 on macOS (with its NUL)
-MAX_CLIENTS = 4            # requests served at once; more wait for the listen backlog
+MAX_CLIENTS = 4            # requests served at once; more wait in the listen backlog
 
 
 class WarmUnavailable(Exception):
@@ -313,10 +313,19 @@ class WarmServer:
                 conn, _ = listener.accept()
             except OSError:
                 continue
-            if not self._slots.acquire(blocking=False):
-                conn.close()  # busy: the client loads its own model
+            if not self._wait_for_slot():
+                conn.close()  # busy for long (or stopping): the client loads its own model
                 continue
             threading.Thread(target=self._serve, args=(conn,), name="photoclip-warm-client", daemon=True).start()
+
+    def _wait_for_slot(self) -> bool:
+        """At most MAX_CLIENTS requests at once; the next waits (in the listen backlog) for one."""
+        for _ in range(int(RESPONSE_TIMEOUT_S / 0.1)):
+            if self._slots.acquire(timeout=0.1):
+                return True
+            if self._stopping.is_set():
+                return False
+        return False
 
     def _serve(self, conn: socket.socket) -> None:
         try:
