@@ -80,6 +80,8 @@ def test_cli_search_uses_a_watchers_loaded_model_without_importing_torch(indexed
         assert stat.S_ISSOCK(os.lstat(sock).st_mode) and stat.S_IMODE(os.lstat(sock).st_mode) == 0o600
         got, stderr = cli_search(lib.root)
         assert got == cold  # the same photos, the same order, the same scores
+        status, _ = run_cli(lib.root, "status")
+        assert f"use the model loaded by process {os.getpid()} (fp32 on cpu)" in status
         assert "text vectors from the warm model" in stderr, stderr
         assert "torch imported: False" in stderr and not loads(stderr), stderr
     finally:

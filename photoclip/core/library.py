@@ -143,6 +143,19 @@ class Library:
         embedder = self.embedder(progress, control)
         return embedder, self._labels
 
+    def warm_model(self) -> Optional[dict]:
+        """The warm model another process (the app, ``photoclip watch``) serves on this library
+        that this one's searches would use ({"pid", "device", "precision", ...}), else None."""
+        if not warm.enabled():
+            return None
+        wanted = warm.model_request(self.model_key, self.settings.device, self.settings.precision,
+                                    self.settings.image_backend)
+        try:
+            return warm.describe(self.root, wanted)
+        except warm.WarmUnavailable as exc:
+            log.debug("no warm model (%s)", exc)
+            return None
+
     def serve_warm(self) -> bool:
         """Answer the text queries of one-shot commands on this library (``photoclip search``)
         with the model loaded here, on a local socket only this user can use, until close().
@@ -677,6 +690,7 @@ class Library:
             "device": self.settings.device,
             "precision": self.settings.precision,
             "precision_in_use": self.precision_in_use(),
+            "warm_model": self.warm_model(),
             "folders": [{"path": paths.display_path(f.path), "photos": f.photo_count, "online": f.online,
                          "subfolders": [{"name": s.name, "photos": s.photos, "total": s.total}
                                         for s in self.catalog.subfolders(f.path)]}
