@@ -342,3 +342,17 @@ def test_requests_are_answered_right_while_the_model_embeds_photos(indexed, trai
         indexing.join(30)
     reference = Embedder(ModelSpec(*trained), "cpu", 1, precision="fp32", text_only=True).encode_texts(texts)
     np.testing.assert_allclose(np.stack(got), reference, rtol=0, atol=1e-6)
+
+
+def test_without_local_sockets_nothing_is_served_and_search_loads_its_model(indexed, monkeypatch):
+    lib = indexed
+    cold = [(r.path, round(r.score, 5)) for r in lib.search(QUERY, limit=6)]
+    monkeypatch.delattr(socket, "AF_UNIX")  # as on Windows
+    assert not warm.available() and not lib.serve_warm()
+    assert not (lib.root / warm.SOCKET_NAME).exists()
+    fresh = type(lib)(lib.root, device="cpu", precision="fp32")
+    try:
+        assert [(r.path, round(r.score, 5)) for r in fresh.search(QUERY, limit=6)] == cold
+        assert fresh.warm_model() is None
+    finally:
+        fresh.close()

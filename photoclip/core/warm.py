@@ -6,11 +6,12 @@ The server listens on a local (AF_UNIX) stream socket, ``<library>/warm.sock`` (
 too long for a socket address or the folder's file system has no sockets: a socket in a private
 runtime folder, its path written to ``<library>/warm.where``). Only the same user is served: the
 socket file is mode 0600, and each side checks the other's uid (SO_PEERCRED on Linux,
-LOCAL_PEERCRED on macOS; where neither can be read, nothing is served). One JSON request per
-connection, one JSON answer: the client says which model and precision it would load itself, and
-gets the warm model's own float32 vectors only when that is the model the server holds. Any failure
-(no server, a stale socket, a timeout, another model) and the client loads the model as before.
-Where AF_UNIX is missing (Windows) there is no server and every command loads its model.
+LOCAL_PEERCRED on macOS; where neither can be read, e.g. on a BSD, nothing is served). One JSON
+request per connection, one JSON answer: the client says which model and precision it would load
+itself, and gets the warm model's own float32 vectors only when that is the model the server
+holds. Any failure (no server, a stale socket, a timeout, another model) and the client loads the
+model as before. Where AF_UNIX is missing (Windows) there is no server and every command loads
+its model. Also used for tagging (tag sets' prompts) and ``photoclip status``.
 """
 
 from __future__ import annotations
@@ -117,10 +118,12 @@ def peer_uid(sock: socket.socket) -> Optional[int]:
         if hasattr(socket, "SO_PEERCRED"):  # Linux: struct ucred {pid, uid, gid}
             data = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             return struct.unpack("3i", data)[1]
-        if sys.platform == "darwin" or "bsd" in sys.platform:
-            # getsockopt(SOL_LOCAL=0, LOCAL_PEERCRED=1): struct xucred {u_int version; uid_t uid; ...}
-            data = sock.getsockopt(0, 1, 76)
-            return struct.unpack_from("=II", data)[1]
+        if sys.platform == "darwin":
+            # getsockopt(SOL_LOCAL, LOCAL_PEERCRED): struct xucred {u_int cr_version; uid_t cr_uid;
+            # short cr_ngroups; gid_t cr_groups[16]}, 76 bytes, cr_version XUCRED_VERSION (0)
+            data = sock.getsockopt(getattr(socket, "SOL_LOCAL", 0), getattr(socket, "LOCAL_PEERCRED", 1), 76)
+            version, uid = struct.unpack_from("=II", data)
+            return uid if version == 0 else None
     except OSError as exc:
         log.debug("peer credentials unreadable: %s", exc)
     return None
