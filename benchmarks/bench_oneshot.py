@@ -14,6 +14,16 @@ the weights are read from a file and no network is needed. Then, ``--rounds`` ti
 - **add one** — ``python -m photoclip index FOLDER`` after one new photo was put in FOLDER (the
   library's tag sets tag it).
 
+Then (unless ``--no-warm``) ``photoclip watch`` runs on the library (it loads the whole model and
+serves text vectors on the library's socket, core/warm.py), and ``--rounds`` times, interleaved:
+
+- **search (warm)** — the same fresh ``photoclip search`` while the watcher runs: the query's
+  vectors come from the watcher's model (checked in its debug log), torch is not imported;
+- **search (warm off)** — the same with ``PHOTOCLIP_WARM=0`` beside the same watcher: loads the
+  text tower as without a watcher (the cold baseline measured under the same conditions).
+
+The watcher's own peak RSS (``VmHWM``) is printed too: the memory a warm model keeps in use.
+
 With ``--compare-with DIR`` (another photoclip checkout, e.g. the main branch) the search and
 the add-one are also run with that checkout's code, interleaved, and the ratios to it printed.
 
@@ -28,9 +38,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +93,7 @@ def measure(cmd: list[str], env: dict, cwd=REPO) -> dict:
               "s=time.perf_counter()-t\n"
               "rss=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
               "print(json.dumps({'seconds':s,'rss_mb':rss/1024,'rc':r.returncode,"
-              "'out':r.stdout.decode()[-400:],'err':r.stderr.decode()[-2000:]}))\n")
+              "'out':r.stdout.decode()[-400:],'err':r.stderr.decode()[-4000:]}))\n")
     out = subprocess.run([sys.executable, "-c", helper, json.dumps(cmd)], capture_output=True, text=True,
                          env=env, cwd=str(cwd), check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -89,12 +102,50 @@ def measure(cmd: list[str], env: dict, cwd=REPO) -> dict:
     return result
 
 
+def measure_warm(base: list[str], library: Path, env: dict, rounds: int) -> tuple[dict, float]:
+    """Searches while ``photoclip watch`` holds the model: warm, and with the warm path off."""
+    from photoclip.core import warm
+
+    log_file = tempfile.TemporaryFile("w+")
+    watcher = subprocess.Popen(base + ["watch"], env=env, stdout=subprocess.DEVNULL, stderr=log_file, text=True)
+    times: dict[str, list[dict]] = {"search (warm)": [], "search (warm off)": []}
+    try:
+        deadline = time.monotonic() + 600
+        while not any(os.path.exists(p) for p in warm.candidates(library)):
+            if watcher.poll() is not None or time.monotonic() > deadline:
+                log_file.seek(0)
+                raise SystemExit(f"photoclip watch did not start serving:\n{log_file.read()[-2000:]}")
+            time.sleep(0.2)
+        search = base + ["-v", "-v", "search", "a dog", "--json"]
+        off = dict(env, PHOTOCLIP_WARM="0")
+        for _ in range(rounds):
+            run = measure(search, env)
+            if "text vectors from the warm model" not in run["err"]:
+                raise SystemExit(f"the search did not use the warm model:\n{run['err']}")
+            times["search (warm)"].append(run)
+            times["search (warm off)"].append(measure(search, off))
+        try:  # Linux
+            with open(f"/proc/{watcher.pid}/status") as f:
+                hwm = next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+        except OSError:
+            hwm = 0
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        try:
+            watcher.wait(60)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
+        log_file.close()
+    return times, hwm / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--photos", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--model", default=MODEL)
     ap.add_argument("--compare-with", metavar="DIR", help="another photoclip checkout to measure against")
+    ap.add_argument("--no-warm", action="store_true", help="skip the search with a watcher holding a warm model")
     args = ap.parse_args()
 
     home = isolate_home()
@@ -137,17 +188,26 @@ def main() -> None:
             times.setdefault("search (other)", []).append(measure(search, other_env, other))
             make_photo(folder / f"other{r:03d}.jpg", 20_000 + r)
             times.setdefault("add one (other)", []).append(measure(index, other_env, other))
+    if not args.no_warm:
+        warm_times, watcher_mb = measure_warm(base, library, env, args.rounds)
+        times.update(warm_times)
     rows = {}
     for what, runs in times.items():
         secs = [x["seconds"] for x in runs]
         rss = [x["rss_mb"] for x in runs]
         rows[what] = min(secs)
-        print(f"{what:15s}  best {min(secs):6.2f} s  median {statistics.median(secs):6.2f} s  "
+        print(f"{what:17s}  best {min(secs):6.2f} s  median {statistics.median(secs):6.2f} s  "
               f"peak RSS {max(rss):6.0f} MB (min {min(rss):.0f})")
     rss = {what: max(x["rss_mb"] for x in runs) for what, runs in times.items()}
     print(f"search / both towers (best of each): time {rows['search'] / rows['both towers']:.2f}x, "
           f"peak RSS {rss['search'] / rss['both towers']:.2f}x")
     print(f"add one / search (best of each): {rows['add one'] / rows['search']:.2f}x")
+    if not args.no_warm:
+        print(f"search (warm) / search (warm off) (best of each): time "
+              f"{rows['search (warm)'] / rows['search (warm off)']:.3f}x, "
+              f"peak RSS {rss['search (warm)'] / rss['search (warm off)']:.2f}x; "
+              f"search (warm) / search: time {rows['search (warm)'] / rows['search']:.3f}x")
+        print(f"the watcher holding the warm model: peak RSS {watcher_mb:.0f} MB")
     if other_env is not None:
         for what in ("search", "add one"):
             print(f"{what} / {what} (other): time {rows[what] / rows[what + ' (other)']:.2f}x, "

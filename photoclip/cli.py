@@ -460,6 +460,10 @@ def _status(lib, as_json: bool) -> None:
     print(f"Model:    {st['model']}{'' if st['model_ready'] else ' (weights not downloaded yet)'}")
     print(f"Device:   {st['device']}")
     print(f"Precision: {st['precision']}" + (f", in use {st['precision_in_use']}" if st["precision_in_use"] else ""))
+    if st["warm_model"]:
+        w = st["warm_model"]
+        print(f"Searches: use the model loaded by process {w['pid']} ({w['precision']} on {w['device']}): "
+              "no model load")
     print(f"Photos:   {st['photos']:,} ({st['embedded']:,} of {st['distinct_photos']:,} distinct images indexed)")
     print("Folders:" + ("" if st["folders"] else "  none (photoclip index FOLDER)"))
     for f in st["folders"]:

@@ -358,6 +358,9 @@ class Embedder:
             raise ModelUnavailableError(f"Unknown precision {precision!r}: use {', '.join(PRECISIONS)}.")
         self.spec = spec
         self.identity = spec.identity
+        #: what was asked for (device, precision, image backend): the same on this machine, the same plan
+        device = (device or "auto").lower()
+        self.requested = ("auto" if device == "gpu" else device, requested, image_backend or "torch")
         weights = ensure_weights(spec, progress, control)
         import torch
         import open_clip

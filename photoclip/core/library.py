@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import paths, xmp
+from . import paths, warm, xmp
 from .catalog import Catalog, Folder, PhotoListing, PhotoRecord, Problem, Subfolder, Tag
 from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, Settings
 from .duplicates import DEFAULT_THRESHOLD, MAX_GROUP, DuplicateGroup, group_duplicates, verified
@@ -74,6 +74,7 @@ class Library:
         self._identity: Optional[tuple[ModelSpec, str]] = None
         self._embedder_lock = threading.Lock()
         self._labels: Optional[LabelEmbeddings] = None
+        self._warm_server: Optional[warm.WarmServer] = None
         self._first_run_defaults()
 
     # -- model -------------------------------------------------------------------------------
@@ -114,6 +115,58 @@ class Library:
                                                image_backend=self.settings.image_backend,
                                                precision=self.settings.precision, text_only=True)
             return self._text_embedder
+
+    def _text_encoder(self):
+        """What encodes a text query here: a model this process holds, else a warm model another
+        process (the app, ``photoclip watch``) holds on this library, if it is the model and
+        precision this one would load (no torch import, no load); else the text tower, loaded."""
+        if self._embedder is None and self._text_embedder is None and warm.enabled():
+            wanted = warm.model_request(self.model_key, self.settings.device, self.settings.precision,
+                                        self.settings.image_backend)
+            return warm.WarmTextEncoder(self.root, wanted, self.text_embedder)
+        return self.text_embedder()
+
+    def _tagging_model(self, progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None):
+        """(model, its label embeddings) for tagging and "find more like these": the model loaded
+        here; else a warm model another process holds on this library, if it is the model and
+        precision this one would load (no torch import, no load); else the model, loaded."""
+        if self._embedder is None and warm.enabled():
+            wanted = warm.model_request(self.model_key, self.settings.device, self.settings.precision,
+                                        self.settings.image_backend)
+            try:
+                model = warm.WarmTextModel.connect(self.root, wanted, self.text_embedder)
+            except warm.WarmUnavailable as exc:
+                log.debug("no warm model to tag with (%s); loading the model", exc)
+            else:
+                log.debug("tag-set prompts encoded by the warm model (%s, %s)", model.identity, model.precision)
+                return model, LabelEmbeddings(model, self.root / LABELS_FOLDER)
+        embedder = self.embedder(progress, control)
+        return embedder, self._labels
+
+    def warm_model(self) -> Optional[dict]:
+        """The warm model another process (the app, ``photoclip watch``) serves on this library
+        that this one's searches would use ({"pid", "device", "precision", ...}), else None."""
+        if not warm.enabled():
+            return None
+        wanted = warm.model_request(self.model_key, self.settings.device, self.settings.precision,
+                                    self.settings.image_backend)
+        try:
+            return warm.describe(self.root, wanted)
+        except warm.WarmUnavailable as exc:
+            log.debug("no warm model (%s)", exc)
+            return None
+
+    def serve_warm(self) -> bool:
+        """Answer the text queries of one-shot commands on this library (``photoclip search``)
+        with the model loaded here, on a local socket only this user can use, until close().
+        False where nothing is served (no local sockets here, another process already serves)."""
+        if self._warm_server is None:
+            self._warm_server = warm.WarmServer(self.root, lambda: self._embedder or self._text_embedder)
+        return self._warm_server.start()
+
+    def stop_serving(self) -> None:
+        if self._warm_server is not None:
+            self._warm_server.stop()
 
     def precision_in_use(self) -> Optional[str]:
         """The loaded model's precision and why (e.g. "bf16 (this CPU has avx512_bf16; ...)"), None
@@ -303,11 +356,11 @@ class Library:
         current = self._model_row()
         prev = self.catalog.get_meta("previous_model")
         if not prev:
-            return current, self.text_embedder() if text_only else self.embedder()
+            return current, self._text_encoder() if text_only else self.embedder()
         have, total = self.catalog.coverage(current) if current else (0, self.catalog.photo_count())
         if have >= total:
             self.catalog.set_meta("previous_model", "")  # the switch is complete: searches stay cheap
-            return current, self.text_embedder() if text_only else self.embedder()
+            return current, self._text_encoder() if text_only else self.embedder()
         prev_spec = ModelSpec(*json.loads(prev))
         try:
             found = self.catalog.find_model(prev_spec.identity)
@@ -513,14 +566,14 @@ class Library:
         total = sum(n for _, n in work)
         if total == 0:
             return 0
-        embedder = self.embedder(progress, control)
+        embedder, labels = self._tagging_model(progress, control)
         if embedder.identity != self.model_key:
             return 0
         meter = RateMeter(total)
         done = 0
         todo = [(ts, n) for ts, n in work if n]
         for k, (ts, n) in enumerate(todo, 1):
-            taught = self._teaching(mid, ts, embedder)
+            taught = self._teaching(mid, ts, embedder, labels)
             in_set = 0
             # the bar counts (photo, tag set) steps; the text counts this set's photos
             what = f"Tagging ({ts.name}" + (f", set {k} of {len(todo)})" if len(todo) > 1 else ")")
@@ -545,9 +598,10 @@ class Library:
         """What a set's tags were made from beyond its labels: its examples and abstain score."""
         return digest(self.catalog.example_rows(model_id, ts.name), self._abstain(ts))
 
-    def _teaching(self, model_id: int, ts: TagSet, embedder: Embedder) -> Taught:
+    def _teaching(self, model_id: int, ts: TagSet, embedder: Embedder,
+                  labels: Optional[LabelEmbeddings] = None) -> Taught:
         """A set's label matrix and thresholds, taught by the user's decisions on its tags."""
-        text = self._labels.for_set(ts)
+        text = (labels or self._labels).for_set(ts)
         examples = examples_by_label(self.catalog.example_rows(model_id, ts.name), ts.labels, text.shape[1])
         return teach(ts.labels, ts.mode, ts.threshold, text, examples, embedder.logit_scale, self._abstain(ts))
 
@@ -561,11 +615,11 @@ class Library:
         mid = self._model_row()
         if mid is None:
             return []
-        embedder = self.embedder()
+        embedder, embeddings = self._tagging_model()
         if embedder.identity != self.model_key:
             return []
         labels = next((t.labels for t in self.tag_sets() if t.name == name), [label])
-        text = self._labels.for_set(TagSet(name, labels))[labels.index(label)]
+        text = embeddings.for_set(TagSet(name, labels))[labels.index(label)]
         examples = examples_by_label(self.catalog.example_rows(mid, name), [label], text.shape[0])
         q = prototype(text, examples[label])
         decided = {rec.id for recs in self.catalog.photos_by_fingerprints(
@@ -636,6 +690,7 @@ class Library:
             "device": self.settings.device,
             "precision": self.settings.precision,
             "precision_in_use": self.precision_in_use(),
+            "warm_model": self.warm_model(),
             "folders": [{"path": paths.display_path(f.path), "photos": f.photo_count, "online": f.online,
                          "subfolders": [{"name": s.name, "photos": s.photos, "total": s.total}
                                         for s in self.catalog.subfolders(f.path)]}
@@ -728,6 +783,7 @@ class Library:
                     yield fingerprint[int(ids[row])], other, float(sims[row, col])
 
     def close(self) -> None:
+        self.stop_serving()
         try:
             self.index_cache.save(final=True)
         except PhotoclipError as exc:

@@ -558,9 +558,15 @@ def _walk_files(folder: str) -> Iterable[str]:
 
 
 # -- photoclip watch ---------------------------------------------------------------------------
+SERVE_RETRY_S = 30.0  # while another process serves the library's warm model, how often to try again
+
+
 def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optional[threading.Event] = None,
-                  debounce_s: float = 1.0, stable_s: float = 1.0, poll_interval_s: float = 30.0) -> int:
-    """``photoclip watch``: reconcile, then index changes as they happen until Ctrl+C (or ``stop``)."""
+                  debounce_s: float = 1.0, stable_s: float = 1.0, poll_interval_s: float = 30.0,
+                  serve: bool = True) -> int:
+    """``photoclip watch``: reconcile, then index changes as they happen until Ctrl+C (or ``stop``).
+    With ``serve`` the model stays loaded and answers the text searches of one-shot commands on
+    this library (``photoclip search``: no model load there, see core/warm.py)."""
     from .paths import display_path
 
     folders = [f.path for f in lib.folders()]
@@ -575,6 +581,17 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
     if hasattr(progress, "close"):
         progress.close()
     say(f"Up to date: {report.summary()}")
+    serving = False
+    if serve:
+        try:
+            lib.embedder()  # already loaded if anything was embedded; kept for the searches
+            serving = lib.serve_warm()
+            if serving:
+                say("Text searches of this library (photoclip search) use this process's loaded model.")
+        except PhotoclipError as exc:
+            serve = False
+            say(f"The model is not served to searches: {exc}")
+    next_serve_try = time.monotonic() + SERVE_RETRY_S
 
     work: queue.Queue = queue.Queue()
     watcher = FolderWatcher(
@@ -595,6 +612,10 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
         if offline:
             say(f"Offline (waiting for it to come back): {', '.join(offline)}")
         while not stop.is_set():
+            if serve and not serving and time.monotonic() >= next_serve_try:
+                # another process (the app) served this library: once it is gone, this one does
+                next_serve_try = time.monotonic() + SERVE_RETRY_S
+                serving = lib.serve_warm()
             try:
                 kind, payload = work.get(timeout=0.5)
             except queue.Empty:
@@ -619,5 +640,6 @@ def watch_forever(lib, progress=None, out: TextIO = sys.stdout, *, stop: Optiona
         pass
     finally:
         watcher.stop()
+        lib.stop_serving()
     say("Stopped watching.")
     return 0

@@ -25,10 +25,12 @@ log = logging.getLogger("photoclip.gui.library_jobs")
 
 def _load_model(library, progress, control) -> None:
     """The model job: the model, then its search index (both hold the GIL in long C calls at
-    times; better while the app says it is loading than at a first search)."""
+    times; better while the app says it is loading than at a first search). Once loaded, the
+    model also answers ``photoclip search`` on this library (core/warm.py, until it closes)."""
     with plain_imports():  # torch and open_clip are imported here, the first time
         library.embedder(progress, control)
     library.open_index()
+    library.serve_warm()
 
 
 def model_size_text(label: str) -> str:
