@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--mode", choices=["single", "multi"], default="single",
                    help="single: best label per photo; multi: every label over the threshold")
     a.add_argument("--threshold", type=float, default=0.3, help="multi mode: minimum score (0..1)")
+    a.add_argument("--abstain", type=float, default=None, metavar="SCORE",
+                   help="single mode: no label when the best scores below SCORE (0..1; "
+                        "default: the library's setting, 'abstain')")
     a.add_argument("--template", action="append", dest="templates",
                    help='prompt template containing {} (repeatable), default: an ensemble like "a photo of a {}."')
     a.add_argument("--disabled", action="store_true", help="keep the set but do not tag with it")
@@ -426,13 +429,15 @@ def _tagsets(lib, args) -> int:
         counts = lib.tag_counts()
         for ts in sets:
             extra = f", threshold {ts.threshold:g}" if ts.mode == "multi" else ""
+            if ts.mode == "single" and ts.abstain is not None:
+                extra = f", no label below {ts.abstain:g}"
             state = "" if ts.enabled else " [disabled]"
             print(f"{ts.name} ({ts.mode}{extra}){state}: {', '.join(ts.labels)}")
             for label, n in counts.get(ts.name, {}).items():
                 print(f"    {n:8,}  {label}")
     elif action == "add":
         ts = lib.save_tag_set(TagSet(args.name, args.labels, args.mode, args.threshold, args.templates,
-                                     not args.disabled))
+                                     not args.disabled, abstain=args.abstain))
         for given in args.labels:
             if given.strip() and normalise_label(given) != given:
                 print(f"note: label {given!r} saved as {normalise_label(given)!r}")

@@ -82,7 +82,7 @@ def test_a_version_1_library_upgrades_keeping_every_vector_tag_and_problem(make_
 
     lib = make_library()
     conn = lib.catalog.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == catalog_module.SCHEMA_VERSION == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == catalog_module.SCHEMA_VERSION == 8
     assert conn.execute("SELECT count(*) FROM user_tags").fetchone()[0] == 0  # version 3: empty, ready
     assert _as_tuples(_rows(conn)) == before
     # Every photo is marked for its metadata to be read on the next scan; nothing is re-embedded.

@@ -43,11 +43,13 @@ def test_cli_index_search_tag_export_status(cli, photo_folder, tiny_config, tmp_
 
     cli("tagsets", "add", "colours", "red", "green", "blue", "--mode", "single")
     toml = tmp_path / "mine.toml"
-    toml.write_text('[[tagset]]\nname = "shapes"\nmode = "multi"\nthreshold = 0.2\nlabels = ["circle", "square"]\n')
+    toml.write_text('[[tagset]]\nname = "shapes"\nmode = "multi"\nthreshold = 0.2\nlabels = ["circle", "square"]\n'
+                    '[[tagset]]\nname = "sure shapes"\nlabels = ["circle", "square"]\nabstain = 0.99\n')
     assert "shapes" in cli("tagsets", "import", str(toml)).stdout
-    assert "Tagged" in cli("tag", "--set", "colours", "--set", "shapes").stdout
+    assert "Tagged" in cli("tag", "--set", "colours", "--set", "shapes", "--set", "sure shapes").stdout
     listing = cli("tagsets", "list").stdout
     assert "colours (single)" in listing and "shapes (multi, threshold 0.2)" in listing
+    assert "sure shapes (single, no label below 0.99)" in listing
 
     dest = tmp_path / "tags.csv"
     cli("export-tags", str(dest))
@@ -55,6 +57,8 @@ def test_cli_index_search_tag_export_status(cli, photo_folder, tiny_config, tmp_
         rows = list(csv.DictReader(f))
     colour_rows = [r for r in rows if r["tag_set"] == "colours"]
     assert len(colour_rows) == 12 and {r["tag"] for r in colour_rows} <= {"red", "green", "blue"}
+    # the set's own abstain score: with two labels and random weights no photo is 99 % sure
+    assert not [r for r in rows if r["tag_set"] == "sure shapes"]
 
     status = json.loads(cli("status", "--json").stdout)
     assert status["photos"] == 12 and status["embedded"] == 12 and status["problems"] == 0

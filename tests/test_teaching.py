@@ -157,6 +157,15 @@ def test_tag_gives_a_taught_label_to_the_photos_it_now_fits(trained_library, tmp
     assert before[1] <= 0.3 and after[1] >= 0.9 and after[0] > before[0]
     assert before[2] == after[2] == 0  # single mode without an abstain score: a label for every photo
     assert abstaining[0] > after[0] + 0.1 and abstaining[1] >= 0.9 and abstaining[2] > len(truth) // 3
+    # a set's own abstain score wins over the library's: 0 here, a label for every photo again
+    finds = next(t for t in lib.tag_sets() if t.name == "finds")
+    lib.save_tag_set(dataclasses.replace(finds, abstain=0.0))
+    assert next(t for t in lib.tag_sets() if t.name == "finds").abstain == 0.0
+    lib.tag()
+    assert scores(WORD) == after
+    lib.save_tag_set(dataclasses.replace(finds, abstain=None))  # back to the library's 0.9
+    lib.tag()
+    assert scores(WORD) == abstaining
     # decisions are never overwritten by re-tagging, and are exported once, as the user's
     tags = lib.photo_tags(lib.photo_by_path(concept[0]).id)
     assert any(t.tag_set == "finds" and t.label == WORD and t.source in ("user", "confirmed") for t in tags)

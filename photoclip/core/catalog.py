@@ -34,7 +34,7 @@ from .tagging import MY_TAGS, normalise_label
 
 log = logging.getLogger("photoclip.catalog")
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # The schema as version 1 created it. Frozen: a change is a new migration, never an edit here.
 _V1_SCHEMA = """
@@ -175,10 +175,17 @@ def _v7_sidecar_times(c: sqlite3.Connection) -> None:
     c.execute("ALTER TABLE photos ADD COLUMN sidecar_mtime_ns INTEGER")
 
 
+def _v8_tag_set_abstain(c: sqlite3.Connection) -> None:
+    """A single-mode tag set's own abstain score (no label when its best scores below it); NULL:
+    the library's setting, as every set had before."""
+    c.execute("ALTER TABLE tag_sets ADD COLUMN abstain REAL")
+
+
 # Version N is made by _MIGRATIONS[N - 1] from version N - 1, each step in its own transaction.
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_create, _v2_photo_metadata, _v3_user_tags,
                                                                   _v4_raw_jpeg_pairs, _v5_photo_directories,
-                                                                  _v6_keywords, _v7_sidecar_times)
+                                                                  _v6_keywords, _v7_sidecar_times,
+                                                                  _v8_tag_set_abstain)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -434,6 +441,7 @@ class TagSetRow(NamedTuple):
     labels: list[str]
     templates: Optional[list[str]]
     enabled: bool
+    abstain: Optional[float] = None
 
 
 def _chunks(items: Sequence, size: int = 500) -> Iterator[Sequence]:
@@ -1139,14 +1147,16 @@ class Catalog:
     # -- tag sets and tags -------------------------------------------------------------------
     def tag_set_rows(self) -> list[TagSetRow]:
         return [TagSetRow(r["id"], r["name"], r["mode"], r["threshold"], json.loads(r["labels"]),
-                          json.loads(r["templates"]) if r["templates"] else None, bool(r["enabled"]))
+                          json.loads(r["templates"]) if r["templates"] else None, bool(r["enabled"]), r["abstain"])
                 for r in self.conn.execute(
-                    "SELECT id, name, mode, threshold, labels, templates, enabled FROM tag_sets ORDER BY name")]
+                    "SELECT id, name, mode, threshold, labels, templates, enabled, abstain FROM tag_sets ORDER BY name")]
 
     def save_tag_set(self, name: str, mode: str, threshold: float, labels: list[str],
-                     templates: Optional[list[str]], enabled: bool, old_name: Optional[str] = None) -> tuple[int, bool]:
+                     templates: Optional[list[str]], enabled: bool, old_name: Optional[str] = None,
+                     abstain: Optional[float] = None) -> tuple[int, bool]:
         """Create or replace a tag set. Returns (id, changed); a change of labels, mode, threshold
-        or templates drops the set's tags so they are recomputed."""
+        or templates drops the set's tags so they are recomputed (another abstain score re-tags
+        the set too: it is part of what its tags were made from, Library._teaching_key)."""
         key = old_name or name
         payload = (name, mode, float(threshold), json.dumps(labels), json.dumps(templates) if templates else None,
                    int(enabled))
@@ -1154,12 +1164,12 @@ class Catalog:
             row = c.execute("SELECT id, name, mode, threshold, labels, templates, enabled FROM tag_sets WHERE name=?",
                             (key,)).fetchone()
             if row is None:
-                cur = c.execute("INSERT INTO tag_sets(name, mode, threshold, labels, templates, enabled, updated_at) "
-                                "VALUES (?,?,?,?,?,?,?)", (*payload, time.time()))
+                cur = c.execute("INSERT INTO tag_sets(name, mode, threshold, labels, templates, enabled, updated_at, "
+                                "abstain) VALUES (?,?,?,?,?,?,?,?)", (*payload, time.time(), abstain))
                 return cur.lastrowid, True
             changed = tuple(row[2:6]) != payload[1:5]
-            c.execute("UPDATE tag_sets SET name=?, mode=?, threshold=?, labels=?, templates=?, enabled=?, updated_at=? "
-                      "WHERE id=?", (*payload, time.time(), row[0]))
+            c.execute("UPDATE tag_sets SET name=?, mode=?, threshold=?, labels=?, templates=?, enabled=?, updated_at=?, "
+                      "abstain=? WHERE id=?", (*payload, time.time(), abstain, row[0]))
             if changed:
                 c.execute("DELETE FROM tags WHERE tag_set_id=?", (row[0],))
                 c.execute("DELETE FROM tagged WHERE tag_set_id=?", (row[0],))

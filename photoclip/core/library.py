@@ -441,7 +441,8 @@ class Library:
         self.catalog.set_meta("default_tagsets", "1")
 
     def tag_sets(self) -> list[TagSet]:
-        return [TagSet(row.name, row.labels, row.mode, row.threshold, row.templates, row.enabled, id=row.id)
+        return [TagSet(row.name, row.labels, row.mode, row.threshold, row.templates, row.enabled, id=row.id,
+                       abstain=row.abstain)
                 for row in self.catalog.tag_set_rows()]
 
     def save_tag_set(self, ts: TagSet, old_name: Optional[str] = None) -> TagSet:
@@ -450,7 +451,7 @@ class Library:
         keeps = (old_name or ts.name).strip().casefold()
         ts = ts.validate(taken_names=[t.name for t in self.tag_sets() if t.name.casefold() != keeps])
         tid, _ = self.catalog.save_tag_set(ts.name, ts.mode, ts.threshold, ts.labels, ts.templates, ts.enabled,
-                                           old_name=old_name)
+                                           old_name=old_name, abstain=ts.abstain)
         ts.id = tid
         return ts
 
@@ -592,7 +593,10 @@ class Library:
 
     # -- teaching by example --------------------------------------------------------------------
     def _abstain(self, ts: TagSet) -> float:
-        return float(self.settings.abstain) if ts.mode == "single" else 0.0
+        """The score a single-mode set's best label needs: the set's own, else the library's."""
+        if ts.mode != "single":
+            return 0.0
+        return float(ts.abstain if ts.abstain is not None else self.settings.abstain)
 
     def _teaching_key(self, model_id: int, ts: TagSet) -> str:
         """What a set's tags were made from beyond its labels: its examples and abstain score."""

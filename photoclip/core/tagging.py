@@ -84,6 +84,8 @@ class TagSet:
     templates: Optional[list[str]] = None
     enabled: bool = True
     id: Optional[int] = field(default=None, compare=False)
+    #: single mode: no label when the best scores below this (0..1); None: the library's setting
+    abstain: Optional[float] = None
 
     def problem(self, taken_names: Sequence[str] = ()) -> str:
         """Why this set cannot be saved ("" when it can); ``taken_names`` are the other sets' names.
@@ -103,6 +105,8 @@ class TagSet:
             return f"Tag set “{name}”: mode must be 'single' or 'multi', not {self.mode!r}."
         if not 0.0 < float(self.threshold) < 1.0:
             return f"Tag set “{name}”: threshold must be between 0 and 1."
+        if self.abstain is not None and not 0.0 <= float(self.abstain) < 1.0:
+            return f"Tag set “{name}”: the score below which it gives no label must be from 0 to under 1."
         for template in self.templates or []:
             why = template.strip() and template_problem(template)
             if why:
@@ -116,7 +120,7 @@ class TagSet:
             raise PhotoclipError(why)
         templates = [t for t in (self.templates or []) if t.strip()] or None
         return TagSet(self.name.strip(), clean_labels(self.labels), self.mode, float(self.threshold), templates,
-                      bool(self.enabled), self.id)
+                      bool(self.enabled), self.id, None if self.abstain is None else float(self.abstain))
 
     @property
     def prompt_templates(self) -> Sequence[str]:
@@ -143,7 +147,8 @@ def parse_tagsets_toml(text: str, source: str = "tag set file") -> list[TagSet]:
                 name=str(table["name"]), labels=[str(x) for x in table["labels"]],
                 mode=str(table.get("mode", "single")), threshold=float(table.get("threshold", DEFAULT_THRESHOLD)),
                 templates=[str(x) for x in table["templates"]] if table.get("templates") else None,
-                enabled=bool(table.get("enabled", True))).validate())
+                enabled=bool(table.get("enabled", True)),
+                abstain=float(table["abstain"]) if table.get("abstain") is not None else None).validate())
         except KeyError as exc:
             raise PhotoclipError(f"{source}: a tag set is missing '{exc.args[0]}'.") from exc
         except (TypeError, ValueError) as exc:
@@ -172,6 +177,8 @@ def dump_tagsets_toml(sets: Sequence[TagSet]) -> str:
         out.append(f"mode = {_toml_str(ts.mode)}")
         out.append(f"threshold = {ts.threshold}")
         out.append(f"enabled = {'true' if ts.enabled else 'false'}")
+        if ts.abstain is not None:
+            out.append(f"abstain = {ts.abstain}")
         out.append("labels = [" + ", ".join(_toml_str(x) for x in ts.labels) + "]")
         if ts.templates:
             out.append("templates = [" + ", ".join(_toml_str(x) for x in ts.templates) + "]")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -140,6 +141,17 @@ class TagSetEditor(QDialog):
         threshold_row.addWidget(self.threshold_value)
         self.threshold_label = QLabel("&Threshold:", self)
         self.threshold_label.setBuddy(self.threshold_slider)
+        # single mode: the set's own "none of these" score (the library's setting by default)
+        self.abstain_spin = QDoubleSpinBox(self)
+        self.abstain_spin.setRange(-0.01, 0.99)
+        self.abstain_spin.setSingleStep(0.05)
+        self.abstain_spin.setDecimals(2)
+        self.abstain_spin.setSpecialValueText("As in Preferences")
+        self.abstain_spin.setAccessibleName("Give no label when the best scores below")
+        self.abstain_spin.setToolTip("One label per photo, unless even the best label scores below this: then "
+                                     "none (“none of these”). “As in Preferences” follows the library's setting.")
+        self.abstain_label = QLabel("No label &below:", self)
+        self.abstain_label.setBuddy(self.abstain_spin)
         self.threshold_hint = QLabel("Lower tags more photos; higher tags only clear matches.", self)
         self.threshold_hint.setWordWrap(True)
         make_secondary(self.threshold_hint)
@@ -204,6 +216,7 @@ class TagSetEditor(QDialog):
             (QLabel("Mode:", self), mode_box),
             (self.threshold_label, threshold_row),
             (None, self.threshold_hint),
+            (self.abstain_label, self.abstain_spin),
             (None, self.enabled_check),
         ]
         for r, (label, field) in enumerate(rows):
@@ -227,7 +240,7 @@ class TagSetEditor(QDialog):
 
         # Tab order follows reading order.
         order = [self.name_edit, self.labels_edit, self.single_radio, self.multi_radio,
-                 self.threshold_slider, self.enabled_check, self.advanced_toggle, self.templates_edit]
+                 self.threshold_slider, self.abstain_spin, self.enabled_check, self.advanced_toggle, self.templates_edit]
         if self.delete_button is not None:
             order.append(self.delete_button)
         order += [self.ok_button, self.buttons.button(QDialogButtonBox.StandardButton.Cancel)]
@@ -258,12 +271,14 @@ class TagSetEditor(QDialog):
         if ts is None:
             self.single_radio.setChecked(True)
             self.threshold_slider.setValue(threshold_to_slider(DEFAULT_THRESHOLD))
+            self.abstain_spin.setValue(self.abstain_spin.minimum())
             self.enabled_check.setChecked(True)
             return
         self.name_edit.setText(ts.name)
         self.labels_edit.setPlainText("\n".join(ts.labels))
         (self.multi_radio if ts.mode == "multi" else self.single_radio).setChecked(True)
         self.threshold_slider.setValue(threshold_to_slider(ts.threshold))
+        self.abstain_spin.setValue(self.abstain_spin.minimum() if ts.abstain is None else float(ts.abstain))
         self.enabled_check.setChecked(bool(ts.enabled))
         if ts.templates:
             self.templates_edit.setPlainText("\n".join(ts.templates))
@@ -290,6 +305,11 @@ class TagSetEditor(QDialog):
     def threshold(self) -> float:
         return slider_to_threshold(self.threshold_slider.value())
 
+    def abstain(self) -> Optional[float]:
+        """The set's own abstain score, None for the library's (the spin box's lowest step)."""
+        value = self.abstain_spin.value()
+        return None if value <= self.abstain_spin.minimum() else round(float(value), 2)
+
     def result_tag_set(self) -> TagSet:
         return TagSet(
             name=self.name(),
@@ -299,6 +319,8 @@ class TagSetEditor(QDialog):
             templates=self.templates() or None,
             enabled=self.enabled_check.isChecked(),
             id=self._original.id if self._original is not None else None,
+            abstain=self.abstain() if self.mode() == "single" else (
+                self._original.abstain if self._original is not None else None),
         )
 
     # -- validation -------------------------------------------------------------------------
@@ -339,6 +361,8 @@ class TagSetEditor(QDialog):
         multi = self.multi_radio.isChecked()
         for w in (self.threshold_slider, self.threshold_value, self.threshold_label, self.threshold_hint):
             w.setEnabled(multi)
+        for w in (self.abstain_spin, self.abstain_label):
+            w.setEnabled(not multi)
 
     def _on_threshold_changed(self, value: int) -> None:
         text = f"{value} %"

@@ -37,6 +37,18 @@ def fill(editor, name="pets", labels="dog\ncat\nbird"):
     editor.labels_edit.setPlainText(labels)
 
 
+def test_a_one_label_set_can_give_none_below_its_own_score(qtbot):
+    editor = make_editor(qtbot)
+    fill(editor)
+    assert editor.abstain_spin.text() == "As in Preferences" and editor.result_tag_set().abstain is None
+    editor.abstain_spin.setValue(0.35)
+    assert editor.result_tag_set().abstain == 0.35
+    editor.multi_radio.setChecked(True)  # any label over the threshold: nothing to abstain from
+    assert not editor.abstain_spin.isEnabled() and editor.result_tag_set().abstain is None
+    again = make_editor(qtbot, TagSet("pets", ["dog", "cat"], abstain=0.5))
+    assert again.abstain_spin.value() == 0.5 and again.result_tag_set().abstain == 0.5
+
+
 def test_new_set_needs_a_name_before_it_can_be_saved(qtbot):
     editor = make_editor(qtbot)
     assert not editor.ok_button.isEnabled()
