@@ -12,7 +12,8 @@ import html
 import os
 from typing import Optional
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QFormLayout,
@@ -92,6 +93,98 @@ def _tag_note(tag) -> str:
 
 #: what the buttons beside a tag ask for (``tagDecisionRequested``'s last argument)
 CONFIRM, REJECT, REMOVE = "confirmed", "rejected", "remove"
+
+
+class _TagText(QWidget):
+    """One tag's line beside its buttons: "**set**: label note" on one line, every row the same
+    height; in a narrow panel the label is elided ("…") and the tooltip has it whole. (Painted:
+    word-wrapped labels made rows of uneven height, and crashed Qt's text layout when the window
+    closed from the viewer.)"""
+
+    def __init__(self, tag_set: str, label: str, note: str, height: int, parent=None) -> None:
+        super().__init__(parent)
+        self.parts = (tag_set, label, note)
+        self._height = height
+        whole = f"{tag_set}: {label}" if tag_set else label
+        self.setToolTip(f"{whole} — {note}" if note else whole)
+        self.setAccessibleName(f"{whole}, {note}" if note else whole)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # a floor under the panel's width: with none, closing the viewer (the panel shown again
+        # at no width) crashed in Qt's text layout of the panel's word-wrapped labels
+        self.setMinimumWidth(40)
+
+    def _bold(self) -> QFont:
+        font = QFont(self.font())
+        font.setBold(True)
+        return font
+
+    def sizeHint(self) -> QSize:
+        tag_set, label, note = self.parts
+        width = (QFontMetrics(self._bold()).horizontalAdvance(f"{tag_set}: " if tag_set else "")
+                 + self.fontMetrics().horizontalAdvance(f"{label}  {note}" if note else label))
+        return QSize(width + 2, self._height)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(40, self._height)
+
+    def paintEvent(self, _event) -> None:
+        tag_set, label, note = self.parts
+        painter = QPainter(self)
+        rect = self.rect()
+        bold = self._bold()
+        bold_metrics, metrics = QFontMetrics(bold), self.fontMetrics()
+        note_width = metrics.horizontalAdvance(note)
+        gap = metrics.horizontalAdvance("  ")
+        x, width = 0, rect.width()
+        painter.setFont(bold)
+        head = bold_metrics.elidedText(f"{tag_set}: ", Qt.TextElideMode.ElideRight, max(0, width // 2)) if tag_set else ""
+        painter.drawText(QRect(x, 0, width, rect.height()), Qt.AlignmentFlag.AlignVCenter, head)
+        x += bold_metrics.horizontalAdvance(head)
+        painter.setFont(self.font())
+        # the label first: the note (a score, "added by you") goes when both do not fit
+        with_note = bool(note) and x + metrics.horizontalAdvance(label) + gap + note_width <= width
+        body = metrics.elidedText(label, Qt.TextElideMode.ElideRight, max(0, width - x))
+        painter.drawText(QRect(x, 0, width - x, rect.height()), Qt.AlignmentFlag.AlignVCenter, body)
+        x += metrics.horizontalAdvance(body) + gap
+        if with_note:
+            color = self.palette().color(QPalette.ColorRole.WindowText)
+            color.setAlphaF(0.7)
+            painter.setPen(color)
+            painter.drawText(QRect(x, 0, width - x, rect.height()), Qt.AlignmentFlag.AlignVCenter, note)
+        painter.end()
+
+
+class _BestLabels(QWidget):
+    """Each tag set's best labels for the photo, one line a set ("**set**: label 0.42, …"; elided
+    in a narrow panel, whole in the tooltip), or a message."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self._lines: list[_TagText] = []
+        self._plain = ""
+
+    def text(self) -> str:
+        return self._plain
+
+    def _set(self, lines: list[tuple[str, str]], plain: str) -> None:
+        for line in self._lines:
+            self._layout.removeWidget(line)
+            line.hide()
+            line.deleteLater()
+        height = self.fontMetrics().height() + 4
+        self._lines = [_TagText(name, items, "", height, self) for name, items in lines]
+        for line in self._lines:
+            self._layout.addWidget(line)
+        self._plain = plain
+
+    def set_rows(self, rows: list[tuple[str, str]]) -> None:
+        self._set(rows, "\n".join(f"{name}: {items}" for name, items in rows))
+
+    def set_message(self, message: str) -> None:
+        self._set([("", message)], message)
 
 
 class _TagList(QWidget):
@@ -199,15 +292,7 @@ class _TagList(QWidget):
             b.clicked.connect(lambda _c=False, g=group, t=tag, w=what, r=len(self._rows): self._decide(g, t, w, r))
             line.addWidget(b, 0, Qt.AlignmentFlag.AlignVCenter)
             made[what] = b
-        text = QLabel(f"<b>{html.escape(tag.tag_set)}</b>: {html.escape(tag.label)} "
-                      f"<span style='opacity:0.7'>{_tag_note(tag)}</span>", row)
-        # wraps in a narrow panel rather than widening it
-        text.setWordWrap(True)
-        text.setTextFormat(Qt.TextFormat.RichText)
-        text.setMinimumHeight(side)
-        text.setMinimumWidth(40)
-        text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        text = _TagText(tag.tag_set, tag.label, _tag_note(tag), side, row)
         line.addWidget(text, 1)
         self.buttons[(group, tag.tag_set, tag.label)] = made
         self._layout.addWidget(row)
@@ -358,9 +443,7 @@ class DetailsPanel(QScrollArea):
 
         self.labels_title = self._title("Best matching labels", body)
         layout.addWidget(self.labels_title)
-        self.labels = QLabel(body)
-        self.labels.setWordWrap(True)
-        self.labels.setTextFormat(Qt.TextFormat.RichText)
+        self.labels = _BestLabels(body)
         layout.addWidget(self.labels)
 
         # many photos selected: a short summary and what can be done with all of them
@@ -518,15 +601,12 @@ class DetailsPanel(QScrollArea):
         self.labels_title.show()
         self.labels.show()
         if best is None:
-            self.labels.setText("<i>Best labels appear once the image model has loaded…</i>")
+            self.labels.set_message("Best labels appear once the image model has loaded…")
         elif best:
-            rows = []
-            for name in sorted(best):
-                items = ", ".join(f"{html.escape(label)} {score:.2f}" for label, score in best[name])
-                rows.append(f"<b>{html.escape(name)}</b>: {items}")
-            self.labels.setText("<br>".join(rows))
+            self.labels.set_rows([(name, ", ".join(f"{label} {score:.2f}" for label, score in best[name]))
+                                  for name in sorted(best)])
         else:
-            self.labels.setText("<i>No tag sets to compare with.</i>")
+            self.labels.set_message("No tag sets to compare with.")
 
     def show_error(self, message: str) -> None:
         self.tags_title.show()
