@@ -522,6 +522,12 @@ class Library:
         name, label = self._tag_home(label, tag_set)
         return self.catalog.decide(self._contents(photo_paths), name, label, decision)
 
+    def undo_decision(self, tag_set: str, label: str, photo_paths: Sequence[str]) -> int:
+        """Forget what the user decided about SET:LABEL on photos: a confirmed auto-tag is the
+        model's guess again, a rejected one comes back as a guess (one added by hand goes)."""
+        name, label = self._tag_home(label, tag_set)
+        return self.catalog.decide(self._contents(photo_paths), name, label, None)
+
     def labels(self) -> list[str]:
         """Every label a tag can have now: the tag sets' and those added by hand, once each (any case)."""
         seen: dict[str, str] = {}

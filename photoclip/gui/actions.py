@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QMenu, QMessageBox
 from photoclip.core.paths import display_path
 
 from . import dialogs
-from .details import REMOVE
+from .details import REMOVE, UNDO
 from .photo_model import PathRole, PhotoIdRole
 from .preferences import PreferencesDialog
 from .problems_dialog import ProblemsDialog
@@ -267,6 +267,8 @@ class Actions(QObject):
         tag that is the user's."""
         if what == REMOVE:
             return self.jobs.remove_tag(label, [path], tag_set)
+        if what == UNDO:
+            return self.jobs.decide_tag(tag_set, label, [path], None)
         return self.jobs.decide_tag(tag_set, label, [path], what)
 
     def export_selected_csv(self):

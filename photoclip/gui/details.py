@@ -92,7 +92,7 @@ def _tag_note(tag) -> str:
 
 
 #: what the buttons beside a tag ask for (``tagDecisionRequested``'s last argument)
-CONFIRM, REJECT, REMOVE = "confirmed", "rejected", "remove"
+CONFIRM, REJECT, REMOVE, UNDO = "confirmed", "rejected", "remove", "undo"
 
 
 class _TagText(QWidget):
@@ -193,7 +193,7 @@ class _TagList(QWidget):
     buttons take Tab focus and Space presses them; after a decision the focus goes on to the
     next guess's same button, so a keyboard user can go down the list."""
 
-    decisionRequested = Signal(str, str, str)  # tag set, label, CONFIRM | REJECT | REMOVE
+    decisionRequested = Signal(str, str, str)  # tag set, label, CONFIRM | REJECT | REMOVE | UNDO
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -275,6 +275,9 @@ class _TagList(QWidget):
         if group == "yours":
             buttons = [(REMOVE, "✗", f"Take {name} off this photo",
                         "It does not come back when the photos are tagged again")]
+            if tag.source == "confirmed":  # a confirmed guess: the confirmation can be taken back
+                buttons.append((UNDO, "↶", f"Undo confirming {name}",
+                                "It is the model's guess again, no longer an example of the label"))
         else:
             buttons = [(CONFIRM, "✓", f"Confirm {name}",
                         "This photo has it: kept through re-tagging, and it teaches the label"),

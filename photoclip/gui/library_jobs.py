@@ -254,10 +254,15 @@ class LibraryJobs(QObject):
                            lambda p, c: lib.remove_tag(label, paths, tag_set),
                            done=lambda r: f"Removed “{label}” ({r[0]}) from {r[1]:,} photo{'s' if r[1] != 1 else ''}")
 
-    def decide_tag(self, tag_set: str, label: str, paths: list[str], decision: str) -> Job:
-        """Confirm or reject an auto-tag (``decision``: "confirmed" | "rejected") on photos."""
+    def decide_tag(self, tag_set: str, label: str, paths: list[str], decision: Optional[str]) -> Job:
+        """Confirm or reject an auto-tag (``decision``: "confirmed" | "rejected") on photos, or
+        (None) forget the decision: a confirmed tag is a guess again."""
         lib = self.library
         n = len(paths)
+        if decision is None:
+            return self.submit(f"Undoing the decision on “{label}” ({tag_set})",
+                               lambda p, c: lib.undo_decision(tag_set, label, paths),
+                               done=lambda r: f"“{label}” ({tag_set}) is a guess again")
         verb = "Confirming" if decision == "confirmed" else "Rejecting"
         done_verb = "Confirmed" if decision == "confirmed" else "Rejected"
         return self.submit(f"{verb} “{label}” ({tag_set}) on {n:,} photo{'s' if n != 1 else ''}",

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from photoclip.core.filters import PhotoFilter
 from photoclip.core.tagging import TagSet
-from photoclip.gui.details import CONFIRM, REJECT, REMOVE
+from photoclip.gui.details import CONFIRM, REJECT, REMOVE, UNDO
 from photoclip.gui.photo_model import PathRole, PhotoIdRole
 
 from gui_helpers import make_images, wait_idle
@@ -95,3 +95,12 @@ def test_confirm_and_reject_a_guess_from_the_details_panel(open_window, qtbot, t
     # the confirmed one into a guess
     lib.tag(retag=True)
     assert no not in sources(lib, pid) and sources(lib, pid)[yes] == "confirmed"
+
+    # a confirmation taken back (↶ beside it in "Yours"; a tag added by hand has none): a guess again
+    with qtbot.waitSignal(w.browser.detailsShown, timeout=30_000):
+        w.browser.refresh_details()
+    assert UNDO in tags.buttons[("yours", SET, yes)]
+    press(qtbot, w, tags.buttons[("yours", SET, yes)][UNDO], "Undoing")
+    assert sources(lib, pid)[yes] == "auto"
+    assert ("guesses", SET, yes) in tags.buttons and ("yours", SET, yes) not in tags.buttons
+    assert "is a guess again" in w.status.message.text()

@@ -66,4 +66,6 @@ def test_tag_rows_are_one_line_each_and_a_long_label_is_shortened_not_wrapped(qt
     for row in rows:
         assert row.width() <= panel.viewport().width()  # never wider than the panel
     assert "scenes: beach 0.42, forest 0.31, city 0.10" in panel.labels.text()
+    # a tag added by hand can be taken off; there is no confirmation to take back
+    assert set(panel.tags.buttons[("yours", "My tags", long_label)]) == {"remove"}
     loader.close()
