@@ -106,8 +106,11 @@ class Actions(QObject):
         self.select_all = self._grid_action("Select &all", w.grid.selectAll, QKeySequence.StandardKey.SelectAll)
         self.select_none = self._grid_action("Select &none", w.grid.clearSelection, "Ctrl+Shift+A")
         self.tag_as = self._action("&Tag as…", self.tag_selected, "Ctrl+Shift+T",
-                                   "Add a tag to the selected photos")
-        self.untag = self._action("&Remove tag…", self.untag_selected, tip="Take a tag off the selected photos")
+                                   "Add a tag to the selected photos (where the model guessed it, the guess "
+                                   "is confirmed)")
+        self.untag = self._action("&Remove tag…", self.untag_selected, "Ctrl+Shift+R",
+                                  "Take a tag off the selected photos (where the model guessed it, the guess "
+                                  "is rejected)")
         self.export_selection = self._action("E&xport their tags as CSV…", self.export_selected_csv,
                                              tip="Save the selected photos' tags to a CSV file")
         self.trash = self._grid_action("Move to &trash…", self.trash_selected, QKeySequence.StandardKey.Delete,
