@@ -11,6 +11,9 @@ the weights are read from a file and no network is needed. Then, ``--rounds`` ti
 - **both towers** — the same search in a fresh interpreter, but with the whole model loaded first
   (``Library.embedder()``, then ``Library.search``): what ``photoclip search`` did before it loaded
   the text tower alone, the baseline of the ratio printed;
+- **tag** — ``python -m photoclip tag --retag`` in a fresh interpreter: every photo tagged again
+  by every enabled set from the stored vectors (the text tower alone is loaded); **tag, both
+  towers** — the same with the whole model loaded first, as ``photoclip tag`` did before;
 - **add one** — ``python -m photoclip index FOLDER`` after one new photo was put in FOLDER (the
   library's tag sets tag it).
 
@@ -178,10 +181,19 @@ def main() -> None:
         other = str(Path(args.compare_with).resolve())
         other_env = dict(os.environ, PYTHONPATH=other + os.pathsep + os.environ.get("PYTHONPATH", ""))
         print(f"other: {other}")
-    times: dict[str, list[dict]] = {"search": [], "both towers": [], "add one": []}
+    retag = base + ["tag", "--retag"]
+    retag_both = [sys.executable, "-c",
+                  "import sys\n"
+                  "from photoclip.core.library import Library\n"
+                  "lib = Library(sys.argv[1]); lib.embedder()\n"
+                  "print(lib.tag(retag=True))", str(library)]
+    times: dict[str, list[dict]] = {"search": [], "both towers": [], "tag": [], "tag, both towers": [],
+                                    "add one": []}
     for r in range(args.rounds):
         times["search"].append(measure(search, env))
         times["both towers"].append(measure(both, env))
+        times["tag"].append(measure(retag, env))
+        times["tag, both towers"].append(measure(retag_both, env))
         make_photo(folder / f"new{r:03d}.jpg", 10_000 + r)
         times["add one"].append(measure(index, env))
         if other_env is not None:
@@ -196,11 +208,13 @@ def main() -> None:
         secs = [x["seconds"] for x in runs]
         rss = [x["rss_mb"] for x in runs]
         rows[what] = min(secs)
-        print(f"{what:17s}  best {min(secs):6.2f} s  median {statistics.median(secs):6.2f} s  "
+        print(f"{what:18s}  best {min(secs):6.2f} s  median {statistics.median(secs):6.2f} s  "
               f"peak RSS {max(rss):6.0f} MB (min {min(rss):.0f})")
     rss = {what: max(x["rss_mb"] for x in runs) for what, runs in times.items()}
     print(f"search / both towers (best of each): time {rows['search'] / rows['both towers']:.2f}x, "
           f"peak RSS {rss['search'] / rss['both towers']:.2f}x")
+    print(f"tag / tag, both towers (best of each): time {rows['tag'] / rows['tag, both towers']:.2f}x, "
+          f"peak RSS {rss['tag'] / rss['tag, both towers']:.2f}x")
     print(f"add one / search (best of each): {rows['add one'] / rows['search']:.2f}x")
     if not args.no_warm:
         print(f"search (warm) / search (warm off) (best of each): time "

@@ -192,7 +192,8 @@ def test_label_embeddings_are_kept_for_the_next_process(make_library, photo_fold
 
     other = make_library(lib.root, precision="bf16")  # another precision: its own file
     other.tag(["colours"], retag=True)
-    assert other._labels.file_for(colours) != path and other._labels.file_for(colours).is_file()
+    _, labels = other._tagging_model()  # (the text tower alone: tagging encodes no photo)
+    assert labels.file_for(colours) != path and labels.file_for(colours).is_file()
 
 
 def test_tag_sets_single_and_multi(make_library, photo_folder):

@@ -106,3 +106,26 @@ def test_a_weights_file_loads_into_the_same_model_as_open_clips_own_loader(train
     np.testing.assert_allclose(emb.encode_texts(TEXTS), want_txt.numpy(), rtol=0, atol=1e-5)
     assert not any(p.is_meta for p in emb.model.parameters())
     assert not any(b.is_meta for b in emb.model.buffers())
+
+
+def test_tagging_in_a_fresh_process_loads_the_text_tower_only(make_library, photo_folder, trained, monkeypatch):
+    """`photoclip tag` compares the stored photo vectors with the label prompts: no photo is
+    encoded, so the image tower is never built; the tags are the same as with the full model."""
+    from photoclip.core.tagging import TagSet
+
+    monkeypatch.setenv("PHOTOCLIP_WARM", "0")  # (no warm model here anyway: the cold path)
+    config, weights = trained
+    lib = make_library(model=config, pretrained=weights, remember_model=True)
+    lib.index([str(photo_folder)], tag=False)
+    colours = TagSet("colours", ["red", "green", "blue"], "single")
+    lib.save_tag_set(colours)
+    lib.tag(["colours"])
+    with_full = {(p.path, t.label, round(t.score, 4)) for p in lib.photos()
+                 for t in lib.photo_tags(p.id) if t.tag_set == "colours"}
+    lib.close()
+    fresh = make_library(lib.root, model=None, pretrained=None)
+    fresh.tag(["colours"], retag=True)
+    assert not fresh.embedder_loaded() and not fresh.text_embedder().has_image_tower
+    assert {(p.path, t.label, round(t.score, 4)) for p in fresh.photos()
+            for t in fresh.photo_tags(p.id) if t.tag_set == "colours"} == with_full
+    assert len(with_full) == 12

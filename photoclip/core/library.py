@@ -74,6 +74,7 @@ class Library:
         self._identity: Optional[tuple[ModelSpec, str]] = None
         self._embedder_lock = threading.Lock()
         self._labels: Optional[LabelEmbeddings] = None
+        self._text_labels: Optional[LabelEmbeddings] = None  # the text tower's, for tagging without images
         self._warm_server: Optional[warm.WarmServer] = None
         self._first_run_defaults()
 
@@ -129,7 +130,8 @@ class Library:
     def _tagging_model(self, progress: Optional[ProgressCallback] = None, control: Optional[JobControl] = None):
         """(model, its label embeddings) for tagging and "find more like these": the model loaded
         here; else a warm model another process holds on this library, if it is the model and
-        precision this one would load (no torch import, no load); else the model, loaded."""
+        precision this one would load (no torch import, no load); else the text tower alone,
+        loaded (tagging compares stored photo vectors with label prompts: no image is encoded)."""
         if self._embedder is None and warm.enabled():
             wanted = warm.model_request(self.model_key, self.settings.device, self.settings.precision,
                                         self.settings.image_backend)
@@ -140,8 +142,15 @@ class Library:
             else:
                 log.debug("tag-set prompts encoded by the warm model (%s, %s)", model.identity, model.precision)
                 return model, LabelEmbeddings(model, self.root / LABELS_FOLDER)
-        embedder = self.embedder(progress, control)
-        return embedder, self._labels
+        with self._embedder_lock:
+            if self._embedder is not None:
+                return self._embedder, self._labels
+        text = self.text_embedder()
+        if text is self._embedder:  # (the full model finished loading meanwhile)
+            return text, self._labels
+        if self._text_labels is None or self._text_labels.embedder is not text:
+            self._text_labels = LabelEmbeddings(text, self.root / LABELS_FOLDER)
+        return text, self._text_labels
 
     def warm_model(self) -> Optional[dict]:
         """The warm model another process (the app, ``photoclip watch``) serves on this library
@@ -191,6 +200,7 @@ class Library:
             self._embedder = None
             self._text_embedder = None
             self._labels = None
+            self._text_labels = None
 
     def save_settings(self, settings: Settings) -> None:
         model_changed = (settings.model, settings.pretrained) != (self.spec.model, self.spec.pretrained)
@@ -206,6 +216,7 @@ class Library:
                 self._embedder = None
                 self._text_embedder = None
                 self._labels = None
+                self._text_labels = None
 
     def _model_row(self) -> Optional[int]:
         found = self.catalog.find_model(self.model_key)
