@@ -356,6 +356,15 @@ class PhotoListing:
         return self._rows
 
     @classmethod
+    def of_results(cls, results: Sequence, by_date: bool = False) -> "PhotoListing":
+        """Search results (best first, or in date-taken order with ``by_date``: then each one's
+        month too, so the grid heads the months of results sorted by date as of a listing)."""
+        listing = cls.of((r.photo_id, r.path, float(r.score)) for r in results)
+        if by_date:
+            listing.months = array.array("q", (month_number(r.taken_at) for r in results))
+        return listing
+
+    @classmethod
     def of(cls, rows: Iterable[tuple[int, str, Optional[float]]]) -> "PhotoListing":
         ids, paths, scores = array.array("q"), [], []
         for pid, path, score in rows:
@@ -363,6 +372,14 @@ class PhotoListing:
             paths.append(path)
             scores.append(score)
         return cls(ids, paths, scores if any(s is not None for s in scores) else None)
+
+
+def month_number(taken_at: Optional[str]) -> int:
+    """The month of an ISO 8601 date as YYYYMM ("2024-06-15T18:30:12" -> 202406), 0 for none."""
+    try:
+        return int(taken_at[:4]) * 100 + int(taken_at[5:7])
+    except (TypeError, ValueError):
+        return 0
 
 
 @dataclass(frozen=True)

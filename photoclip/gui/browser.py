@@ -205,15 +205,16 @@ class Browser(QObject):
                 if not lib.model_ready():
                     raise PhotoclipError("Searching needs the image model: download it or choose a local "
                                          "weights file in the banner above.")
+                by_date = sort == "taken"  # (then the grid heads each month, as when browsing)
                 if like:  # every result is shown: the ones to confirm or reject, best first
                     hits = sort_results(lib.like_tag(*like, limit=SEARCH_LIMIT, where=refinement), sort)
-                    return PhotoListing.of((h.photo_id, h.path, float(h.score)) for h in hits)
+                    return PhotoListing.of_results(hits, by_date)
                 if similar and image == similar[1] and not text and not where:
                     hits = sort_results(lib.similar(similar[0], limit=SEARCH_LIMIT), sort)
                 else:
                     hits = lib.search(text or None, image, limit=SEARCH_LIMIT, where=where, sort=sort)
                 strong, weak = split_weak(hits)
-                listing = PhotoListing.of((h.photo_id, h.path, float(h.score)) for h in (hits if show_weak else strong))
+                listing = PhotoListing.of_results(hits if show_weak else strong, by_date)
                 listing.weak = len(weak)  # how many the cut-off hides (or would hide)
                 return listing
             is_search = True

@@ -73,7 +73,7 @@ class PhotoModel(QAbstractListModel):
         self.beginResetModel()
         self._listing = listing
         self.is_search = is_search
-        starts, months = ([], []) if is_search else listing.month_runs()
+        starts, months = listing.month_runs()  # (search results have months when sorted by date)
         self._sections = (starts, [month_label(m) for m in months])
         self.endResetModel()
 

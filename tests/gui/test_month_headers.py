@@ -159,10 +159,13 @@ def test_no_headers_for_search_results_or_the_name_order(open_window, qtbot, tmp
         w.browser.set_query("a red photo", None)
     assert w.model.is_search and w.model.rowCount() == len(PHOTOS)
     assert titles(w) == [] and cell(w, 0).top() == 0  # best match first, no month to head
+    box = w.filter_bar.sort
+    with qtbot.waitSignal(w.resultsShown, timeout=30_000):
+        box.setCurrentIndex(box.findText("Newest first"))  # the results by date: headed by month again
+    assert w.model.is_search and titles(w) == MONTHS
     with qtbot.waitSignal(w.resultsShown, timeout=30_000):
         w.browser.set_query("", None)
     assert titles(w) == MONTHS
-    box = w.filter_bar.sort
     with qtbot.waitSignal(w.resultsShown, timeout=30_000):
         box.setCurrentIndex(box.findText("By name"))
     assert names(w) == sorted(n for n, _ in PHOTOS) and titles(w) == []
@@ -211,7 +214,8 @@ def test_photos_without_a_date_come_last_under_no_date(qtbot):
     model.set_listing(listing)
     assert [t for t, _ in grid.header_rects()] == ["June 2024", "May 2024", "No date"]
     assert grid.visualRect(model.index(3)).left() == 0
-    model.set_listing(listing, is_search=True)  # ranked by relevance: no months to head
+    ranked = PhotoListing(array.array("q", range(4)), paths, [0.9, 0.8, 0.7, 0.6])
+    model.set_listing(ranked, is_search=True)  # ranked by relevance: no months to head
     assert grid.header_rects() == [] and grid.visualRect(model.index(1)).top() == 0
 
 
