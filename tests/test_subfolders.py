@@ -101,6 +101,8 @@ def test_a_version_4_library_gains_subfolders_keeping_its_vectors(make_library, 
     conn = sqlite3.connect(lib_root / "catalog.sqlite3")
     conn.execute("DROP INDEX photos_dir")  # what version 4 had
     conn.execute("ALTER TABLE photos DROP COLUMN dir")
+    conn.execute("ALTER TABLE photos DROP COLUMN sidecar_mtime_ns")  # (version 7)
+    conn.execute("ALTER TABLE tag_sets DROP COLUMN abstain")  # (version 8)
     conn.execute("PRAGMA user_version=4")
     conn.commit()
     vectors = conn.execute("SELECT id, fingerprint, vector FROM vectors ORDER BY id").fetchall()
