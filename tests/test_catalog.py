@@ -39,6 +39,7 @@ def _downgrade_to_version_1(conn) -> None:
     for column in [r[1] for r in conn.execute("PRAGMA table_info(photos)")]:
         if column not in v1_columns:
             conn.execute(f"ALTER TABLE photos DROP COLUMN {column}")
+    conn.execute("ALTER TABLE tag_sets DROP COLUMN abstain")  # (version 8)
     conn.execute("PRAGMA user_version=1")
     conn.commit()
 
