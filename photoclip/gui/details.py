@@ -98,8 +98,9 @@ CONFIRM, REJECT, REMOVE, UNDO = "confirmed", "rejected", "remove", "undo"
 class _TagText(QWidget):
     """One tag's line beside its buttons: "**set**: label note" on one line, every row the same
     height; in a narrow panel the label is elided ("…") and the tooltip has it whole. (Painted:
-    word-wrapped labels made rows of uneven height, and crashed Qt's text layout when the window
-    closed from the viewer.)"""
+    word-wrapped QLabels made rows of uneven height, and the best labels' word-wrapped QLabel
+    crashed in Qt's text layout, QUnicodeTools::initCharAttributes under QLabel::heightForWidth,
+    when the details panel was shown again on closing the viewer.)"""
 
     def __init__(self, tag_set: str, label: str, note: str, height: int, parent=None) -> None:
         super().__init__(parent)
@@ -109,9 +110,7 @@ class _TagText(QWidget):
         self.setToolTip(f"{whole} — {note}" if note else whole)
         self.setAccessibleName(f"{whole}, {note}" if note else whole)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        # a floor under the panel's width: with none, closing the viewer (the panel shown again
-        # at no width) crashed in Qt's text layout of the panel's word-wrapped labels
-        self.setMinimumWidth(40)
+        self.setMinimumWidth(40)  # a few characters and "…" however narrow the panel
 
     def _bold(self) -> QFont:
         font = QFont(self.font())
