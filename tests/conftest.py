@@ -49,6 +49,16 @@ def tiny_config(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def trained_clip() -> tuple[str, str]:
+    """(config, weights) of the tests' tiny CLIP trained on coloured shapes (tests/tinyclip.py:
+    trained once per session, then cached): for tests that check meaning."""
+    import tinyclip
+
+    config, weights = tinyclip.get_trained_model()
+    return str(config), str(weights)
+
+
 @pytest.fixture
 def make_library(tmp_path, tiny_config):
     """Library factory with the tiny random model; libraries are closed at the end."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Callable, Optional
 
 from PIL import Image, ImageDraw
 
@@ -12,6 +16,22 @@ TINY_CONFIG = {
     "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
 }
+
+
+def photoclip_cli(home: Path, models: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """``python -m photoclip ARGS`` in a fresh process, its library folder ``home`` and its model
+    cache ``models``: ``run(*args, ok=True)`` asserts it exits 0 (``ok=False``: that it fails;
+    ``ok=None``: either) and returns the finished process (stdout, stderr as text)."""
+    env = dict(os.environ, PHOTOCLIP_HOME=str(home), PHOTOCLIP_MODELS=str(models))
+
+    def run(*args: str, ok: Optional[bool] = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+        if ok is not None:
+            assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+        return proc
+
+    return run
 
 
 def draw_photo(path: Path, colour=(200, 40, 40), size=(120, 90), shape="circle", bg=(240, 240, 240), **save) -> Path:

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tinyclip  # noqa: E402
 from helpers import duplicate_variants  # noqa: E402
 from tinyclip import ShapeSpec  # noqa: E402
 
@@ -86,14 +85,8 @@ SCENES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def trained_model():
-    config, weights = tinyclip.get_trained_model()
-    return str(config), str(weights)
-
-
-def test_near_duplicates_group_and_different_pictures_do_not(tmp_path, trained_model, capsys):
-    config, weights = trained_model
+def test_near_duplicates_group_and_different_pictures_do_not(tmp_path, trained_clip, capsys):
+    config, weights = trained_clip
     photos = tmp_path / "photos"
     scenes = duplicate_variants(photos, SCENES)
     (photos / "copies").mkdir()

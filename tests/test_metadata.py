@@ -13,7 +13,7 @@ from PIL import Image
 from photoclip.core.filters import PhotoFilter
 from photoclip.core.metadata import file_kind, format_exposure, read_metadata
 
-from helpers import draw_photo, make_trip, write_dng, write_exif
+from helpers import draw_photo, make_trip, photoclip_cli, write_dng, write_exif
 
 
 def _with_exif(path, fmt):
@@ -133,17 +133,11 @@ def test_the_library_reads_metadata_names_places_and_filters_by_them(make_librar
 
 
 def test_the_command_line_filters_sorts_and_lists_metadata(make_library, trip, tiny_config, tmp_path):
-    import subprocess
-    import sys
-
     root, _ = trip
-    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "cli-lib"), PHOTOCLIP_MODELS=str(tmp_path / "models"))
+    run = photoclip_cli(tmp_path / "cli-lib", tmp_path / "models")
 
     def cli(*args):
-        proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True,
-                              timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+        return run(*args).stdout
 
     cli("index", str(root), "--no-tag", "--model", tiny_config, "--pretrained", "random")
     listed = json.loads(cli("search", "--json", "--place", "Lisbon"))  # no query: newest first

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from photoclip.core.embedder import Embedder, ModelSpec
-from tests import tinyclip
+
+from helpers import photoclip_cli
 
 TEXTS = ["a red circle", "a photo of a blue square on a white background", "green", "-circle"]
 
 
-@pytest.fixture(scope="module")
-def trained():
-    config, weights = tinyclip.get_trained_model()
-    return str(config), str(weights)
-
-
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_text_only_embedder_gives_the_full_models_text_vectors(trained, precision):
-    spec = ModelSpec(*trained)
+def test_text_only_embedder_gives_the_full_models_text_vectors(trained_clip, precision):
+    spec = ModelSpec(*trained_clip)
     full = Embedder(spec, "cpu", 1, precision=precision)
     text = Embedder(spec, "cpu", 1, precision=precision, text_only=True)
     assert full.has_image_tower and not text.has_image_tower
@@ -48,8 +40,8 @@ def test_text_only_with_random_weights_matches_too(tiny_config):
 
 
 def test_library_text_search_loads_the_text_tower_then_the_image_tower_when_needed(
-        make_library, photo_folder, trained):
-    config, weights = trained
+        make_library, photo_folder, trained_clip):
+    config, weights = trained_clip
     lib = make_library(model=config, pretrained=weights, remember_model=True)
     lib.index([str(photo_folder)], tag=False)
     before = [(r.path, round(r.score, 5)) for r in lib.search("a red circle", limit=5)]
@@ -64,15 +56,9 @@ def test_library_text_search_loads_the_text_tower_then_the_image_tower_when_need
     assert [(r.path, round(r.score, 5)) for r in fresh.search("a red circle", limit=5)] == before
 
 
-def test_cli_search_in_a_fresh_process_does_not_build_the_image_tower(tmp_path, photo_folder, trained):
-    config, weights = trained
-    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "lib"), PHOTOCLIP_MODELS=str(tmp_path / "models"))
-
-    def cli(*args):
-        proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True,
-                              timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        return proc
+def test_cli_search_in_a_fresh_process_does_not_build_the_image_tower(tmp_path, photo_folder, trained_clip):
+    config, weights = trained_clip
+    cli = photoclip_cli(tmp_path / "lib", tmp_path / "models")
 
     index = cli("-v", "index", str(photo_folder), "--model", config, "--pretrained", weights, "--no-tag")
     loads = [line for line in index.stderr.splitlines() if "photoclip.embedder" in line and "loaded" in line]
@@ -83,14 +69,14 @@ def test_cli_search_in_a_fresh_process_does_not_build_the_image_tower(tmp_path, 
     assert len(loads) == 1 and "(text tower only)" in loads[0], search.stderr
 
 
-def test_a_weights_file_loads_into_the_same_model_as_open_clips_own_loader(trained):
+def test_a_weights_file_loads_into_the_same_model_as_open_clips_own_loader(trained_clip):
     """The whole model is built without random init and given the file's tensors themselves (less
     memory, a faster load): its image and text vectors are those of open_clip's own pipeline."""
     import open_clip
     import torch
     from PIL import Image
 
-    config, weights = trained
+    config, weights = trained_clip
     emb = Embedder(ModelSpec(config, weights), "cpu", 1, precision="fp32")
     open_clip.add_model_config(config)
     ref, _, preprocess = open_clip.create_model_and_transforms(ModelSpec(config, weights).arch_name,
@@ -108,13 +94,13 @@ def test_a_weights_file_loads_into_the_same_model_as_open_clips_own_loader(train
     assert not any(b.is_meta for b in emb.model.buffers())
 
 
-def test_tagging_in_a_fresh_process_loads_the_text_tower_only(make_library, photo_folder, trained, monkeypatch):
+def test_tagging_in_a_fresh_process_loads_the_text_tower_only(make_library, photo_folder, trained_clip, monkeypatch):
     """`photoclip tag` compares the stored photo vectors with the label prompts: no photo is
     encoded, so the image tower is never built; the tags are the same as with the full model."""
     from photoclip.core.tagging import TagSet
 
     monkeypatch.setenv("PHOTOCLIP_WARM", "0")  # (no warm model here anyway: the cold path)
-    config, weights = trained
+    config, weights = trained_clip
     lib = make_library(model=config, pretrained=weights, remember_model=True)
     lib.index([str(photo_folder)], tag=False)
     colours = TagSet("colours", ["red", "green", "blue"], "single")

@@ -7,13 +7,11 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 
 from photoclip.core import catalog as catalog_module
 from photoclip.core.filters import PhotoFilter
 
-from helpers import draw_photo
+from helpers import draw_photo, photoclip_cli
 
 # where each photo lies below the library folder
 TREE = ["top.jpg", "2023/a.jpg", "2023/b.jpg", "2023/summer/c.jpg", "2023/summer/beach/d.jpg",
@@ -124,13 +122,7 @@ def test_a_version_4_library_gains_subfolders_keeping_its_vectors(make_library, 
 
 def test_the_command_line_lists_subfolders_and_searches_one(tmp_path, tiny_config):
     root = _make_tree(tmp_path / "photos")
-    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "lib"), PHOTOCLIP_MODELS=str(tmp_path / "models"))
-
-    def cli(*args, ok=True):
-        proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True,
-                              timeout=300)
-        assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
-        return proc
+    cli = photoclip_cli(tmp_path / "lib", tmp_path / "models")
 
     cli("index", str(root), "--model", tiny_config, "--pretrained", "random", "--no-tag")
     listing = cli("folders", "list", str(root)).stdout.splitlines()

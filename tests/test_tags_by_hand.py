@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.library import MY_TAGS
+
+from helpers import photoclip_cli
 
 
 def _tags(lib, path):
@@ -97,19 +96,13 @@ def test_the_csv_says_where_each_tag_comes_from(tagged_library, tmp_path):
 
 
 def test_the_command_line(tmp_path, photo_folder, tiny_config):
-    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "lib"), PHOTOCLIP_MODELS=str(tmp_path / "models"))
-
-    def cli(*args, check=True):
-        proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True,
-                              text=True, timeout=300)
-        assert not check or proc.returncode == 0, proc.stdout + proc.stderr
-        return proc
+    cli = photoclip_cli(tmp_path / "lib", tmp_path / "models")
 
     cli("index", str(photo_folder), "--model", tiny_config, "--pretrained", "random", "--no-tag")
     photo = str(photo_folder / "a" / "img3.jpg")
     assert "Tagged 1 photo(s) “our cabin” (My tags)" in cli("tag", "add", "our cabin", photo).stdout
     cli("tag", "remove", "our cabin", photo, "--model", tiny_config)  # model options after it too
-    bad = cli("tag", "confirm", "no-colon", photo, check=False)
+    bad = cli("tag", "confirm", "no-colon", photo, ok=None)
     assert bad.returncode != 0 and "SET:LABEL" in bad.stderr
     out = tmp_path / "t.csv"
     cli("tag", "add", "our cabin", photo)

@@ -21,7 +21,6 @@ import pytest
 from photoclip.core import warm
 from photoclip.core.embedder import Embedder, ModelSpec
 from photoclip.core.watcher import watch_forever
-from tests import tinyclip
 
 pytestmark = pytest.mark.skipif(not warm.available(), reason="no AF_UNIX sockets here")
 
@@ -31,15 +30,9 @@ CLI = ("import sys\nimport photoclip.cli as cli\nrc = cli.main(sys.argv[1:])\n"
        "print('torch imported:', 'torch' in sys.modules, file=sys.stderr)\nsys.exit(rc)")
 
 
-@pytest.fixture(scope="module")
-def trained():
-    config, weights = tinyclip.get_trained_model()
-    return str(config), str(weights)
-
-
 @pytest.fixture
-def indexed(make_library, photo_folder, trained):
-    config, weights = trained
+def indexed(make_library, photo_folder, trained_clip):
+    config, weights = trained_clip
     lib = make_library(model=config, pretrained=weights, precision="fp32", remember_model=True)
     lib.index([str(photo_folder)], tag=False)
     return lib
@@ -165,8 +158,8 @@ def test_a_stale_socket_is_replaced_and_a_live_one_is_left_alone(indexed):
         warm.encode_texts(lib.root, [QUERY], wanted)
 
 
-def test_a_library_path_too_long_for_a_socket_uses_a_private_folder(make_library, photo_folder, trained, tmp_path):
-    config, weights = trained
+def test_a_library_path_too_long_for_a_socket_uses_a_private_folder(make_library, photo_folder, trained_clip, tmp_path):
+    config, weights = trained_clip
     root = tmp_path / ("a-library-folder-with-a-long-name-" * 3)
     assert len(os.fsencode(str(root / warm.SOCKET_NAME))) > warm.MAX_SOCKET_PATH
     lib = make_library(root, model=config, pretrained=weights, precision="fp32")
@@ -310,7 +303,7 @@ def test_cli_tag_and_like_tag_use_a_watchers_loaded_model(indexed, tmp_path):
     assert like == [(r.path, round(r.score, 5)) for r in lib.like_tag("shapes", "circle", limit=12)]
 
 
-def test_requests_are_answered_right_while_the_model_embeds_photos(indexed, trained):
+def test_requests_are_answered_right_while_the_model_embeds_photos(indexed, trained_clip):
     """The server encodes on its own threads while the indexer uses the same model: the vectors
     are still exactly the model's (checked against a separate load of it)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -340,7 +333,7 @@ def test_requests_are_answered_right_while_the_model_embeds_photos(indexed, trai
     finally:
         stop.set()
         indexing.join(30)
-    reference = Embedder(ModelSpec(*trained), "cpu", 1, precision="fp32", text_only=True).encode_texts(texts)
+    reference = Embedder(ModelSpec(*trained_clip), "cpu", 1, precision="fp32", text_only=True).encode_texts(texts)
     np.testing.assert_allclose(np.stack(got), reference, rtol=0, atol=1e-6)
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 
 import pyexiv2
 import pytest
-from helpers import draw_photo
+from helpers import draw_photo, photoclip_cli
 
 from photoclip.core import xmp
 from photoclip.core.errors import PhotoclipError
@@ -198,11 +196,7 @@ def test_library_writes_confirmed_user_and_confident_auto_tags(tagged_library):
 
 
 def _cli(tmp_path, *args):
-    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "lib"), PHOTOCLIP_MODELS=str(tmp_path / "models"))
-    proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
+    return photoclip_cli(tmp_path / "lib", tmp_path / "models")(*args).stdout
 
 
 def test_cli_export_tags_xmp(photo_folder, tiny_config, tmp_path):

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-import tinyclip
 from helpers import duplicate_variants
 from tinyclip import ShapeSpec
 
@@ -24,12 +21,6 @@ SCENES = [
     [ShapeSpec("blue", "square", "noise", 0.45, 0.4, 0.55)],
     [ShapeSpec("yellow", "triangle", "black", 0.5, 0.5, 0.5)],
 ]
-
-
-@pytest.fixture(scope="module")
-def trained_model():
-    config, weights = tinyclip.get_trained_model()
-    return str(config), str(weights)
 
 
 def _threshold(lib, scenes) -> float:
@@ -55,8 +46,8 @@ def _slide(qtbot, dialog, threshold: float) -> None:
         dialog.slider.setValue(round(threshold * 1000))
 
 
-def test_groups_keeper_threshold_and_trash(open_window, qtbot, tmp_path, trained_model, trash_dir, monkeypatch):
-    config, weights = trained_model
+def test_groups_keeper_threshold_and_trash(open_window, qtbot, tmp_path, trained_clip, trash_dir, monkeypatch):
+    config, weights = trained_clip
     photos = tmp_path / "photos"
     scenes = duplicate_variants(photos, SCENES)
     w = open_window(model=config, pretrained=weights)
