@@ -193,22 +193,30 @@ def test_the_layout_of_a_million_photos_is_a_few_numbers_per_month():
     assert short.down(2) == 3 and short.down(3) == 4 and short.up(6) == 3
 
 
-def test_photos_without_a_date_come_last_under_no_date(qtbot):
-    import array
-
-    from photoclip.core.catalog import PhotoListing
+def _grid_on_screen(qtbot, width: int, height: int):
+    """(model, grid): an empty photo grid shown at ``width`` x ``height``, no window around it."""
     from photoclip.gui.grid import PhotoGrid
-    from photoclip.gui.photo_model import PhotoModel, month_label
+    from photoclip.gui.photo_model import PhotoModel
 
-    assert month_label(202406) == "June 2024" and month_label(199901) == "January 1999"
-    assert month_label(0) == "No date"
     model = PhotoModel()
     grid = PhotoGrid()
     grid.setModel(model)
     qtbot.addWidget(grid)
-    grid.resize(900, 700)
+    grid.resize(width, height)
     grid.show()
     qtbot.waitExposed(grid)
+    return model, grid
+
+
+def test_photos_without_a_date_come_last_under_no_date(qtbot):
+    import array
+
+    from photoclip.core.catalog import PhotoListing
+    from photoclip.gui.photo_model import month_label
+
+    assert month_label(202406) == "June 2024" and month_label(199901) == "January 1999"
+    assert month_label(0) == "No date"
+    model, grid = _grid_on_screen(qtbot, 900, 700)
     paths = [f"/photos/{n}.jpg" for n in "abcd"]
     listing = PhotoListing(array.array("q", range(4)), paths, months=array.array("q", [202406, 202406, 202405, 0]))
     model.set_listing(listing)
@@ -225,16 +233,8 @@ def test_paging_and_scrolling_to_a_month_show_its_header(qtbot):
     from PySide6.QtWidgets import QAbstractItemView
 
     from photoclip.core.catalog import PhotoListing
-    from photoclip.gui.grid import PhotoGrid
-    from photoclip.gui.photo_model import PhotoModel
 
-    model = PhotoModel()
-    grid = PhotoGrid()
-    grid.setModel(model)
-    qtbot.addWidget(grid)
-    grid.resize(700, 600)
-    grid.show()
-    qtbot.waitExposed(grid)
+    model, grid = _grid_on_screen(qtbot, 700, 600)
     months = [202406] * 50 + [202405] * 7 + [202404] * 60  # 117 photos, three months
     listing = PhotoListing(array.array("q", range(len(months))), [f"/p/{i}.jpg" for i in range(len(months))],
                            months=array.array("q", months))
