@@ -129,8 +129,11 @@ def read_metadata(path: str, mtime_ns: Optional[int] = None) -> PhotoMeta:
     except Exception as exc:  # noqa: BLE001 - metadata is never worth the photo
         meta.problems.append(f"metadata cannot be read ({_reason(exc)})")
     _fill(meta, exif, xmp)
-    meta.sidecar_mtime_ns = sidecar_time(path)
-    meta.keywords = _keywords(path, xmp, iptc)
+    from .xmp import existing_sidecars
+
+    sidecars = existing_sidecars(path)  # (looked for once: their time, then their keywords)
+    meta.sidecar_mtime_ns = sidecar_time(sidecars)
+    meta.keywords = _keywords(sidecars, xmp, iptc)
     if meta.taken_at is None:
         if mtime_ns is None:
             try:
@@ -143,12 +146,10 @@ def read_metadata(path: str, mtime_ns: Optional[int] = None) -> PhotoMeta:
     return meta
 
 
-def sidecar_time(path: str) -> Optional[int]:
-    """The newest modification time (ns) of the photo's XMP sidecars, None when it has none."""
-    from .xmp import existing_sidecars
-
+def sidecar_time(sidecars: list[str]) -> Optional[int]:
+    """The newest modification time (ns) of a photo's XMP ``sidecars``, None when it has none."""
     times = []
-    for sidecar in existing_sidecars(path):
+    for sidecar in sidecars:
         try:
             times.append(os.stat(sidecar).st_mtime_ns)
         except OSError:
@@ -161,12 +162,12 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def _keywords(path: str, xmp: dict, iptc: dict) -> list[tuple[Optional[str], str]]:
+def _keywords(sidecars: list[str], xmp: dict, iptc: dict) -> list[tuple[Optional[str], str]]:
     """The photo's own keywords and rating, then its sidecars' (a sidecar's rating wins: it is
     where Lightroom and darktable keep the one the user gave)."""
     from . import xmp as xmp_sidecars
 
-    sidecar = xmp_sidecars.read_sidecars(path)
+    sidecar = xmp_sidecars.read_sidecars(sidecars)
     own = {k: v for k, v in xmp.items() if k in (xmp_sidecars.SUBJECT, xmp_sidecars.HIERARCHY)}
     for key in (xmp_sidecars.SUBJECT, xmp_sidecars.HIERARCHY):
         have = xmp_sidecars.as_list(own.get(key))

@@ -17,6 +17,7 @@ arrays as the standard does (``rdf:Bag``); they are read, like photos' own metad
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass, field
@@ -163,9 +164,11 @@ def write_sidecar(photo: str, tags: Sequence[tuple[str, str]], naming: str) -> s
 
 
 
+@functools.cache
 def _exiv2():
     """python-exiv2, the binding that writes XMP arrays as the standard types them (``rdf:Bag``
-    for both keyword arrays; pyexiv2, which reads photos' metadata, writes every array as a Seq)."""
+    for both keyword arrays; pyexiv2, which reads photos' metadata, writes every array as a Seq).
+    Imported and muted once."""
     import exiv2
 
     try:
@@ -298,13 +301,14 @@ def _rating(value) -> Optional[int]:
     return rating if 1 <= rating <= 5 else None
 
 
-def read_sidecars(photo: str) -> dict:
-    """The keywords and rating of the photo's sidecars merged (darktable's name first), {} when
-    there is none or none can be read (a broken sidecar is logged, never fatal)."""
+def read_sidecars(sidecars: Sequence[str]) -> dict:
+    """The keywords and rating of a photo's ``sidecars`` (``existing_sidecars``: darktable's name
+    first) merged, {} when there is none or none can be read (a broken sidecar is logged, never
+    fatal)."""
     from .metadata import _lock, _pyexiv2
 
     merged: dict = {}
-    for sidecar in existing_sidecars(photo):
+    for sidecar in sidecars:
         try:
             if os.path.getsize(sidecar) > MAX_SIDECAR_BYTES:
                 log.info("sidecar %r not read: too large", sidecar)
