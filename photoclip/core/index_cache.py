@@ -156,6 +156,14 @@ class IndexCache:
                 entry.deleted_seq = self.catalog.vectors_deleted()
                 entry.dirty = True
 
+    def collect_garbage(self) -> int:
+        """Delete the vectors no photo has any more (Catalog.collect_garbage) and take them out of
+        the indexes; returns how many went (the caller saves)."""
+        ids = self.catalog.collect_garbage()
+        if ids:
+            self.remove(ids)
+        return len(ids)
+
     def save(self, force: bool = False, *, final: bool = False) -> None:
         """Write dirty indexes (at most every SAVE_INTERVAL_S unless forced); ``final`` (closing)
         writes the ones ``hold_saves_above`` holds back too."""

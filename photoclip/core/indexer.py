@@ -350,9 +350,7 @@ class Indexer:
         else:
             report.waiting = len(listed_early)
         self._pair(pending, gone, report, progress, control)
-        garbage = self.catalog.collect_garbage()
-        if garbage:
-            self.index_cache.remove(garbage)
+        self.index_cache.collect_garbage()
         self.index_cache.save(force=True)
 
     def _embed_pending(self, to_embed: list[_Pending], beside_jpeg: set[str], listed_early: set[str],

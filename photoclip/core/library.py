@@ -243,9 +243,7 @@ class Library:
     def remove_folder(self, path: str) -> None:
         if not self.catalog.remove_folder(path):
             raise PhotoclipError(f"{paths.display_path(path)} is not a library folder.")
-        garbage = self.catalog.collect_garbage()
-        if garbage:
-            self.index_cache.remove(garbage)
+        if self.index_cache.collect_garbage():
             self.index_cache.save(force=True)
 
     def mark_folder_offline(self, path: str) -> bool:
@@ -766,9 +764,7 @@ class Library:
         if not files:
             return
         self.catalog.remove_paths(files)
-        garbage = self.catalog.collect_garbage()
-        if garbage:
-            self.index_cache.remove(garbage)
+        self.index_cache.collect_garbage()
         self.index_cache.save(force=True)
 
     # -- duplicates --------------------------------------------------------------------------
